@@ -1,0 +1,56 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type BatchStage = 'vision' | 'translation';
+
+/** Every OpenAI batch the service ever created for a job (a large job may need several per stage). */
+@Entity('openai_batches')
+export class OpenAiBatch {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'batch_job_id', type: 'uuid' })
+  batchJobId: string;
+
+  @Column({ type: 'text' })
+  stage: BatchStage;
+
+  @Column({ type: 'int', default: 1 })
+  part: number;
+
+  @Column({ name: 'openai_batch_id', type: 'text', unique: true })
+  openaiBatchId: string;
+
+  @Column({ name: 'input_file_id', type: 'text', nullable: true })
+  inputFileId: string | null;
+
+  @Column({ name: 'output_file_id', type: 'text', nullable: true })
+  outputFileId: string | null;
+
+  @Column({ name: 'error_file_id', type: 'text', nullable: true })
+  errorFileId: string | null;
+
+  /** Last status seen at OpenAI (validating, in_progress, completed, expired, ...). */
+  @Column({ type: 'text' })
+  status: string;
+
+  @Column({ name: 'request_count', type: 'int' })
+  requestCount: number;
+
+  @Column({ name: 'completed_count', type: 'int', default: 0 })
+  completedCount: number;
+
+  @Column({ name: 'failed_count', type: 'int', default: 0 })
+  failedCount: number;
+
+  @Column({ name: 'ingested_at', type: 'timestamptz', nullable: true })
+  ingestedAt: Date | null;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Environment } from './environment.js';
+
+export type AppRole = 'api' | 'worker' | 'all';
+
+/** What start-up resolved outside the environment: where the database and OpenAI really are. */
+export interface RuntimeEndpoints {
+  databaseUrl: string;
+  embeddedDatabase: boolean;
+  openaiApiKey: string;
+  openaiBaseUrl?: string;
+  offline: boolean;
+  sharedKey: string;
+  sharedKeyGenerated: boolean;
+}
+
+/**
+ * The typed configuration every provider injects. Built once at start-up from
+ * the validated environment plus what start-up resolved (embedded database,
+ * offline emulator, generated development key).
+ */
+export class AppConfig {
+  readonly env: Environment['NODE_ENV'];
+  readonly port: number;
+  readonly role: AppRole;
+  readonly runsApi: boolean;
+  readonly runsWorker: boolean;
+  /** Unique per process: names this instance's heartbeat row and its claims. */
+  readonly instanceId: string;
+  readonly database: { url: string; embedded: boolean; runMigrations: boolean };
+  readonly auth: { sharedKey: string; generated: boolean };
+  readonly openai: {
+    apiKey: string;
+    baseUrl?: string;
+    offline: boolean;
+    visionModel: string;
+    translationModel: string;
+    maxOutputTokens: number;
+    temperature: number;
+    maxRpm: number;
+    maxConcurrent: number;
+  };
+  readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
+  readonly worker: { pollIntervalMs: number; heartbeatStaleMs: number };
+  readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number };
+  readonly network: { allowPrivateNetworks: boolean };
+  readonly log: { level: 'debug' | 'info' | 'warn' | 'error'; json: boolean };
+
+  constructor(env: Environment, runtime: RuntimeEndpoints) {
+    this.env = env.NODE_ENV;
+    this.port = env.PORT;
+    this.role = env.APP_ROLE;
+    this.runsApi = env.APP_ROLE !== 'worker';
+    this.runsWorker = env.APP_ROLE !== 'api';
+    this.instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.database = { url: runtime.databaseUrl, embedded: runtime.embeddedDatabase, runMigrations: env.RUN_MIGRATIONS };
+    this.auth = { sharedKey: runtime.sharedKey, generated: runtime.sharedKeyGenerated };
+    this.openai = {
+      apiKey: runtime.openaiApiKey,
+      baseUrl: runtime.openaiBaseUrl,
+      offline: runtime.offline,
+      visionModel: env.OPENAI_MODEL_VISION,
+      translationModel: env.OPENAI_MODEL_TRANSLATION,
+      maxOutputTokens: env.OPENAI_MAX_TOKENS,
+      temperature: env.OPENAI_TEMPERATURE,
+      maxRpm: env.OPENAI_MAX_RPM,
+      maxConcurrent: env.OPENAI_MAX_CONCURRENT,
+    };
+    this.limits = { maxBatchSize: env.MAX_BATCH_SIZE, syncMaxImages: 20, maxLanguages: 10 };
+    this.worker = { pollIntervalMs: env.WORKER_POLL_INTERVAL * 1000, heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000 };
+    this.webhooks = {
+      timeoutMs: env.WEBHOOK_TIMEOUT * 1000,
+      maxRetries: env.WEBHOOK_MAX_RETRIES,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE * 1000,
+    };
+    // Private targets are allowed by default only where everything is local anyway.
+    this.network = {
+      allowPrivateNetworks: env.ALLOW_PRIVATE_NETWORKS ?? (runtime.offline || env.NODE_ENV === 'test'),
+    };
+    const level = env.LOG_LEVEL === 'WARNING' ? 'WARN' : env.LOG_LEVEL;
+    this.log = { level: level.toLowerCase() as AppConfig['log']['level'], json: env.LOG_JSON || env.NODE_ENV === 'production' };
+  }
+}

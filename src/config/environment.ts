@@ -1,0 +1,138 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Max, Min, MinLength, ValidateIf, validateSync,
+} from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  const text = String(value).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off'].includes(text)) return false;
+  return value; // left as a string so @IsBoolean reports it
+};
+const toNumber = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : Number.isNaN(Number(value)) ? value : Number(value);
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+const upper = ({ value }: { value: unknown }) => (typeof value === 'string' && value !== '' ? value.toUpperCase() : undefined);
+
+const isProduction = (env: Environment) => env.NODE_ENV === 'production';
+
+/**
+ * The process environment as the service reads it: one property per variable,
+ * named exactly as the operator sets it. Validated once at start-up.
+ */
+export class Environment {
+  @IsIn(['production', 'development', 'test'])
+  NODE_ENV: 'production' | 'development' | 'test' = 'development';
+
+  @Transform(toNumber) @IsInt() @Min(0) @Max(65535)
+  PORT = 5000;
+
+  @Transform(({ value }) => (value === '' || value === undefined ? undefined : String(value).toLowerCase()))
+  @IsIn(['api', 'worker', 'all'])
+  APP_ROLE: 'api' | 'worker' | 'all' = 'all';
+
+  @Transform(emptyToUndefined) @ValidateIf(isProduction)
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true }, {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// URL (required when NODE_ENV=production)',
+  })
+  DATABASE_URL?: string;
+
+  @Transform(emptyToUndefined) @IsString()
+  DATA_DIR = '.data';
+
+  @Transform(toBool) @IsBoolean()
+  RUN_MIGRATIONS = true;
+
+  @Transform(emptyToUndefined) @ValidateIf((env: Environment) => isProduction(env) || env.SHARED_KEY !== undefined)
+  @IsString() @MinLength(32, { message: 'SHARED_KEY must be at least 32 characters (required when NODE_ENV=production)' })
+  SHARED_KEY?: string;
+
+  @Transform(emptyToUndefined) @ValidateIf(isProduction)
+  @IsString({ message: 'OPENAI_API_KEY is required when NODE_ENV=production (offline mode is for development only)' })
+  OPENAI_API_KEY?: string;
+
+  @Transform(emptyToUndefined) @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  OPENAI_BASE_URL?: string;
+
+  @Transform(upper) @IsIn(['DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR'])
+  LOG_LEVEL = 'INFO';
+
+  @Transform(toBool) @IsBoolean()
+  LOG_JSON = false;
+
+  @Transform(toNumber) @IsInt() @Min(1) @Max(50000)
+  MAX_BATCH_SIZE = 50000;
+
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(300)
+  WEBHOOK_TIMEOUT = 30;
+
+  @Transform(toNumber) @IsInt() @Min(0) @Max(20)
+  WEBHOOK_MAX_RETRIES = 5;
+
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
+  WEBHOOK_RETRY_BASE = 30;
+
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(3600)
+  WORKER_POLL_INTERVAL = 30;
+
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
+  HEARTBEAT_STALE_AFTER = 120;
+
+  @Transform(emptyToUndefined) @IsString()
+  OPENAI_MODEL_VISION = 'o4-mini';
+
+  @Transform(emptyToUndefined) @IsString()
+  OPENAI_MODEL_TRANSLATION = 'gpt-4.1-mini';
+
+  @Transform(toNumber) @IsInt() @Min(16) @Max(200000)
+  OPENAI_MAX_TOKENS = 4000;
+
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(2)
+  OPENAI_TEMPERATURE = 0.1;
+
+  @Transform(toNumber) @IsInt() @Min(1) @Max(1000000)
+  OPENAI_MAX_RPM = 500;
+
+  @Transform(toNumber) @IsInt() @Min(1) @Max(1000)
+  OPENAI_MAX_CONCURRENT = 8;
+
+  @Transform(toBool) @IsOptional() @IsBoolean()
+  ALLOW_PRIVATE_NETWORKS?: boolean;
+
+  @Transform(toNumber) @IsInt() @Min(0) @Max(65535)
+  EMULATOR_PORT = 5050;
+
+  @Transform(toNumber) @IsInt() @Min(0) @Max(86400000)
+  EMULATOR_BATCH_DURATION_MS = 5000;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the environment; throws one ConfigError listing every problem. */
+export function parseEnvironment(source: Record<string, string | undefined>): Environment {
+  const known = Object.keys(new Environment());
+  const raw: Record<string, unknown> = {};
+  for (const key of [...known, 'DATABASE_URL', 'SHARED_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ALLOW_PRIVATE_NETWORKS']) {
+    if (source[key] !== undefined) raw[key] = source[key];
+  }
+  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const problems = errors.flatMap((error) => {
+      const shown = error.property.includes('KEY') ? '<hidden>' : JSON.stringify(error.value);
+      return Object.values(error.constraints ?? {}).map((message) =>
+        message.startsWith(error.property) ? `${message} (got ${shown})` : `${error.property}: ${message} (got ${shown})`,
+      );
+    });
+    throw new ConfigError(problems);
+  }
+  return env;
+}

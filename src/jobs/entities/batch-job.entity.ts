@@ -1,0 +1,93 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { JobStatus, type ProcessingMode } from './job-status.js';
+
+/** Token usage summed over every OpenAI call made for a job or lot. */
+export interface TokenUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  reasoning_tokens?: number;
+  total_tokens?: number;
+}
+
+/** One client request: a synchronous lot or a batch of up to 50,000 lots. Table name kept from the seed. */
+@Entity('batch_jobs')
+export class BatchJob {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId: string;
+
+  @Column({ type: 'text', default: JobStatus.Pending })
+  status: JobStatus;
+
+  @Column({ name: 'processing_mode', type: 'text' })
+  processingMode: ProcessingMode;
+
+  @Column({ type: 'text' })
+  version: string;
+
+  @Column({ type: 'jsonb' })
+  languages: string[];
+
+  @Column({ name: 'total_lots', type: 'int' })
+  totalLots: number;
+
+  @Column({ name: 'processed_lots', type: 'int', default: 0 })
+  processedLots: number;
+
+  @Column({ name: 'failed_lots', type: 'int', default: 0 })
+  failedLots: number;
+
+  @Column({ name: 'current_stage', type: 'text', default: 'queued' })
+  currentStage: string;
+
+  /** The vision batch (reference 001: this is the one column for it). */
+  @Column({ name: 'openai_batch_id', type: 'text', nullable: true })
+  openaiBatchId: string | null;
+
+  @Column({ name: 'openai_translation_batch_id', type: 'text', nullable: true })
+  openaiTranslationBatchId: string | null;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage: string | null;
+
+  @Column({ name: 'webhook_configured', type: 'boolean', default: false })
+  webhookConfigured: boolean;
+
+  @Column({ type: 'boolean', default: false })
+  paused: boolean;
+
+  @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
+  stageStartedAt: Date | null;
+
+  @Column({ name: 'stage_deadline_at', type: 'timestamptz', nullable: true })
+  stageDeadlineAt: Date | null;
+
+  @Column({ name: 'next_check_at', type: 'timestamptz', default: () => 'now()' })
+  nextCheckAt: Date;
+
+  @Column({ name: 'stage_attempts', type: 'int', default: 0 })
+  stageAttempts: number;
+
+  @Column({ name: 'estimated_completion', type: 'timestamptz', nullable: true })
+  estimatedCompletion: Date | null;
+
+  @Column({ type: 'jsonb', default: {} })
+  usage: TokenUsage;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt: Date | null;
+
+  @Column({ name: 'cancelled_at', type: 'timestamptz', nullable: true })
+  cancelledAt: Date | null;
+}

@@ -1,0 +1,61 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { JobStatus } from './job-status.js';
+import type { TokenUsage } from './batch-job.entity.js';
+
+/** One vehicle of a job. Its row id is the `custom_id` of its OpenAI batch requests. */
+@Entity('batch_lots')
+export class BatchLot {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'batch_job_id', type: 'uuid' })
+  batchJobId: string;
+
+  /** Order of the lot in the client's request; results come back in this order. */
+  @Column({ type: 'int' })
+  position: number;
+
+  @Column({ name: 'lot_id', type: 'text' })
+  lotId: string;
+
+  @Column({ name: 'additional_info', type: 'text', nullable: true })
+  additionalInfo: string | null;
+
+  @Column({ name: 'webhook_url', type: 'text', nullable: true })
+  webhookUrl: string | null;
+
+  @Column({ type: 'jsonb' })
+  images: { url: string }[];
+
+  @Column({ type: 'text', default: JobStatus.Pending })
+  status: JobStatus;
+
+  /** The English damage description, HTML text (never a serialised object: reference 003). */
+  @Column({ name: 'vision_result', type: 'text', nullable: true })
+  visionResult: string | null;
+
+  /** Language code → HTML description. */
+  @Column({ type: 'jsonb', nullable: true })
+  translations: Record<string, string> | null;
+
+  @Column({ name: 'missing_images', type: 'jsonb', default: [] })
+  missingImages: string[];
+
+  @Column({ name: 'processed_images', type: 'int', default: 0 })
+  processedImages: number;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage: string | null;
+
+  @Column({ type: 'jsonb', default: {} })
+  usage: TokenUsage;
+
+  @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
+  processedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
