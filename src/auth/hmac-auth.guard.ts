@@ -53,8 +53,10 @@ export class HmacAuthGuard implements CanActivate {
 
   private messageOf(request: AuthenticatedRequest, subject: SignedSubject): string | undefined {
     switch (subject) {
-      case 'job_id':
-        return request.params.job_id ?? '';
+      case 'job_id': {
+        const jobId: unknown = request.params.job_id;
+        return typeof jobId === 'string' ? jobId : '';
+      }
       case 'query': {
         const url = request.originalUrl;
         const mark = url.indexOf('?');

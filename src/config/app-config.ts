@@ -3,6 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { Environment } from './environment.js';
 
 export type AppRole = 'api' | 'worker' | 'all';
+export type LogSettings = { level: 'debug' | 'info' | 'warn' | 'error'; json: boolean };
+
+/** Log level and format; JSON lines in production so log shippers can parse job ids. */
+export function logSettings(env: Pick<Environment, 'LOG_LEVEL' | 'LOG_JSON' | 'NODE_ENV'>): LogSettings {
+  const level = env.LOG_LEVEL === 'WARNING' ? 'WARN' : env.LOG_LEVEL;
+  return { level: level.toLowerCase() as LogSettings['level'], json: env.LOG_JSON || env.NODE_ENV === 'production' };
+}
 
 /** What start-up resolved outside the environment: where the database and OpenAI really are. */
 export interface RuntimeEndpoints {
@@ -45,7 +52,7 @@ export class AppConfig {
   readonly worker: { pollIntervalMs: number; heartbeatStaleMs: number };
   readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number };
   readonly network: { allowPrivateNetworks: boolean };
-  readonly log: { level: 'debug' | 'info' | 'warn' | 'error'; json: boolean };
+  readonly log: LogSettings;
 
   constructor(env: Environment, runtime: RuntimeEndpoints) {
     this.env = env.NODE_ENV;
@@ -78,7 +85,6 @@ export class AppConfig {
     this.network = {
       allowPrivateNetworks: env.ALLOW_PRIVATE_NETWORKS ?? (runtime.offline || env.NODE_ENV === 'test'),
     };
-    const level = env.LOG_LEVEL === 'WARNING' ? 'WARN' : env.LOG_LEVEL;
-    this.log = { level: level.toLowerCase() as AppConfig['log']['level'], json: env.LOG_JSON || env.NODE_ENV === 'production' };
+    this.log = logSettings(env);
   }
 }

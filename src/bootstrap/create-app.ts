@@ -1,0 +1,38 @@
+import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from '../app.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { setupSwagger } from './swagger.js';
+
+/** Largest accepted request body: 50,000 lots with several images each fit well within it. */
+export const MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+const LEVELS: Record<AppConfig['log']['level'], LogLevel[]> = {
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  warn: ['fatal', 'error', 'warn'],
+  error: ['fatal', 'error'],
+};
+
+export function createLogger(config: Pick<AppConfig, 'log'>): ConsoleLogger {
+  return new ConsoleLogger({ logLevels: LEVELS[config.log.level], json: config.log.json, prefix: 'GenerationService' });
+}
+
+/**
+ * Builds the Nest application for `config` (used by main.ts and by the tests,
+ * so both run exactly the same wiring). The caller decides when to listen and
+ * handles signals (main.ts closes the app, then the embedded database).
+ */
+export async function createApp(config: AppConfig, options: { logger?: ConsoleLogger | false } = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger: options.logger === undefined ? createLogger(config) : options.logger,
+    rawBody: true, // the HMAC guard signs the body as sent
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: MAX_BODY_BYTES });
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+  setupSwagger(app);
+  return app;
+}

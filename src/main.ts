@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { logSettings } from './config/app-config.js';
+import { ConfigError, parseEnvironment } from './config/environment.js';
+import { createApp, createLogger } from './bootstrap/create-app.js';
+import { resolveRuntime } from './bootstrap/runtime.js';
+import { runMigrations } from './database/data-source.js';
+
+/**
+ * Starts the service: validates configuration, resolves the database and
+ * OpenAI (embedded/offline when unset), migrates, and serves. SIGINT/SIGTERM
+ * close the app first, then whatever start-up started.
+ */
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = parseEnvironment(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger({ log: logSettings(env) });
+  const runtime = await resolveRuntime(env, logger);
+  const { config } = runtime;
+
+  let closing = false;
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  const stop = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received: shutting down`, 'Bootstrap');
+    await app?.close().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
+    await runtime.shutdown();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  if (config.database.runMigrations) {
+    await runMigrations(config.database.url, (line) => logger.log(line, 'Migrations'));
+  }
+  app = await createApp(config, { logger });
+  await app.listen(config.port, '0.0.0.0');
+  logger.log(`Generation Service (${config.role}) listening on http://localhost:${config.port} — docs at /docs`, 'Bootstrap');
+  if (config.auth.generated) {
+    logger.warn(`SHARED_KEY is unset: using the development key kept in ${env.DATA_DIR}/shared-key:\n    ${config.auth.sharedKey}`, 'Bootstrap');
+  }
+}
+
+main().catch((error: unknown) => {
+  new ConsoleLogger().error(error instanceof Error ? error.stack ?? error.message : String(error), 'Bootstrap');
+  process.exit(1);
+});

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { hostname } from 'node:os';
+import { Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { WorkerHeartbeat } from './worker-heartbeat.entity.js';
+
+export interface WorkerLiveness {
+  instance_id: string;
+  role: string;
+  hostname: string;
+  pid: number;
+  started_at: string;
+  last_beat_at: string;
+  seconds_since_beat: number;
+  alive: boolean;
+}
+
+/** Writes this worker's heartbeat row and reads everyone's (reference 000: a dead worker must show). */
+@Injectable()
+export class WorkerHeartbeatService {
+  private readonly startedAt = new Date();
+
+  constructor(
+    @InjectRepository(WorkerHeartbeat) private readonly heartbeats: Repository<WorkerHeartbeat>,
+    private readonly config: AppConfig,
+  ) {}
+
+  async beat(): Promise<void> {
+    await this.heartbeats.upsert(
+      {
+        instanceId: this.config.instanceId,
+        role: this.config.role,
+        hostname: hostname(),
+        pid: process.pid,
+        startedAt: this.startedAt,
+        lastBeatAt: new Date(),
+      },
+      ['instanceId'],
+    );
+  }
+
+  /** Removes this instance's row on a clean shutdown, so health lists only live or crashed workers. */
+  async retire(): Promise<void> {
+    await this.heartbeats.delete({ instanceId: this.config.instanceId });
+  }
+
+  /** Every known worker with the age of its last beat; rows silent for a day are forgotten. */
+  async list(now = new Date()): Promise<WorkerLiveness[]> {
+    await this.heartbeats
+      .createQueryBuilder()
+      .delete()
+      .where(`last_beat_at < now() - interval '1 day'`)
+      .execute();
+    const rows = await this.heartbeats.find({ order: { lastBeatAt: 'DESC' } });
+    return rows.map((row) => {
+      const age = (now.getTime() - row.lastBeatAt.getTime()) / 1000;
+      return {
+        instance_id: row.instanceId,
+        role: row.role,
+        hostname: row.hostname,
+        pid: row.pid,
+        started_at: row.startedAt.toISOString(),
+        last_beat_at: row.lastBeatAt.toISOString(),
+        seconds_since_beat: Math.max(0, Math.round(age * 10) / 10),
+        alive: age * 1000 <= this.config.worker.heartbeatStaleMs,
+      };
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/bootstrap/create-app.js';
+import { AppConfig } from '../../src/config/app-config.js';
+import { parseEnvironment } from '../../src/config/environment.js';
+import { canonicalJson } from '../../src/auth/canonical-json.js';
+import { sign } from '../../src/auth/hmac.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_SHARED_KEY = 'test-shared-key-that-is-at-least-32-characters';
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  db: TestDatabase;
+  /** Base URL, e.g. http://127.0.0.1:40123 */
+  url: string;
+  /** fetch() against the app; `signWith` adds X-Signature over that message. */
+  fetch(path: string, init?: RequestInit & { signWith?: string }): Promise<Response>;
+  /** POST /api/v1/generate-descriptions signed like the seed's Python client. */
+  postLots(body: { lots: unknown[]; [key: string]: unknown }, init?: RequestInit): Promise<Response>;
+  /** GET a job-scoped route signed with the job id. */
+  getJob(path: string, jobId: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Environment variables on top of the test defaults. */
+  env?: Record<string, string | undefined>;
+  /** Reuse a database (e.g. several app instances = replicas on one database). */
+  db?: TestDatabase;
+  /** Default: an app that reaches no OpenAI (tests that need one pass OPENAI_BASE_URL). */
+  openaiBaseUrl?: string;
+}
+
+/** Boots the real application (same wiring as main.ts) on a random loopback port against a fresh database. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = options.db ?? (await createTestDatabase());
+  const env = parseEnvironment({
+    NODE_ENV: 'test',
+    SHARED_KEY: TEST_SHARED_KEY,
+    DATABASE_URL: db.url,
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: options.openaiBaseUrl ?? 'http://127.0.0.1:9/v1',
+    WORKER_POLL_INTERVAL: '0.2',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
+    ...options.env,
+  });
+  const config = new AppConfig(env, {
+    databaseUrl: env.DATABASE_URL!,
+    embeddedDatabase: false,
+    openaiApiKey: env.OPENAI_API_KEY!,
+    openaiBaseUrl: env.OPENAI_BASE_URL,
+    offline: false,
+    sharedKey: env.SHARED_KEY!,
+    sharedKeyGenerated: false,
+  });
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  const doFetch: TestApp['fetch'] = (path, init = {}) => {
+    const { signWith, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (signWith !== undefined) headers.set('X-Signature', sign(TEST_SHARED_KEY, signWith));
+    return fetch(url + path, { ...rest, headers });
+  };
+  return {
+    app,
+    config,
+    db,
+    url,
+    fetch: doFetch,
+    postLots: (body, init = {}) =>
+      doFetch('/api/v1/generate-descriptions', {
+        method: 'POST',
+        ...init,
+        headers: { 'Content-Type': 'application/json', ...(init.headers as Record<string, string>) },
+        body: JSON.stringify(body),
+        signWith: canonicalJson(body.lots),
+      }),
+    getJob: (path, jobId) => doFetch(path, { signWith: jobId }),
+    async close() {
+      await app.close();
+      if (!options.db) await db.drop();
+    },
+  };
+}
