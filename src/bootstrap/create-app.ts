@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../app.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { setupSwagger } from './swagger.js';
+import { createValidationPipe } from '../common/validation/validation.pipe.js';
 
 /** Largest accepted request body: 50,000 lots with several images each fit well within it. */
 export const MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -33,6 +34,7 @@ export async function createApp(config: AppConfig, options: { logger?: ConsoleLo
   app.useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  app.useGlobalPipes(createValidationPipe());
   setupSwagger(app);
   return app;
 }
