@@ -132,19 +132,17 @@ class RawParser {
   private string(): string {
     const t = this.text;
     let end = this.i + 1;
-    let escaped = false;
     for (;;) {
       const next = t.indexOf('"', end);
       if (next < 0) throw new SyntaxError('Unterminated string');
       let backslashes = 0;
       for (let k = next - 1; t.charCodeAt(k) === 0x5c; k--) backslashes++;
-      if (backslashes > 0) escaped = true;
       end = next + 1;
-      if (backslashes % 2 === 0) break;
+      if (backslashes % 2 === 0) break; // an unescaped quote closes the string
     }
     const slice = t.slice(this.i, end);
     this.i = end;
-    return escaped || slice.length < 2 ? (JSON.parse(slice) as string) : slice.slice(1, -1);
+    return slice.includes('\\') ? (JSON.parse(slice) as string) : slice.slice(1, -1);
   }
 
   private array(): RawJson[] {

@@ -1,4 +1,4 @@
-import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../app.module.js';
@@ -25,8 +25,16 @@ export function createLogger(config: Pick<AppConfig, 'log'>): ConsoleLogger {
  * so both run exactly the same wiring). The caller decides when to listen and
  * handles signals (main.ts closes the app, then the embedded database).
  */
-export async function createApp(config: AppConfig, options: { logger?: ConsoleLogger | false } = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+export interface CreateAppOptions {
+  logger?: ConsoleLogger | false;
+  /** Extra modules mounted beside the application's own (tests mount probe routes this way). */
+  extraModules?: Type[];
+}
+
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
+  const root = AppModule.forRoot(config);
+  root.imports = [...(root.imports ?? []), ...(options.extraModules ?? [])];
+  const app = await NestFactory.create<NestExpressApplication>(root, {
     logger: options.logger === undefined ? createLogger(config) : options.logger,
     rawBody: true, // the HMAC guard signs the body as sent
     bodyParser: false,

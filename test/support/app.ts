@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
@@ -32,6 +32,8 @@ export interface TestAppOptions {
   db?: TestDatabase;
   /** Default: an app that reaches no OpenAI (tests that need one pass OPENAI_BASE_URL). */
   openaiBaseUrl?: string;
+  /** Extra Nest modules (e.g. probe controllers) mounted beside the app's own. */
+  extraModules?: Type[];
 }
 
 /** Boots the real application (same wiring as main.ts) on a random loopback port against a fresh database. */
@@ -56,7 +58,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sharedKey: env.SHARED_KEY!,
     sharedKeyGenerated: false,
   });
-  const app = await createApp(config);
+  const app = await createApp(config, { extraModules: options.extraModules });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
