@@ -49,6 +49,8 @@ export class AppConfig {
     maxConcurrent: number;
   };
   readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
+  /** Synchronous mode deadline and per-client rate limits of the jobs API. */
+  readonly jobs: { syncDeadlineMs: number; rateLimits: { windowMs: number; sync: number; batch: number; polling: number } };
   readonly worker: { pollIntervalMs: number; heartbeatStaleMs: number };
   readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number };
   readonly network: { allowPrivateNetworks: boolean };
@@ -75,6 +77,15 @@ export class AppConfig {
       maxConcurrent: env.OPENAI_MAX_CONCURRENT,
     };
     this.limits = { maxBatchSize: env.MAX_BATCH_SIZE, syncMaxImages: 20, maxLanguages: 10 };
+    this.jobs = {
+      syncDeadlineMs: env.SYNC_DEADLINE_SECONDS * 1000,
+      rateLimits: {
+        windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
+        sync: env.RATE_LIMIT_SYNC,
+        batch: env.RATE_LIMIT_BATCH,
+        polling: env.RATE_LIMIT_POLLING,
+      },
+    };
     this.worker = { pollIntervalMs: env.WORKER_POLL_INTERVAL * 1000, heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000 };
     this.webhooks = {
       timeoutMs: env.WEBHOOK_TIMEOUT * 1000,

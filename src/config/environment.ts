@@ -102,6 +102,23 @@ export class Environment {
   @Transform(toBool) @IsOptional() @IsBoolean()
   ALLOW_PRIVATE_NETWORKS?: boolean;
 
+  /** Hard deadline of a synchronous (one-lot) request in seconds; past it the answer is 504 OPENAI_TIMEOUT. */
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(3600)
+  SYNC_DEADLINE_SECONDS = 300;
+
+  /** Requests per client per RATE_LIMIT_WINDOW_SECONDS (reference 002: sync 100, batch creation 10, polling 1000 per minute). */
+  @Transform(toNumber) @IsInt() @Min(1) @Max(100000000)
+  RATE_LIMIT_SYNC = 100;
+
+  @Transform(toNumber) @IsInt() @Min(1) @Max(100000000)
+  RATE_LIMIT_BATCH = 10;
+
+  @Transform(toNumber) @IsInt() @Min(1) @Max(100000000)
+  RATE_LIMIT_POLLING = 1000;
+
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
+  RATE_LIMIT_WINDOW_SECONDS = 60;
+
   @Transform(toNumber) @IsInt() @Min(0) @Max(65535)
   EMULATOR_PORT = 5050;
 
