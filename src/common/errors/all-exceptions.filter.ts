@@ -31,6 +31,24 @@ function fromHttpException(exception: HttpException, request: Request): ErrorBod
   return { error: ERROR_TITLES[code], message: messages.join('; '), code };
 }
 
+/**
+ * A deliberate 503 (Terminus when a probe fails): the check result goes in
+ * `details`, and the message names what is down.
+ */
+function fromUnavailable(exception: HttpException): ErrorBody {
+  const response = exception.getResponse() as { status?: string; error?: Record<string, { message?: string }> } | string;
+  if (typeof response === 'object' && response.error && typeof response.error === 'object') {
+    const down = Object.entries(response.error).map(([name, info]) => (info?.message ? `${name} (${info.message})` : name));
+    return {
+      error: ERROR_TITLES[ErrorCode.ServiceUnavailable],
+      message: `Not healthy: ${down.join('; ')}`,
+      code: ErrorCode.ServiceUnavailable,
+      details: response as Record<string, unknown>,
+    };
+  }
+  return { error: ERROR_TITLES[ErrorCode.ServiceUnavailable], message: exception.message, code: ErrorCode.ServiceUnavailable };
+}
+
 /** Errors body-parser raises before any route runs (they carry `type` and `status`). */
 function fromBodyParser(error: { type?: string; status?: number; limit?: number }): [number, ErrorBody] | undefined {
   switch (error.type) {
@@ -77,11 +95,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private render(exception: unknown, request: Request): [number, ErrorBody, Record<string, string>] {
     if (exception instanceof ApiException) return [exception.getStatus(), exception.body, exception.headers];
-    const parsed = fromBodyParser(exception as { type?: string });
+    // Nest wraps body-parser's errors in an HttpException whose `cause` is the original.
+    const original = exception instanceof HttpException && exception.cause ? exception.cause : exception;
+    const parsed = fromBodyParser(original as { type?: string });
     if (parsed) return [...parsed, {}];
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status < 500) return [status, fromHttpException(exception, request), {}];
+      if (status === HttpStatus.SERVICE_UNAVAILABLE) return [status, fromUnavailable(exception), { 'Retry-After': '5' }];
     }
     const errorId = randomUUID();
     this.logger.error(

@@ -1,0 +1,104 @@
+import { createTestDatabase } from '../support/database.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('health with the database up', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  test('/health/ready is 200 once this worker has beaten, and lists it', async () => {
+    const body = await until(async () => {
+      const res = await t.fetch('/health/ready');
+      return res.status === 200 ? res.json() : undefined;
+    });
+    expect(body.status).toBe('ok');
+    expect(body.info.database.status).toBe('up');
+    expect(body.info.migrations).toMatchObject({ status: 'up', applied: expect.any(Number) });
+    expect(body.info.workers.this_instance).toBe(t.config.instanceId);
+    expect(body.info.workers.instances).toEqual([
+      expect.objectContaining({ instance_id: t.config.instanceId, role: 'all', alive: true, pid: process.pid }),
+    ]);
+  });
+
+  test('/health answers 200 for the Docker HEALTHCHECK and shows the OpenAI mode', async () => {
+    const res = await t.fetch('/health');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.info.openai).toMatchObject({ status: 'up', mode: 'openai' });
+  });
+
+  test('/health/live needs no signature and reports the process', async () => {
+    const res = await t.fetch('/health/live');
+    expect(res.status).toBe(200);
+    expect((await res.json()).info.process).toMatchObject({ status: 'up', role: 'all', pid: process.pid });
+  });
+});
+
+describe('health with the database down', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    t = await startTestApp({ db, env: { APP_ROLE: 'api' } });
+    await db.drop(); // terminates the app's connections and removes the database
+  });
+  afterAll(() => t.close());
+
+  test('liveness stays 200, readiness and /health go 503 naming the database', async () => {
+    expect((await t.fetch('/health/live')).status).toBe(200);
+    for (const path of ['/health/ready', '/health']) {
+      const res = await t.fetch(path);
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body).toMatchObject({ error: 'Service unavailable', code: 'SERVICE_UNAVAILABLE' });
+      expect(body.message).toMatch(/^Not healthy: database/);
+      expect(body.details.status).toBe('error');
+      expect(body.details.error.database.status).toBe('down');
+    }
+  });
+});
+
+describe('worker liveness', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // The tick loop beats at start and then not within the test (interval 1 h); a beat is stale after 1 s.
+    t = await startTestApp({ env: { WORKER_POLL_INTERVAL: '3600', HEARTBEAT_STALE_AFTER: '1' } });
+  });
+  afterAll(() => t.close());
+
+  test('readiness goes 503 when this worker\'s heartbeat is stale (reference 000)', async () => {
+    await t.app.get(WorkerTickService).tick();
+    expect((await t.fetch('/health/ready')).status).toBe(200);
+    const stale = await until(async () => {
+      const res = await t.fetch('/health/ready');
+      return res.status === 503 ? res.json() : undefined;
+    });
+    expect(stale.details.error.workers.message).toMatch(/heartbeat is stale/);
+    expect(stale.details.error.workers.instances[0]).toMatchObject({ instance_id: t.config.instanceId, alive: false });
+  });
+
+  test('an API-only process is ready without a worker of its own but /health reports no live worker', async () => {
+    const api = await startTestApp({ db: t.db, env: { APP_ROLE: 'api', HEARTBEAT_STALE_AFTER: '1' } });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // let the other worker's beat go stale
+      expect((await api.fetch('/health/ready')).status).toBe(200);
+      const overall = await api.fetch('/health');
+      expect(overall.status).toBe(503);
+      expect((await overall.json()).details.error.workers.message).toMatch(/no live worker/);
+    } finally {
+      await api.close();
+    }
+  });
+});
