@@ -47,12 +47,15 @@ export class AppConfig {
     temperature: number;
     maxRpm: number;
     maxConcurrent: number;
+    requestTimeoutMs: number;
+    maxRetries: number;
+    reasoningEffort: 'low' | 'medium' | 'high';
   };
   readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
   /** Synchronous mode deadline and per-client rate limits of the jobs API. */
   readonly jobs: { syncDeadlineMs: number; rateLimits: { windowMs: number; sync: number; batch: number; polling: number } };
   readonly worker: { pollIntervalMs: number; heartbeatStaleMs: number };
-  readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number };
+  readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number; maxBodyBytes: number };
   readonly network: { allowPrivateNetworks: boolean };
   readonly log: LogSettings;
 
@@ -75,6 +78,9 @@ export class AppConfig {
       temperature: env.OPENAI_TEMPERATURE,
       maxRpm: env.OPENAI_MAX_RPM,
       maxConcurrent: env.OPENAI_MAX_CONCURRENT,
+      requestTimeoutMs: env.OPENAI_REQUEST_TIMEOUT * 1000,
+      maxRetries: env.OPENAI_MAX_RETRIES,
+      reasoningEffort: env.OPENAI_REASONING_EFFORT,
     };
     this.limits = { maxBatchSize: env.MAX_BATCH_SIZE, syncMaxImages: 20, maxLanguages: 10 };
     this.jobs = {
@@ -91,6 +97,7 @@ export class AppConfig {
       timeoutMs: env.WEBHOOK_TIMEOUT * 1000,
       maxRetries: env.WEBHOOK_MAX_RETRIES,
       retryBaseMs: env.WEBHOOK_RETRY_BASE * 1000,
+      maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
     };
     // Private targets are allowed by default only where everything is local anyway.
     this.network = {

@@ -75,6 +75,10 @@ export class Environment {
   @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
   WEBHOOK_RETRY_BASE = 30;
 
+  /** Largest webhook body in bytes; a bigger result is split into numbered parts (`part`/`parts`), never dropped. */
+  @Transform(toNumber) @IsInt() @Min(1) @Max(104857600)
+  WEBHOOK_MAX_BODY_BYTES = 10485760;
+
   @Transform(toNumber) @IsNumber() @Min(0.001) @Max(3600)
   WORKER_POLL_INTERVAL = 30;
 
@@ -98,6 +102,18 @@ export class Environment {
 
   @Transform(toNumber) @IsInt() @Min(1) @Max(1000)
   OPENAI_MAX_CONCURRENT = 8;
+
+  /** Seconds one direct Responses call (one attempt) may take before it is abandoned and retried. */
+  @Transform(toNumber) @IsNumber() @Min(1) @Max(3600)
+  OPENAI_REQUEST_TIMEOUT = 120;
+
+  /** Retries after the first attempt for transient OpenAI errors (429, 5xx, timeouts, connection errors). */
+  @Transform(toNumber) @IsInt() @Min(0) @Max(10)
+  OPENAI_MAX_RETRIES = 4;
+
+  /** `reasoning.effort` sent to reasoning models (o-series, gpt-5*); never sent to other models. */
+  @Transform(emptyToUndefined) @IsIn(['low', 'medium', 'high'])
+  OPENAI_REASONING_EFFORT: 'low' | 'medium' | 'high' = 'medium';
 
   @Transform(toBool) @IsOptional() @IsBoolean()
   ALLOW_PRIVATE_NETWORKS?: boolean;

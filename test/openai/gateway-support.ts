@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { AppConfig } from '../../src/config/app-config.js';
+import { parseEnvironment } from '../../src/config/environment.js';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/emulator.js';
+import { OpenAiGateway, type OpenAiGatewayOptions } from '../../src/openai/openai-gateway.service.js';
+import type { BatchSnapshot } from '../../src/openai/openai-gateway.types.js';
+
+export const EMULATOR_KEY = 'sk-gateway-test-key';
+
+/** An AppConfig as start-up builds it, pointing OpenAI at `baseUrl`. */
+export function gatewayConfig(baseUrl: string, env: Record<string, string> = {}): AppConfig {
+  const parsed = parseEnvironment({ NODE_ENV: 'test', OPENAI_API_KEY: EMULATOR_KEY, OPENAI_BASE_URL: baseUrl, LOG_LEVEL: 'ERROR', ...env });
+  return new AppConfig(parsed, {
+    databaseUrl: 'postgres://unused/unused',
+    embeddedDatabase: false,
+    openaiApiKey: parsed.OPENAI_API_KEY!,
+    openaiBaseUrl: parsed.OPENAI_BASE_URL,
+    offline: false,
+    sharedKey: 'unused-shared-key-unused-shared-key',
+    sharedKeyGenerated: false,
+  });
+}
+
+export interface GatewayFixture {
+  emu: RunningEmulator;
+  gateway: OpenAiGateway;
+  config: AppConfig;
+  close(): Promise<void>;
+}
+
+/** A real emulator on loopback and a gateway talking to it over HTTP. Fast retries unless told otherwise. */
+export async function startGateway(
+  setup: { env?: Record<string, string>; options?: OpenAiGatewayOptions; emulator?: EmulatorOptions } = {},
+): Promise<GatewayFixture> {
+  const emu = await startEmulator({ apiKey: EMULATOR_KEY, batchDurationMs: 100, ...setup.emulator });
+  const config = gatewayConfig(emu.url, setup.env);
+  const gateway = new OpenAiGateway(config, { retry: { baseDelayMs: 20, maxDelayMs: 100 }, ...setup.options });
+  return { emu, gateway, config, close: () => emu.close() };
+}
+
+const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
+
+/** Polls the batch through the gateway until it is terminal (or `until` holds), failing after the deadline. */
+export async function waitForBatch(
+  gateway: OpenAiGateway,
+  id: string,
+  until: (b: BatchSnapshot) => boolean = (b) => TERMINAL.includes(b.status),
+  deadlineMs = 10_000,
+): Promise<BatchSnapshot> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const batch = await gateway.retrieveBatch(id);
+    if (until(batch)) return batch;
+    if (Date.now() > deadline) throw new Error(`batch ${id} still ${batch.status} after ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** The emulator's text for a description request (src/emulator/README.md, "Deterministic text"). */
+export function expectedDescription(info: string | null, images: number): string {
+  const second =
+    images === 0
+      ? 'No photos were provided; this assessment relies on the description only.'
+      : 'The photos are consistent with the description; no further damage is visible.';
+  return `<p>Damage assessment of ${images} image(s): ${info ?? 'No additional information provided.'}</p><p>${second}</p>`;
+}
