@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export type WebhookEvent = 'batch_job_completed' | 'batch_job_failed' | 'batch_job_cancelled';
 
 /** One webhook message (one URL, one event, one part) and the state of its attempts. Seed table name. */
 @Entity('webhook_deliveries')
@@ -15,7 +16,29 @@ export class WebhookDelivery {
   webhookUrl: string;
 
   @Column({ type: 'text' })
-  event: string;
+  event: WebhookEvent;
+
+  /** The job's terminal timestamp this delivery announces; with the event, it makes enqueueing idempotent. */
+  @Column({ name: 'job_round', type: 'text', default: '' })
+  jobRound: string;
+
+  /** First and last `batch_lots.position` (among the lots naming this URL) that this part carries. */
+  @Column({ name: 'lot_position_from', type: 'int', nullable: true })
+  lotPositionFrom: number | null;
+
+  @Column({ name: 'lot_position_to', type: 'int', nullable: true })
+  lotPositionTo: number | null;
+
+  @Column({ name: 'lot_count', type: 'int', default: 0 })
+  lotCount: number;
+
+  /** Body size computed when the parts were planned. */
+  @Column({ name: 'planned_bytes', type: 'int', nullable: true })
+  plannedBytes: number | null;
+
+  /** `attempt_count` when the current retry schedule began (0, or the count at the last manual redelivery). */
+  @Column({ name: 'round_start_attempt', type: 'int', default: 0 })
+  roundStartAttempt: number;
 
   @Column({ type: 'int', default: 1 })
   part: number;
