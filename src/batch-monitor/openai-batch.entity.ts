@@ -48,6 +48,18 @@ export class OpenAiBatch {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
 
+  /** When we asked OpenAI to cancel it (stage deadline passed, or its job was cancelled). */
+  @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true })
+  cancelRequestedAt: Date | null;
+
+  /** When we stopped waiting for it (a cancel that never finished); its lots were finished another way. */
+  @Column({ name: 'abandoned_at', type: 'timestamptz', nullable: true })
+  abandonedAt: Date | null;
+
+  /** Set when the reconciliation sweep found it at OpenAI without a row here (reference 001). */
+  @Column({ name: 'reconciled_at', type: 'timestamptz', nullable: true })
+  reconciledAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

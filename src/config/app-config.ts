@@ -55,6 +55,18 @@ export class AppConfig {
   /** Synchronous mode deadline and per-client rate limits of the jobs API. */
   readonly jobs: { syncDeadlineMs: number; rateLimits: { windowMs: number; sync: number; batch: number; polling: number } };
   readonly worker: { pollIntervalMs: number; heartbeatStaleMs: number };
+  /** The batch pipeline: stage deadlines, claims, retries, reconciliation, image checks. */
+  readonly pipeline: {
+    visionDeadlineMs: number;
+    translationDeadlineMs: number;
+    claimLeaseMs: number;
+    cancelGraceMs: number;
+    maxSubmissions: number;
+    resubmitBackoffMs: number;
+    reconcileIntervalMs: number;
+    imageCheckTimeoutMs: number;
+    imageCheckConcurrency: number;
+  };
   readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number; maxBodyBytes: number };
   readonly network: { allowPrivateNetworks: boolean };
   readonly log: LogSettings;
@@ -93,6 +105,17 @@ export class AppConfig {
       },
     };
     this.worker = { pollIntervalMs: env.WORKER_POLL_INTERVAL * 1000, heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000 };
+    this.pipeline = {
+      visionDeadlineMs: env.VISION_STAGE_DEADLINE * 1000,
+      translationDeadlineMs: env.TRANSLATION_STAGE_DEADLINE * 1000,
+      claimLeaseMs: env.WORKER_CLAIM_LEASE * 1000,
+      cancelGraceMs: env.BATCH_CANCEL_GRACE * 1000,
+      maxSubmissions: env.BATCH_MAX_SUBMISSIONS,
+      resubmitBackoffMs: env.BATCH_RESUBMIT_BACKOFF * 1000,
+      reconcileIntervalMs: env.BATCH_RECONCILE_INTERVAL * 1000,
+      imageCheckTimeoutMs: env.IMAGE_CHECK_TIMEOUT * 1000,
+      imageCheckConcurrency: env.IMAGE_CHECK_CONCURRENCY,
+    };
     this.webhooks = {
       timeoutMs: env.WEBHOOK_TIMEOUT * 1000,
       maxRetries: env.WEBHOOK_MAX_RETRIES,

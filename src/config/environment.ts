@@ -85,6 +85,42 @@ export class Environment {
   @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
   HEARTBEAT_STALE_AFTER = 120;
 
+  /** Seconds the vision stage may take (submit + OpenAI's 24 h window + margin) before its batch is cancelled and the rest finished directly. */
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(604800)
+  VISION_STAGE_DEADLINE = 93600;
+
+  /** Seconds the translation stage may take before its batch is cancelled and the rest finished directly (reference 003). */
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(604800)
+  TRANSLATION_STAGE_DEADLINE = 7200;
+
+  /** Seconds a worker holds a claimed job; another replica may take it over after that (crash recovery). */
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
+  WORKER_CLAIM_LEASE = 600;
+
+  /** Seconds to wait for a batch we cancelled to reach `cancelled` (and its partial output) before giving up on it. */
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(86400)
+  BATCH_CANCEL_GRACE = 600;
+
+  /** Batches submitted per stage at most (a `token_limit_exceeded` failure is retried as a new batch); then direct calls. */
+  @Transform(toNumber) @IsInt() @Min(1) @Max(20)
+  BATCH_MAX_SUBMISSIONS = 3;
+
+  /** Seconds before re-submitting a batch that failed with `token_limit_exceeded`; doubles on each retry. */
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(86400)
+  BATCH_RESUBMIT_BACKOFF = 300;
+
+  /** Seconds between reconciliation sweeps (re-attach batches whose id never reached the database, reference 001). */
+  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
+  BATCH_RECONCILE_INTERVAL = 300;
+
+  /** Seconds one image URL check may take. */
+  @Transform(toNumber) @IsNumber() @Min(0.1) @Max(300)
+  IMAGE_CHECK_TIMEOUT = 10;
+
+  /** Image URLs checked at once by one worker. */
+  @Transform(toNumber) @IsInt() @Min(1) @Max(512)
+  IMAGE_CHECK_CONCURRENCY = 32;
+
   @Transform(emptyToUndefined) @IsString()
   OPENAI_MODEL_VISION = 'o4-mini';
 

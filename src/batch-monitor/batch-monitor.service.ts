@@ -1,0 +1,45 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Not, In, Repository } from 'typeorm';
+import { OpenAiGateway } from '../openai/openai-gateway.service.js';
+import { OpenAiBatch } from './openai-batch.entity.js';
+import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The OpenAI side of a job's batches that other modules act on (cancel with the job). */
+@Injectable()
+export class BatchMonitorService {
+  private readonly logger = new Logger('BatchMonitor');
+
+  constructor(
+    @InjectRepository(OpenAiBatch) private readonly batches: Repository<OpenAiBatch>,
+    private readonly gateway: OpenAiGateway,
+  ) {}
+
+  /**
+   * Asks OpenAI to cancel every batch of the job that may still run. Best
+   * effort: a failure is logged and recorded on the batch row, and the
+   * reconciliation sweep tries again for batches of jobs that are over.
+   */
+  async cancelUpstream(jobId: string): Promise<void> {
+    const open = await this.batches.find({
+      where: { batchJobId: jobId, status: Not(In([...TERMINAL_BATCH_STATUSES])), abandonedAt: IsNull() },
+    });
+    await Promise.all(open.map((batch) => this.cancelOne(batch)));
+  }
+
+  /** Cancels one batch and records what OpenAI said; never throws. */
+  async cancelOne(batch: OpenAiBatch): Promise<void> {
+    try {
+      const snapshot = await this.gateway.cancelBatch(batch.openaiBatchId);
+      await this.batches.update({ id: batch.id }, { status: snapshot.status, cancelRequestedAt: new Date(), lastError: null });
+      this.logger.log(`job ${batch.batchJobId}: cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`);
+    } catch (error) {
+      this.logger.warn(`job ${batch.batchJobId}: could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`);
+      await this.batches
+        .update({ id: batch.id }, { lastError: `cancel failed: ${errorText(error)}` })
+        .catch(() => undefined);
+    }
+  }
+}
