@@ -1,0 +1,98 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+/** Why an address or host name may not be contacted; `null` when it may. */
+export type BlockReason = string | null;
+
+/**
+ * Host names that reach cloud metadata services or the local machine without
+ * looking like an IP address. Resolved addresses are checked too; the names are
+ * refused before DNS so the reason is clear and no resolver is asked.
+ */
+const BLOCKED_HOST_NAMES = new Set([
+  'localhost',
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'metadata.azure.internal',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
+const BLOCKED_HOST_SUFFIXES = ['.localhost', '.internal'];
+
+/** ipaddr.js range names → the words used in refusal messages. Anything but `unicast` is refused. */
+const RANGE_WORDS: Record<string, string> = {
+  unspecified: 'unspecified address',
+  broadcast: 'broadcast address',
+  multicast: 'multicast address',
+  linkLocal: 'link-local address (incl. cloud metadata 169.254.169.254)',
+  loopback: 'loopback address',
+  carrierGradeNat: 'carrier-grade NAT address (100.64.0.0/10)',
+  private: 'private network address (RFC 1918)',
+  uniqueLocal: 'unique-local IPv6 address (fc00::/7)',
+  reserved: 'reserved or documentation address',
+  benchmarking: 'benchmarking address',
+};
+
+/** ::/96 — deprecated IPv4-compatible IPv6 (`::127.0.0.1`); ipaddr.js calls it unicast. */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+/** 64:ff9b::/96 — the well-known NAT64 prefix: the last 32 bits are the IPv4 host actually reached. */
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96');
+/** 2002::/16 — 6to4: bits 16..47 are the IPv4 gateway actually reached. */
+const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16');
+
+function ipv4FromParts(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+function classifyParsed(address: ipaddr.IPv4 | ipaddr.IPv6): BlockReason {
+  if (address.kind() === 'ipv6') {
+    const v6 = address as ipaddr.IPv6;
+    // Addresses that embed an IPv4 destination are judged by that destination.
+    if (v6.isIPv4MappedAddress()) return classifyParsed(v6.toIPv4Address());
+    if (v6.match(NAT64_WELL_KNOWN)) return classifyParsed(ipv4FromParts(v6.parts[6], v6.parts[7]));
+    if (v6.match(SIX_TO_FOUR)) return classifyParsed(ipv4FromParts(v6.parts[1], v6.parts[2]));
+    if (v6.match(IPV4_COMPATIBLE)) return 'IPv4-compatible IPv6 address (::/96, deprecated)';
+  }
+  const range = address.range();
+  if (range === 'unicast') return null;
+  return RANGE_WORDS[range] ?? `special-purpose address range "${range}"`;
+}
+
+/**
+ * Why `ip` (a literal IPv4 or IPv6 address, as DNS or a URL gives it) must not
+ * be contacted, or `null` for a public unicast address. Allow-list logic: any
+ * range ipaddr.js knows as special (loopback, private, link-local, CGNAT,
+ * unique-local, multicast, reserved, Teredo, ...) is refused.
+ */
+export function classifyAddress(ip: string): BlockReason {
+  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  // net.isIP is strict (dotted-quad IPv4 only); URL parsing has already turned
+  // decimal/hex/octal tricks into dotted quads, and DNS answers are canonical.
+  if (isIP(bare) === 0) return `"${ip}" is not an IP address`;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(bare);
+  } catch {
+    return `"${ip}" is not an IP address`;
+  }
+  return classifyParsed(parsed);
+}
+
+/** Why the host name itself (before DNS) is refused, or `null`. IP literals are classified by address. */
+export function classifyHost(host: string): BlockReason {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  if (isIP(bare) !== 0) return classifyAddress(bare);
+  if (name === '') return 'empty host name';
+  if (BLOCKED_HOST_NAMES.has(name) || BLOCKED_HOST_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
+    return `host name "${name}" is reserved for local or cloud-metadata services`;
+  }
+  return null;
+}
+
+/** True when `host` (name or literal, brackets allowed) is an IP literal. */
+export function isIpLiteral(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return isIP(bare) !== 0;
+}

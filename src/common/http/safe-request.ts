@@ -1,0 +1,170 @@
+import { request, type Dispatcher } from 'undici';
+import { classifyHost } from './address-policy.js';
+import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
+import type { NetworkPolicy } from './safe-dispatcher.js';
+
+export const OUTBOUND_USER_AGENT = 'Generation-Service/2.0';
+
+/** Response bytes kept when the caller does not say (enough for an error excerpt). */
+const DEFAULT_MAX_BYTES = 1024;
+
+export interface SafeRequestOptions {
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Whole exchange: connect, headers and the part of the body that is read. */
+  timeoutMs: number;
+  /** Response body bytes to keep; reading stops (and the connection is dropped) past this. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface SafeResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** The first `maxBytes` bytes of the body. */
+  body: Buffer;
+  /** True when the body had more than `maxBytes` bytes (the rest was not read). */
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** Where a request goes out: the guarded dispatcher and the policy it was built with. */
+export interface OutboundTarget {
+  dispatcher: Dispatcher;
+  policy: NetworkPolicy;
+}
+
+/** Parses and pre-checks a URL: http(s) only, and a public host unless private networks are allowed. */
+export function checkOutboundUrl(raw: string, policy: NetworkPolicy): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new OutboundHttpError('invalid_url', `"${raw}" is not a valid URL`, raw);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OutboundHttpError('invalid_url', `Refused to contact ${raw}: only http and https URLs are allowed`, raw);
+  }
+  // The WHATWG parser has already rewritten 2130706433, 0x7f.1 and 017700000001 into 127.0.0.1.
+  if (!policy.allowPrivateNetworks) {
+    const reason = classifyHost(url.hostname);
+    if (reason) throw new SsrfBlockedError(raw, reason);
+  }
+  return url;
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+async function readAtMost(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (kept + chunk.length > maxBytes) {
+      chunks.push(chunk.subarray(0, maxBytes - kept));
+      body.destroy(); // stop downloading: the rest is neither needed nor trusted
+      return { bytes: Buffer.concat(chunks), truncated: true };
+    }
+    chunks.push(chunk);
+    kept += chunk.length;
+  }
+  return { bytes: Buffer.concat(chunks), truncated: false };
+}
+
+/** Adds our User-Agent unless the caller set one (in any letter case: names are case-insensitive). */
+function withUserAgent(headers: Record<string, string>): Record<string, string> {
+  return Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent') ? headers : { ...headers, 'User-Agent': OUTBOUND_USER_AGENT };
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/**
+ * One HTTP exchange with an untrusted URL: never follows redirects (a 3xx is
+ * returned as is), refuses non-http(s) schemes and — unless the policy allows
+ * private networks — any host that is or resolves to a non-public address.
+ * Failures are OutboundHttpErrors whose `kind` tells retryable from permanent.
+ */
+export async function safeRequest(raw: string, options: SafeRequestOptions, target: OutboundTarget): Promise<SafeResponse> {
+  const url = checkOutboundUrl(raw, target.policy);
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const started = Date.now();
+  try {
+    const response = await request(url, {
+      dispatcher: target.dispatcher,
+      method: options.method ?? 'GET',
+      headers: withUserAgent(options.headers ?? {}),
+      body: options.body,
+      signal,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    const { bytes, truncated } = await readAtMost(response.body, options.maxBytes ?? DEFAULT_MAX_BYTES);
+    return {
+      status: response.statusCode,
+      headers: flattenHeaders(response.headers),
+      body: bytes,
+      truncated,
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    const blocked = findSsrfError(error);
+    if (blocked) throw new SsrfBlockedError(raw, blocked.reason, blocked.address);
+    if (options.signal?.aborted && !timeout.aborted) throw error; // the caller cancelled: not ours to classify
+    const timedOut = timeout.aborted || ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']
+      .includes((error as { code?: string }).code ?? '');
+    if (timedOut) {
+      throw new OutboundHttpError('timeout', `No complete answer from ${url.host} within ${options.timeoutMs} ms`, raw, { cause: error });
+    }
+    throw new OutboundHttpError('network', `Network error contacting ${url.host}: ${describeNetworkError(error)}`, raw, { cause: error });
+  }
+}
+
+export type ImageProbe = { ok: true; contentType: string; bytes: number } | { ok: false; reason: string };
+
+export interface ProbeImageOptions {
+  timeoutMs: number;
+  maxBytes: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Checks that `url` serves an image: a 2xx answer with an `image/*`
+ * content type and at most `maxBytes` bytes (the download is abandoned past
+ * the limit). Never throws for the URL's fault; the reason says what is wrong.
+ */
+export async function probeImage(raw: string, options: ProbeImageOptions, target: OutboundTarget): Promise<ImageProbe> {
+  let response: SafeResponse;
+  try {
+    response = await safeRequest(
+      raw,
+      { method: 'GET', headers: { accept: 'image/*' }, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, signal: options.signal },
+      target,
+    );
+  } catch (error) {
+    if (error instanceof OutboundHttpError) return { ok: false, reason: error.message };
+    throw error;
+  }
+  if (response.status < 200 || response.status > 299) {
+    const where = response.headers.location ? ` (redirect to ${response.headers.location} not followed)` : '';
+    return { ok: false, reason: `HTTP ${response.status}${where}` };
+  }
+  const contentType = (response.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (!contentType.startsWith('image/')) {
+    return { ok: false, reason: `content-type "${contentType || 'none'}" is not an image` };
+  }
+  if (response.truncated) return { ok: false, reason: `image is larger than ${options.maxBytes} bytes` };
+  if (response.body.length === 0) return { ok: false, reason: 'empty image body' };
+  return { ok: true, contentType, bytes: response.body.length };
+}
