@@ -80,12 +80,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Compile
   deps.stats.request(route?.key ?? 'unmatched');
 
   let reply: Reply;
+  let delayMs = 0;
   try {
     if (!route) throw notFound(`Invalid URL (${method} ${url.pathname})`, null);
     if (!route.admin) {
       checkAuth(req, deps.apiKey);
-      const delayMs = deps.faults.takeDelayMs(route.key);
-      if (delayMs > 0) await sleep(delayMs, undefined, { ref: false });
+      delayMs = deps.faults.takeDelayMs(route.key);
       const fault = deps.faults.takeHttp(route.key);
       if (fault) throw injectedError(fault);
     }
@@ -94,7 +94,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Compile
     if (!(err instanceof ApiError)) throw err;
     reply = { status: err.status, json: err.toBody(), headers: err.headers };
   }
-  if (res.destroyed) return; // client gave up (e.g. SDK timeout during a slow answer)
+  // A slow answer is slow on the way back: the work is done (a batch is created
+  // even if the client times out first), as when OpenAI's answer is lost.
+  if (delayMs > 0) await sleep(delayMs, undefined, { ref: false });
+  if (res.destroyed) return; // the client gave up
 
   const headers: Record<string, string> = {
     'x-request-id': newId('req_'),

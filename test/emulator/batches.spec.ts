@@ -12,6 +12,10 @@ beforeAll(async () => {
   ({ emu, client } = await startTestEmulator({ batchDurationMs: 200 }));
   images = await startImageServer();
 });
+const afterTestClose: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of afterTestClose.splice(0)) await close();
+});
 afterAll(async () => {
   await emu.close();
   await images.close();
@@ -21,6 +25,9 @@ const lots = (n: number, model = 'o4-mini') => Array.from({ length: n }, (_, i) 
 
 describe('batch lifecycle', () => {
   it('goes validating -> in_progress -> finalizing -> completed with the output in another order', async () => {
+    // A slower clock than the suite's, so that polling sees every phase even on a loaded machine.
+    const { emu: slowEmu, client } = await startTestEmulator({ batchDurationMs: 1000 });
+    afterTestClose.push(() => slowEmu.close());
     const created: Batch = await createBatch(client, lots(12), { job_id: 'job-1', stage: 'vision' });
     expect(created).toMatchObject({
       object: 'batch',
@@ -43,7 +50,7 @@ describe('batch lifecycle', () => {
       return isTerminal(b);
     });
     expect(done.status).toBe('completed');
-    expect([...seen]).toEqual(expect.arrayContaining(['validating', 'in_progress', 'completed']));
+    expect([...seen]).toEqual(expect.arrayContaining(['validating', 'in_progress', 'finalizing', 'completed']));
     // request_counts grows while in progress
     expect(new Set(counts).size).toBeGreaterThan(1);
     expect(done.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });

@@ -1,7 +1,7 @@
 import OpenAI, { APIConnectionError, InternalServerError } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import type { RunningEmulator } from '../../src/emulator/emulator.js';
-import { API_KEY, batchLine, createBatch, isTerminal, pollBatch, readJsonl, startTestEmulator, textRequest } from './helpers.js';
+import { API_KEY, batchLine, createBatch, isTerminal, pollBatch, readJsonl, startTestEmulator, textRequest, uploadJsonl } from './helpers.js';
 
 let emu: RunningEmulator;
 let client: OpenAI;
@@ -71,7 +71,17 @@ describe('HTTP faults', () => {
     expect(Date.now() - fastStart).toBeLessThan(250);
 
     emu.faults.delayNext(500, { route: 'POST /v1/responses' });
-    await expect(client.responses.create({ model: 'o4-mini', input }, { timeout: 100 })).rejects.toBeInstanceOf(APIConnectionError) // the client gave up (a timeout);
+    await expect(client.responses.create({ model: 'o4-mini', input }, { timeout: 100 })).rejects.toBeInstanceOf(APIConnectionError); // the client gave up (a timeout)
+  });
+
+  it('a slow answer is a lost answer: the work is done even when the client times out', async () => {
+    const file = await uploadJsonl(client, lots(1));
+    const before = emu.stats().batchesCreated;
+    emu.faults.delayNext(400, { route: 'POST /v1/batches' });
+    const create = client.batches.create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h', metadata: { job_id: 'lost' } }, { timeout: 100 });
+    await expect(create).rejects.toBeInstanceOf(APIConnectionError);
+    expect(emu.stats().batchesCreated).toBe(before + 1);
+    expect((await client.batches.list({ limit: 1 })).data[0].metadata).toEqual({ job_id: 'lost' });
   });
 
   it('the admin route reads, adds and resets faults without auth', async () => {
@@ -95,6 +105,7 @@ describe('batch faults', () => {
     const vision = await createBatch(client, lots(6), { job_id: 'j1', stage: 'vision' });
     const translation = await createBatch(client, lots(6), { job_id: 'j1', stage: 'translation' });
     expect((await pollBatch(client, vision.id, isTerminal)).status).toBe('completed');
+    await pollBatch(client, translation.id, (b) => b.request_counts?.completed === 3);
     await new Promise((r) => setTimeout(r, 400)); // well past its 150 ms duration
     const stuck: Batch = await client.batches.retrieve(translation.id);
     expect(stuck.status).toBe('in_progress');
