@@ -69,8 +69,8 @@ export class HealthController {
 
   /**
    * Lists every known worker with its last heartbeat. Down when this process
-   * runs a worker whose own heartbeat is stale, or when `requireSelf` is false
-   * (overall health) and no worker anywhere is alive.
+   * runs a worker whose own heartbeat is stale; degraded on /health when no
+   * worker anywhere is alive.
    */
   private async workers(requireSelf: boolean) {
     const check = this.indicators.check('workers');
@@ -91,7 +91,8 @@ export class HealthController {
       return check.down({ ...summary, message: 'this process runs a worker but its heartbeat is stale or missing' });
     }
     if (!requireSelf && summary.alive === 0) {
-      return check.down({ ...summary, message: 'no live worker: batch jobs will not progress' });
+      // Visible, but not fatal for an API-only process: restarting it would not revive the workers.
+      return check.degraded({ ...summary, message: 'no live worker: batch jobs will not progress' });
     }
     return check.up(summary);
   }
