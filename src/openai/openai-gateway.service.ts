@@ -24,6 +24,8 @@ export interface OpenAiGatewayOptions {
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
   /** Attempts for file and batch operations (upload, create, retrieve, list, cancel, download). */
   batchOperationAttempts?: number;
+  /** Batches per page when listing (OpenAI allows 1–100). */
+  listPageSize?: number;
 }
 export const OPENAI_GATEWAY_OPTIONS = Symbol('OPENAI_GATEWAY_OPTIONS');
 
@@ -72,6 +74,7 @@ export class OpenAiGateway {
   private readonly limits: BatchPartLimits;
   private readonly retry: Omit<RetryPolicy, 'maxAttempts'>;
   private readonly batchAttempts: number;
+  private readonly listPageSize: number;
   private readonly counters = { requests: 0, retries: 0, rateLimited: 0, failedCalls: 0, filesUploaded: 0, batchesCreated: 0 };
 
   constructor(
@@ -86,6 +89,7 @@ export class OpenAiGateway {
     this.limits = { ...OPENAI_BATCH_LIMITS, ...options?.batchLimits };
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options?.retry };
     this.batchAttempts = options?.batchOperationAttempts ?? openai.maxRetries + 1;
+    this.listPageSize = options?.listPageSize ?? 100;
   }
 
   visionRequest(input: { lotId: string; additionalInfo: string | null; imageUrls: string[] }): Record<string, unknown> {
@@ -146,7 +150,7 @@ export class OpenAiGateway {
     for (;;) {
       const cursor = after;
       const page = await this.call('list batches', this.batchAttempts, () =>
-        this.client.batches.list(cursor ? { limit: 100, after: cursor } : { limit: 100 }),
+        this.client.batches.list(cursor ? { limit: this.listPageSize, after: cursor } : { limit: this.listPageSize }),
       );
       for (const batch of page.data) {
         const snapshot = toBatchSnapshot(batch);
@@ -270,7 +274,10 @@ export class OpenAiGateway {
 function classify(err: unknown, maxRetryAfterMs: number): CallFailure | undefined {
   if (err instanceof APIConnectionTimeoutError) return { transient: true, description: 'timeout', message: 'The request to OpenAI timed out.' };
   if (err instanceof APIConnectionError) {
-    return { transient: true, description: 'connection error', message: `Could not reach OpenAI: ${err.message}` };
+    // Duck-typed: undici's errors may come from another realm (instanceof Error fails under test VMs).
+    const inner = (err.cause as { message?: unknown; name?: unknown } | undefined) ?? {};
+    const cause = typeof inner.message === 'string' && inner.message !== '' ? ` (${String(inner.name ?? 'Error')}: ${inner.message})` : '';
+    return { transient: true, description: `connection error: ${err.message}${cause}`, message: `Could not reach OpenAI: ${err.message}${cause}` };
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const body = err.error as { message?: unknown } | undefined;

@@ -33,9 +33,13 @@ export async function startGateway(
   setup: { env?: Record<string, string>; options?: OpenAiGatewayOptions; emulator?: EmulatorOptions } = {},
 ): Promise<GatewayFixture> {
   const emu = await startEmulator({ apiKey: EMULATOR_KEY, batchDurationMs: 100, ...setup.emulator });
-  const config = gatewayConfig(emu.url, setup.env);
-  const gateway = new OpenAiGateway(config, { retry: { baseDelayMs: 20, maxDelayMs: 100 }, ...setup.options });
-  return { emu, gateway, config, close: () => emu.close() };
+  const gateway = newGateway(emu.url, setup.env, setup.options);
+  return { emu, gateway, config: gatewayConfig(emu.url, setup.env), close: () => emu.close() };
+}
+
+/** A gateway for `baseUrl` (the emulator, or a proxy in front of it) with fast retries unless told otherwise. */
+export function newGateway(baseUrl: string, env: Record<string, string> = {}, options: OpenAiGatewayOptions = {}): OpenAiGateway {
+  return new OpenAiGateway(gatewayConfig(baseUrl, env), { retry: { baseDelayMs: 20, maxDelayMs: 100 }, ...options });
 }
 
 const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
