@@ -5,12 +5,11 @@ import ipaddr from 'ipaddr.js';
 export type BlockReason = string | null;
 
 /**
- * Host names that reach cloud metadata services or the local machine without
- * looking like an IP address. Resolved addresses are checked too; the names are
- * refused before DNS so the reason is clear and no resolver is asked.
+ * Host names of cloud metadata services, refused before DNS so the reason is
+ * clear and no resolver is asked. Everything else — `localhost` included — is
+ * judged by the addresses it resolves to, at connect time.
  */
 const BLOCKED_HOST_NAMES = new Set([
-  'localhost',
   'metadata',
   'metadata.google.internal',
   'metadata.goog',
@@ -18,6 +17,7 @@ const BLOCKED_HOST_NAMES = new Set([
   'instance-data',
   'instance-data.ec2.internal',
 ]);
+/** RFC 6761: `*.localhost` is loopback by definition (resolvers may not know it); `.internal` is private-use. */
 const BLOCKED_HOST_SUFFIXES = ['.localhost', '.internal'];
 
 /** ipaddr.js range names → the words used in refusal messages. Anything but `unicast` is refused. */
@@ -52,11 +52,24 @@ function classifyParsed(address: ipaddr.IPv4 | ipaddr.IPv6): BlockReason {
     if (v6.isIPv4MappedAddress()) return classifyParsed(v6.toIPv4Address());
     if (v6.match(NAT64_WELL_KNOWN)) return classifyParsed(ipv4FromParts(v6.parts[6], v6.parts[7]));
     if (v6.match(SIX_TO_FOUR)) return classifyParsed(ipv4FromParts(v6.parts[1], v6.parts[2]));
-    if (v6.match(IPV4_COMPATIBLE)) return 'IPv4-compatible IPv6 address (::/96, deprecated)';
   }
   const range = address.range();
+  if (address.kind() === 'ipv6' && range === 'unicast' && (address as ipaddr.IPv6).match(IPV4_COMPATIBLE)) {
+    const v6 = address as ipaddr.IPv6;
+    return classifyParsed(ipv4FromParts(v6.parts[6], v6.parts[7])) ?? 'IPv4-compatible IPv6 address (::/96, deprecated)';
+  }
   if (range === 'unicast') return null;
   return RANGE_WORDS[range] ?? `special-purpose address range "${range}"`;
+}
+
+/**
+ * The WHATWG serialisation of an IPv6 literal (hex groups only, zone dropped).
+ * ipaddr.js reads `::a.b.c.d` as if it were `::ffff:a.b.c.d`; the canonical
+ * form has no dotted part, so it is parsed for what it is.
+ */
+function canonicalIpv6(ip: string): string {
+  const withoutZone = ip.split('%')[0];
+  return new URL(`http://[${withoutZone}]/`).hostname.slice(1, -1);
 }
 
 /**
@@ -72,7 +85,7 @@ export function classifyAddress(ip: string): BlockReason {
   if (isIP(bare) === 0) return `"${ip}" is not an IP address`;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    parsed = ipaddr.parse(bare);
+    parsed = ipaddr.parse(isIP(bare) === 6 ? canonicalIpv6(bare) : bare);
   } catch {
     return `"${ip}" is not an IP address`;
   }
