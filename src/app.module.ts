@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { WorkerCoreModule, WorkerModule } from './worker/worker.module.js';
 
 /**
@@ -25,6 +26,7 @@ export class AppModule {
         WorkerCoreModule,
         HealthModule,
         BatchMonitorModule,
+        ...(config.runsApi ? [JobsModule] : []),
         ...(config.runsWorker ? [WorkerModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

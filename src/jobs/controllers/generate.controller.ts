@@ -1,0 +1,84 @@
+import { Body, Controller, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Signed } from '../../auth/signed.decorator.js';
+import { HMAC_SECURITY } from '../../bootstrap/swagger.js';
+import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
+import { GenerateDescriptionsDto } from '../dto/generate-descriptions.dto.js';
+import { AcceptedJobDto, SyncResultDto } from '../dto/job-responses.dto.js';
+import { acceptedView } from '../job-views.js';
+import { JobsService } from '../jobs.service.js';
+import { ClientRateLimitGuard, GenerateRateLimit } from '../rate-limit/client-rate-limit.guard.js';
+import { SyncGenerationService } from '../sync/sync-generation.service.js';
+import { GenerationRequestPipe } from '../validation/generation-request.pipe.js';
+import type { GenerationRequest } from '../validation/generation-request.js';
+import { ClientId } from './client-id.decorator.js';
+
+const SYNC_EXAMPLE = {
+  version: '1.0.0',
+  languages: ['en', 'ru', 'de'],
+  lots: [{
+    lot_id: 'sync-12345',
+    additional_info: '2021 BMW X5, front collision damage, airbags deployed',
+    images: [{ url: 'https://example.com/bmw-front.jpg' }, { url: 'https://example.com/bmw-side.jpg' }],
+  }],
+};
+const BATCH_EXAMPLE = {
+  version: '1.0.0',
+  languages: ['en', 'fr', 'de'],
+  lots: [
+    { lot_id: 'batch-001', webhook: 'https://your-app.com/webhooks/generation-complete', additional_info: '2019 Mercedes C-Class, minor rear damage', images: [{ url: 'https://example.com/merc-rear.jpg' }] },
+    { lot_id: 'batch-002', webhook: 'https://your-app.com/webhooks/generation-complete', additional_info: '2020 Audi A4, hail damage assessment', images: [{ url: 'https://example.com/audi-roof.jpg' }] },
+  ],
+};
+
+@ApiTags('generation')
+@ApiSecurity(HMAC_SECURITY)
+@UseGuards(ClientRateLimitGuard)
+@Controller('api/v1')
+export class GenerateController {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly sync: SyncGenerationService,
+  ) {}
+
+  @Post('generate-descriptions')
+  @Signed('lots')
+  @GenerateRateLimit()
+  @ApiOperation({
+    summary: 'Describe vehicle damage: 1 lot synchronously, 2 … 50,000 lots as a batch job',
+    description:
+      'Signature: HMAC-SHA256 over Python\'s `json.dumps(lots, separators=(",", ":"), sort_keys=True)`. ' +
+      'One lot → `200` with the descriptions (hard deadline `SYNC_DEADLINE_SECONDS`, 300 s by default; the result is also stored as a job). ' +
+      'More lots → `201` with a `job_id`: the job and all its lots are stored in one transaction and processed by the worker. ' +
+      'A lot whose images are all unreachable, or that OpenAI refuses, is answered `200` with the lot `failed` and its `error`. ' +
+      'Rate limits per client and minute: 100 synchronous, 10 batch creations.',
+  })
+  @ApiBody({
+    type: GenerateDescriptionsDto,
+    examples: { synchronous: { summary: 'One lot (synchronous)', value: SYNC_EXAMPLE }, batch: { summary: 'Two lots (batch job)', value: BATCH_EXAMPLE } },
+  })
+  @ApiOkResponse({ type: SyncResultDto, description: 'Synchronous result (one lot)' })
+  @ApiCreatedResponse({ type: AcceptedJobDto, description: 'Batch job accepted (2 or more lots)' })
+  @ApiErrors(
+    ERROR_EXAMPLES.invalidJson, ERROR_EXAMPLES.validation, ...AUTH_ERRORS, ERROR_EXAMPLES.duplicateLotId, ERROR_EXAMPLES.batchSize,
+    ERROR_EXAMPLES.invalidImageUrls, ERROR_EXAMPLES.invalidWebhook, ERROR_EXAMPLES.unsupportedLanguage, ERROR_EXAMPLES.tooManyLanguages,
+    ERROR_EXAMPLES.tooManyImages, ERROR_EXAMPLES.openAiError, ERROR_EXAMPLES.openAiTimeout,
+  )
+  async generate(
+    @ClientId() clientId: string,
+    @Body(GenerationRequestPipe) request: GenerationRequest,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (request.lots.length === 1) {
+      const clientGone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) clientGone.abort();
+      });
+      res.status(200);
+      return this.sync.generate(clientId, request, clientGone.signal);
+    }
+    res.status(201);
+    return acceptedView(await this.jobs.createJob(clientId, request));
+  }
+}

@@ -1,0 +1,82 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ERROR_TITLES, ErrorCode } from '../../common/errors/error-code.js';
+import { ErrorResponseDto, NotCancellableDto } from './job-responses.dto.js';
+
+/** One documented error answer: its status, code, message and details as the API really sends them. */
+interface ErrorExample {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+const JOB_ID = '550e8400-e29b-41d4-a716-446655440000';
+
+/** Every error the jobs routes answer with, keyed for reuse by the route decorators. */
+export const ERROR_EXAMPLES = {
+  invalidJson: { status: 400, code: ErrorCode.InvalidJson, message: 'Request body must be valid JSON' },
+  validation: { status: 400, code: ErrorCode.ValidationFailed, message: 'lots.0.lot_id: is required and must be a non-empty string', details: { problems: ['lots.0.lot_id: is required and must be a non-empty string'] } },
+  missingSignature: { status: 401, code: ErrorCode.MissingSignature, message: 'Missing HMAC signature: send it in the X-Signature header' },
+  invalidSignature: { status: 403, code: ErrorCode.InvalidSignature, message: 'Invalid HMAC signature' },
+  jobNotFound: { status: 404, code: ErrorCode.JobNotFound, message: `Job ${JOB_ID} not found` },
+  duplicateLotId: { status: 409, code: ErrorCode.DuplicateLotId, message: 'Duplicate lot_id in one request: batch-001', details: { duplicates: ['batch-001'] } },
+  batchSize: { status: 413, code: ErrorCode.BatchSizeExceeded, message: 'Batch size exceeds maximum limit of 50,000 lots', details: { provided_lots: 75000, max_allowed: 50000 } },
+  invalidImageUrls: { status: 422, code: ErrorCode.InvalidImageUrls, message: 'Invalid image URLs detected: only absolute http(s) URLs are accepted', details: { invalid_urls: ['ftp://example.com/car.jpg', 'not a url'] } },
+  invalidWebhook: { status: 422, code: ErrorCode.InvalidWebhookUrl, message: 'Invalid webhook URL: only absolute http(s) URLs are accepted', details: { invalid_urls: ['javascript:alert(1)'] } },
+  unsupportedLanguage: { status: 422, code: ErrorCode.UnsupportedLanguage, message: 'Unsupported language codes: xx, klingon', details: { unsupported: ['xx', 'klingon'] } },
+  tooManyLanguages: { status: 422, code: ErrorCode.TooManyLanguages, message: 'At most 10 languages per request', details: { provided_languages: 12, max_allowed: 10 } },
+  tooManyImages: { status: 422, code: ErrorCode.TooManyImages, message: 'A synchronous request accepts at most 20 images per lot; use batch mode for more', details: { lot_id: 'sync-12345', provided_images: 25, max_allowed: 20 } },
+  rateLimited: { status: 429, code: ErrorCode.RateLimitExceeded, message: 'Rate limit exceeded: at most 1000 polling requests per 60 seconds', details: { limit: 1000, window_seconds: 60, retry_after: 17, scope: 'polling' } },
+  openAiError: { status: 502, code: ErrorCode.OpenAiApiError, message: 'OpenAI API request failed', details: { openai_error: 'Model overloaded', retry_after: 60 } },
+  openAiTimeout: { status: 504, code: ErrorCode.OpenAiTimeout, message: 'The synchronous request did not finish within 300 seconds', details: { deadline_seconds: 300, job_id: JOB_ID } },
+} satisfies Record<string, ErrorExample>;
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Malformed JSON or missing/ill-typed fields',
+  401: 'No X-Signature header (nor body field signature)',
+  403: 'Signature does not match',
+  404: 'No such job for this client',
+  409: 'Conflict',
+  413: 'Too many lots',
+  422: 'Values that are well-formed but not acceptable',
+  429: 'Rate limit exceeded; see Retry-After',
+  502: 'OpenAI answered with an error',
+  504: 'The synchronous deadline passed',
+};
+
+/** Documents error answers with real bodies, one OpenAPI example per code, grouped by status. */
+export function ApiErrors(...examples: ErrorExample[]): MethodDecorator & ClassDecorator {
+  const byStatus = new Map<number, ErrorExample[]>();
+  for (const example of examples) byStatus.set(example.status, [...(byStatus.get(example.status) ?? []), example]);
+  return applyDecorators(
+    ...[...byStatus].map(([status, list]) =>
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status] ?? 'Error',
+        type: ErrorResponseDto,
+        examples: Object.fromEntries(list.map((example) => [example.code, {
+          summary: example.code,
+          value: { error: ERROR_TITLES[example.code], message: example.message, code: example.code, ...(example.details ? { details: example.details } : {}) },
+        }])),
+      }),
+    ),
+  );
+}
+
+/** The errors every signed route can answer with. */
+export const AUTH_ERRORS = [ERROR_EXAMPLES.missingSignature, ERROR_EXAMPLES.invalidSignature, ERROR_EXAMPLES.rateLimited];
+
+/** 400 of the cancel route (reference 002's body plus `code`). */
+export const ApiNotCancellable = () =>
+  ApiResponse({
+    status: 400,
+    description: 'The job is already completed, failed or cancelled',
+    type: NotCancellableDto,
+    example: {
+      error: 'Job cannot be cancelled',
+      status: 'completed',
+      message: 'Only pending, processing, or translating jobs can be cancelled. Current status: completed',
+      code: ErrorCode.JobNotCancellable,
+    },
+  });

@@ -1,0 +1,55 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DEFAULT_LANGUAGES, FIELD_LIMITS } from '../validation/generation-request.js';
+
+/*
+ * The request body of POST /generate-descriptions, for the OpenAPI document.
+ * It is validated by parseGenerationRequest (validation/generation-request.ts),
+ * not by class-validator: nested DTO validation of a 50,000-lot body took
+ * seconds. Keep these descriptions in step with that function.
+ */
+
+export class ImageDto {
+  @ApiProperty({ example: 'https://example.com/bmw-front.jpg', maxLength: FIELD_LIMITS.url, description: 'Absolute http(s) URL of a photo (at most 10 MB, image/*)' })
+  url: string;
+}
+
+export class LotDto {
+  @ApiProperty({ example: 'sync-12345', maxLength: FIELD_LIMITS.lotId, description: 'Your id of the vehicle; unique within one request' })
+  lot_id: string;
+
+  @ApiPropertyOptional({ example: '2021 BMW X5, front collision damage, airbags deployed', maxLength: FIELD_LIMITS.additionalInfo, nullable: true })
+  additional_info?: string | null;
+
+  @ApiPropertyOptional({
+    example: 'https://your-app.com/webhooks/generation-complete',
+    maxLength: FIELD_LIMITS.url,
+    nullable: true,
+    description: 'http(s) URL notified when the batch job completes (batch mode only); the payload lists the lots that named it',
+  })
+  webhook?: string | null;
+
+  @ApiProperty({ type: [ImageDto], minItems: 1, description: 'At least one image; at most 20 in synchronous mode. Unreachable images are reported in missing_images.' })
+  images: ImageDto[];
+}
+
+export class GenerateDescriptionsDto {
+  @ApiPropertyOptional({
+    example: 'sha256=5d41402abc4b2a76b9719d911017c592...',
+    description: 'The HMAC signature, when not sent in the X-Signature header (reference 002)',
+  })
+  signature?: string;
+
+  @ApiPropertyOptional({ example: '1.0.0', default: '1.0.0', maxLength: FIELD_LIMITS.version, description: 'Client payload version; echoed back' })
+  version?: string;
+
+  @ApiPropertyOptional({
+    example: ['en', 'ru', 'de'],
+    default: DEFAULT_LANGUAGES,
+    maxItems: 10,
+    description: 'ISO 639-1 codes (plus common regional forms such as pt-BR, zh-CN); matched case-insensitively, duplicates ignored',
+  })
+  languages?: string[];
+
+  @ApiProperty({ type: [LotDto], minItems: 1, maxItems: 50000, description: '1 lot → synchronous 200; 2 … MAX_BATCH_SIZE lots → batch job, 201' })
+  lots: LotDto[];
+}

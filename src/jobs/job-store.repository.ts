@@ -1,0 +1,139 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, MoreThan, type EntityManager, type Repository } from 'typeorm';
+import { BatchJob } from './entities/batch-job.entity.js';
+import { BatchLot } from './entities/batch-lot.entity.js';
+import { ACTIVE_JOB_STATUSES, JobStatus } from './entities/job-status.js';
+import type { RequestedLot } from './validation/generation-request.js';
+
+/** The columns a new job row needs; the rest take their schema defaults. */
+export type NewJob = Pick<BatchJob, 'clientId' | 'status' | 'processingMode' | 'version' | 'languages' | 'totalLots' | 'webhookConfigured' | 'estimatedCompletion'> &
+  Partial<Pick<BatchJob, 'id' | 'processedLots' | 'failedLots' | 'currentStage' | 'errorMessage' | 'startedAt' | 'completedAt' | 'usage'>>;
+
+export interface JobListFilter {
+  status?: JobStatus;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  limit: number;
+  offset: number;
+}
+
+/**
+ * Lots per INSERT statement. json_to_recordset takes the whole chunk as one
+ * bind parameter, so the 65,535-parameter limit never applies; the chunk size
+ * only bounds the memory of the serialised parameter (≈ 2 MB at 10,000 lots).
+ * Measured for 50,000 lots: json_to_recordset 1.4–1.7 s, jsonb_to_recordset
+ * 1.6–2.3 s, unnest arrays 2.5–3.5 s, multi-row VALUES 3.6–5.6 s.
+ */
+export const LOT_INSERT_CHUNK = 10_000;
+
+const INSERT_LOTS_SQL = `
+  INSERT INTO batch_lots (batch_job_id, position, lot_id, additional_info, webhook_url, images)
+  SELECT $1, r.position, r.lot_id, r.additional_info, r.webhook_url, r.images
+  FROM json_to_recordset($2::json) AS r(position int, lot_id text, additional_info text, webhook_url text, images jsonb)`;
+
+/** The lot columns results, downloads and the sync answer read. */
+const RESULT_COLUMNS = {
+  id: true, position: true, lotId: true, status: true, processedAt: true, processedImages: true,
+  visionResult: true, translations: true, missingImages: true, errorMessage: true,
+} as const;
+
+/** Jobs and lots as the jobs API reads and writes them. Every read is scoped to a client. */
+@Injectable()
+export class JobStore {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(BatchJob) private readonly jobs: Repository<BatchJob>,
+    @InjectRepository(BatchLot) private readonly lots: Repository<BatchLot>,
+  ) {}
+
+  /**
+   * Stores a batch job and all its lots in one transaction: the worker, which
+   * claims `pending` rows, can never see a job whose lots are half written.
+   */
+  async insertBatchJob(job: NewJob, lots: RequestedLot[]): Promise<BatchJob> {
+    return this.dataSource.transaction(async (manager) => {
+      const saved = await this.insertJobRow(manager, job);
+      for (let start = 0; start < lots.length; start += LOT_INSERT_CHUNK) {
+        const rows = lots.slice(start, start + LOT_INSERT_CHUNK).map((lot, offset) => ({
+          position: start + offset,
+          lot_id: lot.lotId,
+          additional_info: lot.additionalInfo,
+          webhook_url: lot.webhookUrl,
+          images: lot.images,
+        }));
+        await manager.query(INSERT_LOTS_SQL, [saved.id, JSON.stringify(rows)]);
+      }
+      return saved;
+    });
+  }
+
+  /** Stores a finished synchronous job and its one lot, in one transaction. */
+  async insertFinishedJob(job: NewJob, lot: Partial<BatchLot>): Promise<{ job: BatchJob; lot: BatchLot }> {
+    return this.dataSource.transaction(async (manager) => {
+      const saved = await this.insertJobRow(manager, job);
+      const savedLot = await manager.getRepository(BatchLot).save(manager.getRepository(BatchLot).create({ ...lot, batchJobId: saved.id, position: 0 }));
+      return { job: saved, lot: savedLot };
+    });
+  }
+
+  private async insertJobRow(manager: EntityManager, job: NewJob): Promise<BatchJob> {
+    const repository = manager.getRepository(BatchJob);
+    return repository.save(repository.create({ ...job, nextCheckAt: new Date() }));
+  }
+
+  /** The job if it exists and belongs to the client; another client's job is indistinguishable from none. */
+  async findJob(clientId: string, jobId: string): Promise<BatchJob | null> {
+    return this.jobs.findOne({ where: { id: jobId, clientId } });
+  }
+
+  async listJobs(clientId: string, filter: JobListFilter): Promise<[BatchJob[], number]> {
+    const query = this.jobs.createQueryBuilder('job').where('job.clientId = :clientId', { clientId });
+    if (filter.status) query.andWhere('job.status = :status', { status: filter.status });
+    if (filter.createdAfter) query.andWhere('job.createdAt >= :after', { after: filter.createdAfter });
+    if (filter.createdBefore) query.andWhere('job.createdAt < :before', { before: filter.createdBefore });
+    return query.orderBy('job.createdAt', 'DESC').addOrderBy('job.id', 'DESC').skip(filter.offset).take(filter.limit).getManyAndCount();
+  }
+
+  /**
+   * Cancels an active job. The status condition is in the UPDATE itself, so a
+   * worker finishing the job at the same moment either wins (nothing is
+   * cancelled) or loses (its own conditional update finds the job cancelled).
+   * Clearing `claim_token` fences a worker holding the job: its writes are
+   * conditional on the token it claimed with.
+   * Returns the cancellation time, or null when the job was not active.
+   */
+  async cancelJob(clientId: string, jobId: string): Promise<Date | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const [rows] = (await manager.query(
+        `UPDATE batch_jobs SET status = $3, current_stage = $3, cancelled_at = now(), updated_at = now(), claim_token = NULL
+         WHERE id = $1 AND client_id = $2 AND status = ANY($4::text[]) RETURNING cancelled_at`,
+        [jobId, clientId, JobStatus.Cancelled, ACTIVE_JOB_STATUSES],
+      )) as [{ cancelled_at: Date }[], number];
+      if (rows.length === 0) return null;
+      await manager.query(
+        `UPDATE batch_lots SET status = $2, updated_at = now() WHERE batch_job_id = $1 AND status = ANY($3::text[])`,
+        [jobId, JobStatus.Cancelled, ACTIVE_JOB_STATUSES],
+      );
+      return rows[0].cancelled_at;
+    });
+  }
+
+  /** Keyset page of a job's lots in request order: constant cost per page however deep. */
+  async lotPage(jobId: string, afterPosition: number, limit: number): Promise<BatchLot[]> {
+    return this.lots.find({
+      select: RESULT_COLUMNS,
+      where: { batchJobId: jobId, position: MoreThan(afterPosition) },
+      order: { position: 'ASC' },
+      take: limit,
+    });
+  }
+
+  async imagesProcessed(jobId: string): Promise<number> {
+    const [row] = (await this.dataSource.query(
+      'SELECT COALESCE(SUM(processed_images), 0)::int AS total FROM batch_lots WHERE batch_job_id = $1',
+      [jobId],
+    )) as { total: number }[];
+    return row.total;
+  }
+}

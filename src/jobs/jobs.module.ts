@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
+import { BatchJobsController } from './controllers/batch-jobs.controller.js';
+import { GenerateController } from './controllers/generate.controller.js';
+import { JobPollingController } from './controllers/job-polling.controller.js';
+import { BatchJob } from './entities/batch-job.entity.js';
+import { BatchLot } from './entities/batch-lot.entity.js';
+import { JobStore } from './job-store.repository.js';
+import { JobsService } from './jobs.service.js';
+import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
+import { FixedWindowCounter } from './rate-limit/fixed-window.counter.js';
+import { SyncGenerationService } from './sync/sync-generation.service.js';
+import { UpstreamCanceller } from './upstream-canceller.js';
+
+/** The HTTP API of jobs (reference 002): creation, synchronous mode, polling, listing, cancellation. */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([BatchJob, BatchLot]),
+    BatchMonitorModule,
+  ],
+  controllers: [GenerateController, JobPollingController, BatchJobsController],
+  providers: [JobStore, JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
+  exports: [JobsService],
+})
+export class JobsModule {}

@@ -1,0 +1,109 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiException } from '../common/errors/api-exception.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import type { BatchJob } from './entities/batch-job.entity.js';
+import { JobStatus } from './entities/job-status.js';
+import type { ListJobsQueryDto } from './dto/list-jobs.query.dto.js';
+import { JobStore } from './job-store.repository.js';
+import { listItemView } from './job-views.js';
+import { streamResults } from './results-stream.js';
+import { UpstreamCanceller } from './upstream-canceller.js';
+import type { GenerationRequest } from './validation/generation-request.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * First ETA of a new batch job, before any progress exists to estimate from
+ * (the worker refines it as lots complete): half an hour plus a minute per
+ * thousand lots, within OpenAI's 24-hour batch window.
+ */
+export function initialEstimate(createdAt: Date, totalLots: number): Date {
+  const minutes = Math.min(24 * 60, 30 + Math.ceil(totalLots / 1000));
+  return new Date(createdAt.getTime() + minutes * 60_000);
+}
+
+/** 400 of the cancel route: reference 002's body (`error`, `status`, `message`) plus `code`. */
+export class JobNotCancellableException extends ApiException {
+  constructor(readonly jobStatus: string) {
+    super(400, ErrorCode.JobNotCancellable, `Only pending, processing, or translating jobs can be cancelled. Current status: ${jobStatus}`);
+  }
+
+  override get body() {
+    const { error, message, code } = super.body;
+    return { error, status: this.jobStatus, message, code };
+  }
+}
+
+/** Jobs as the API sees them: creation, lookup scoped to the client, listing and cancellation. */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger('Jobs');
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly upstream: UpstreamCanceller,
+  ) {}
+
+  /** Stores a batch job with all its lots (one transaction) for the worker to pick up; answers at once. */
+  async createJob(clientId: string, request: GenerationRequest): Promise<BatchJob> {
+    const now = new Date();
+    const job = await this.store.insertBatchJob({
+      clientId,
+      status: JobStatus.Pending,
+      processingMode: 'batch',
+      version: request.version,
+      languages: request.languages,
+      totalLots: request.lots.length,
+      webhookConfigured: request.lots.some((lot) => lot.webhookUrl !== null),
+      estimatedCompletion: initialEstimate(now, request.lots.length),
+      currentStage: 'queued',
+    }, request.lots);
+    this.logger.log(`job_id=${job.id} client_id=${clientId} accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`);
+    return job;
+  }
+
+  /** The client's job, or 404 — also for another client's job and for ids that are not UUIDs. */
+  async getJob(clientId: string, jobId: string): Promise<BatchJob> {
+    const job = UUID.test(jobId) ? await this.store.findJob(clientId, jobId) : null;
+    if (!job) throw new ApiException(404, ErrorCode.JobNotFound, `Job ${jobId} not found`);
+    return job;
+  }
+
+  /** Streams the results document of a finished job (see results-stream.ts). */
+  streamResults(res: Response, job: BatchJob): Promise<void> {
+    return streamResults(res, job, this.store);
+  }
+
+  async listJobs(clientId: string, query: ListJobsQueryDto) {
+    const [jobs, total] = await this.store.listJobs(clientId, {
+      status: query.status,
+      createdAfter: query.created_after ? new Date(query.created_after) : undefined,
+      createdBefore: query.created_before ? new Date(query.created_before) : undefined,
+      limit: query.limit,
+      offset: query.offset,
+    });
+    return {
+      jobs: jobs.map(listItemView),
+      pagination: { limit: query.limit, offset: query.offset, total, has_more: query.offset + jobs.length < total },
+    };
+  }
+
+  /**
+   * Cancels an active job and its unfinished lots, then asks OpenAI to cancel
+   * the job's batches. The database is the truth: once the conditional
+   * UPDATE has committed the job is cancelled whatever OpenAI answers, and
+   * the worker never resumes it.
+   */
+  async cancelJob(clientId: string, jobId: string) {
+    const job = await this.getJob(clientId, jobId);
+    const cancelledAt = await this.store.cancelJob(clientId, job.id);
+    if (!cancelledAt) {
+      const current = await this.getJob(clientId, jobId); // re-read: the worker may have just finished it
+      throw new JobNotCancellableException(current.status);
+    }
+    this.logger.log(`job_id=${job.id} client_id=${clientId} cancelled by the client`);
+    await this.upstream.cancel(job.id);
+    return { job_id: job.id, status: JobStatus.Cancelled, cancelled_at: cancelledAt.toISOString(), message: 'Job successfully cancelled' };
+  }
+}

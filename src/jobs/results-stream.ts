@@ -1,0 +1,65 @@
+import type { Response } from 'express';
+import type { BatchJob } from './entities/batch-job.entity.js';
+import type { BatchLot } from './entities/batch-lot.entity.js';
+import type { JobStore } from './job-store.repository.js';
+import { lotResultView, resultsHeaderView } from './job-views.js';
+
+/** Lots per database page; with prefetch at most two pages (a few MB) are in memory at once. */
+export const RESULTS_PAGE_SIZE = 1_000;
+
+/** Writes `chunk`, waiting for `drain` when the socket buffer is full. False once the client has gone. */
+function write(res: Response, chunk: string): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
+  if (res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (open: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(open);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/**
+ * Streams the results document of a finished job: the same JSON as the
+ * `200` body of `GET /batch-results/{job_id}`, built page by page from
+ * PostgreSQL (keyset pagination on `position`) so that 50,000 lots × 10
+ * languages never sit in memory together. The next page is fetched while the
+ * current one is written, and writing waits for the socket to drain.
+ *
+ * Headers must be set by the caller. A database error after the first byte
+ * destroys the socket: the client sees a truncated download, never a
+ * well-formed but incomplete document.
+ */
+export async function streamResults(res: Response, job: BatchJob, store: JobStore, pageSize = RESULTS_PAGE_SIZE): Promise<void> {
+  const header = JSON.stringify(resultsHeaderView(job, await store.imagesProcessed(job.id)));
+  const opening = `${header.slice(0, -1)},"results":{"version":${JSON.stringify(job.version)},"lots":[`;
+  res.status(200);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  try {
+    if (!(await write(res, opening))) return;
+    let first = true;
+    let pending: Promise<BatchLot[]> | null = store.lotPage(job.id, -1, pageSize);
+    while (pending) {
+      const page: BatchLot[] = await pending;
+      pending = page.length === pageSize ? store.lotPage(job.id, page[page.length - 1].position, pageSize) : null;
+      if (page.length === 0) break;
+      let chunk = '';
+      for (const lot of page) {
+        chunk += (first ? '' : ',') + JSON.stringify(lotResultView(lot, job.languages));
+        first = false;
+      }
+      if (!(await write(res, chunk))) {
+        await pending?.catch(() => undefined); // the client left; let the query in flight settle quietly
+        return;
+      }
+    }
+    if (await write(res, ']}}')) res.end();
+  } catch (error) {
+    res.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
