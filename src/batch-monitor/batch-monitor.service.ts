@@ -33,12 +33,15 @@ export class BatchMonitorService {
   async cancelOne(batch: OpenAiBatch): Promise<void> {
     try {
       const snapshot = await this.gateway.cancelBatch(batch.openaiBatchId);
-      await this.batches.update({ id: batch.id }, { status: snapshot.status, cancelRequestedAt: new Date(), lastError: null });
+      batch.cancelRequestedAt ??= new Date();
+      await this.batches.update({ id: batch.id }, { status: snapshot.status, cancelRequestedAt: batch.cancelRequestedAt });
       this.logger.log(`job ${batch.batchJobId}: cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`);
     } catch (error) {
       this.logger.warn(`job ${batch.batchJobId}: could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`);
+      // Still "requested": the stage's cancel grace runs from the first try, so a cancel that keeps failing cannot stall the job.
+      batch.cancelRequestedAt ??= new Date();
       await this.batches
-        .update({ id: batch.id }, { lastError: `cancel failed: ${errorText(error)}` })
+        .update({ id: batch.id }, { cancelRequestedAt: batch.cancelRequestedAt, lastError: `cancel failed: ${errorText(error)}` })
         .catch(() => undefined);
     }
   }

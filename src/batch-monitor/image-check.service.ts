@@ -1,7 +1,6 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Dispatcher } from 'undici';
-import { probeImage, type ImageProbe } from '../common/http/safe-request.js';
-import { createSafeDispatcher } from '../common/http/safe-dispatcher.js';
+import { Injectable } from '@nestjs/common';
+import { SafeHttpClient } from '../common/http/safe-http-client.js';
+import type { ImageProbe } from '../common/http/safe-request.js';
 import { AppConfig } from '../config/app-config.js';
 import { mapWithConcurrency } from './concurrency.js';
 
@@ -22,22 +21,20 @@ export interface LotImages {
  * bounded concurrency and a short timeout, through the SSRF-safe client.
  */
 @Injectable()
-export class ImageCheckService implements OnApplicationShutdown {
-  private readonly dispatcher: Dispatcher;
-
-  constructor(private readonly config: AppConfig) {
-    this.dispatcher = createSafeDispatcher(config.network);
-  }
+export class ImageCheckService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly http: SafeHttpClient,
+  ) {}
 
   /** Probes every distinct URL once; the map answers for each of them. */
   async probeAll(urls: Iterable<string>, signal?: AbortSignal): Promise<Map<string, ImageProbe>> {
     const distinct = [...new Set(urls)];
-    const target = { dispatcher: this.dispatcher, policy: this.config.network };
     const { imageCheckTimeoutMs, imageCheckConcurrency } = this.config.pipeline;
     const probes = await mapWithConcurrency(
       distinct,
       imageCheckConcurrency,
-      (url) => probeImage(url, { timeoutMs: imageCheckTimeoutMs, maxBytes: MAX_IMAGE_BYTES, signal }, target),
+      (url) => this.http.probeImage(url, { timeoutMs: imageCheckTimeoutMs, maxBytes: MAX_IMAGE_BYTES, signal }),
       signal,
     );
     return new Map(distinct.map((url, i) => [url, probes[i]]));
@@ -57,14 +54,16 @@ export class ImageCheckService implements OnApplicationShutdown {
     return result;
   }
 
+  /** The URLs of a checked lot that go to OpenAI: its images minus the ones recorded missing. */
+  static usableUrls(images: readonly { url: string }[], missing: readonly string[]): string[] {
+    const skip = new Set(missing);
+    return [...new Set(images.map((image) => image.url))].filter((url) => !skip.has(url));
+  }
+
   /** The stored error of a lot none of whose images could be used. */
   static noUsableImageError(images: LotImages): string {
     if (images.missing.length === 0) return 'The lot has no images to analyse.';
     const details = images.missing.map((url) => `${url}: ${images.reasons.get(url) ?? 'unreachable'}`).join('; ');
     return `No usable image: none of the lot's ${images.missing.length} image(s) could be fetched as an image of at most 10 MB (${details}).`;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
   }
 }

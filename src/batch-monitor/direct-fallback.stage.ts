@@ -1,0 +1,102 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { TranslationService, targetLanguages } from '../translation/translation.service.js';
+import { mapWithConcurrency } from './concurrency.js';
+import { ImageCheckService } from './image-check.service.js';
+import { JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
+import { JobFinisherService } from './job-finisher.service.js';
+import { LotProcessorService } from './lot-processor.service.js';
+import { LotResultWriter, translationOutcome, visionOutcome, type LotOutcome } from './lot-result.writer.js';
+import { VISION, type BatchStageNames } from './pipeline-stage.js';
+import { continueAfter, FINISHED, type StageOutcome } from './stage-outcome.js';
+import { addUsageSql } from './usage.js';
+
+/** Rounds in which OpenAI failed transiently (429/5xx after the gateway's own retries) before the remaining lots fail. */
+const MAX_DIRECT_ROUNDS = 5;
+/** A claim makes direct calls for at most this long, then lets the tick move on. */
+const TIME_BUDGET_MS = 30_000;
+
+interface WaitingLot {
+  id: string;
+  lot_id: string;
+  additional_info: string | null;
+  images: { url: string }[];
+  missing_images: string[];
+  vision_result: string | null;
+}
+
+/**
+ * Step 5's way out (reference 003: never wait forever): the lots a batch
+ * stage could not finish are processed with direct Responses calls, through
+ * the gateway's rate limiter, chunk by chunk (resumable: a lot still waiting
+ * has not been done). Each lot gets its answer or its error; transport
+ * failures are retried in a few spaced rounds, then fail their lots.
+ */
+@Injectable()
+export class DirectFallbackStage {
+  private readonly logger = new Logger('Pipeline');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly lots: LotProcessorService,
+    private readonly translation: TranslationService,
+    private readonly writer: LotResultWriter,
+    private readonly claims: JobClaimRepository,
+    private readonly finisher: JobFinisherService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async handle(claim: ClaimedJob, names: BatchStageNames): Promise<StageOutcome> {
+    const job = claim.job;
+    const targets = targetLanguages(job.languages);
+    const concurrency = this.config.openai.maxConcurrent;
+    const started = Date.now();
+    for (;;) {
+      const lots: WaitingLot[] = await this.dataSource.query(
+        `SELECT id, lot_id, additional_info, images, missing_images, vision_result
+           FROM batch_lots WHERE batch_job_id = $1 AND status = $2 ORDER BY position LIMIT $3`,
+        [job.id, names.lotStatus, concurrency * 2],
+      );
+      if (lots.length === 0) return this.finisher.afterStage(claim, names);
+
+      const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(lot, names, targets));
+      const summary = await this.dataSource.transaction(async (manager) => {
+        const written = await this.writer.write(manager, { jobId: job.id, stage: names, needsTranslation: targets.length > 0, outcomes });
+        await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [job.id, JSON.stringify(written.usage)]);
+        return written;
+      });
+      this.logger.log(`job ${job.id}: ${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`);
+
+      if (summary.retried > 0) {
+        const round = job.stageAttempts + 1;
+        if (round >= MAX_DIRECT_ROUNDS) return this.giveUp(claim, names);
+        return continueAfter(this.config.worker.pollIntervalMs * 2 ** round, { stageAttempts: round });
+      }
+      // The job may have been cancelled meanwhile: stop spending on it.
+      if (!(await this.claims.update(claim, {}))) return FINISHED;
+      if (Date.now() - started > TIME_BUDGET_MS) return continueAfter(0);
+    }
+  }
+
+  private async processOne(lot: WaitingLot, names: BatchStageNames, targets: string[]): Promise<LotOutcome> {
+    if (names === VISION) {
+      const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
+      return visionOutcome(lot.id, await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable));
+    }
+    return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets));
+  }
+
+  /** OpenAI kept failing: the lots still waiting fail with the last error each one got. */
+  private async giveUp(claim: ClaimedJob, names: BatchStageNames): Promise<StageOutcome> {
+    await this.dataSource.query(
+      `UPDATE batch_lots SET status = 'failed', processed_at = now(), updated_at = now(),
+              error_message = COALESCE(error_message, 'OpenAI kept failing for this lot.')
+        WHERE batch_job_id = $1 AND status = $2`,
+      [claim.job.id, names.lotStatus],
+    );
+    this.logger.warn(`job ${claim.job.id}: ${names.stage} direct calls kept failing; remaining lots failed`);
+    return this.finisher.afterStage(claim, names);
+  }
+}
