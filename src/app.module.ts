@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { WebhooksApiModule, WebhooksModule } from './webhooks/webhooks.module.js';
 import { WorkerCoreModule, WorkerModule } from './worker/worker.module.js';
 
 /**
@@ -26,7 +27,9 @@ export class AppModule {
         WorkerCoreModule,
         HealthModule,
         BatchMonitorModule,
+        WebhooksModule,
         ...(config.runsApi ? [JobsModule] : []),
+        ...(config.runsApi ? [WebhooksApiModule] : []),
         ...(config.runsWorker ? [WorkerModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -1,0 +1,80 @@
+import type { BatchJob } from '../jobs/entities/batch-job.entity.js';
+import type { BatchLot } from '../jobs/entities/batch-lot.entity.js';
+import { JobStatus } from '../jobs/entities/job-status.js';
+import { humanDuration, lotResultView, type LotResultView } from '../jobs/job-views.js';
+import type { WebhookEvent } from './webhook-delivery.entity.js';
+
+/** The body of one webhook POST (reference 002 "Формат webhook payload", plus parts and failure details). */
+export interface WebhookPayload {
+  event: WebhookEvent;
+  job_id: string;
+  status: string;
+  completed_at: string | null;
+  processing_summary: {
+    total_lots: number;
+    processed_lots: number;
+    failed_lots: number;
+    total_processing_time: string;
+  };
+  lots: LotResultView[];
+  /** Only for `batch_job_failed` and `batch_job_cancelled`. */
+  error_message?: string | null;
+  part: number;
+  parts: number;
+}
+
+const EVENTS: Partial<Record<JobStatus, WebhookEvent>> = {
+  [JobStatus.Completed]: 'batch_job_completed',
+  [JobStatus.Failed]: 'batch_job_failed',
+  [JobStatus.Cancelled]: 'batch_job_cancelled',
+};
+
+/** The event a job in `status` announces, or undefined while it is still running. */
+export function eventFor(status: JobStatus): WebhookEvent | undefined {
+  return EVENTS[status];
+}
+
+/** When the job reached its terminal status (the pipeline sets completed_at, or cancelled_at on cancel). */
+export function finishedAt(job: BatchJob): Date | null {
+  return job.completedAt ?? job.cancelledAt ?? null;
+}
+
+/**
+ * Identifies one terminal transition of a job. A job that is re-run (retry of
+ * its failed lots) and finishes again gets a new timestamp, hence a new round
+ * of notifications; calling enqueue twice for the same transition does not.
+ */
+export function jobRound(job: BatchJob): string {
+  return finishedAt(job)?.toISOString() ?? '';
+}
+
+/**
+ * The payload with its lots. Key order is fixed (JSON.stringify keeps
+ * insertion order), so the planner can measure an envelope without lots and
+ * add the lots' sizes exactly.
+ */
+export function buildPayload(job: BatchJob, event: WebhookEvent, lots: LotResultView[], part: number, parts: number): WebhookPayload {
+  const end = finishedAt(job);
+  return {
+    event,
+    job_id: job.id,
+    status: job.status,
+    completed_at: end ? end.toISOString() : null,
+    processing_summary: {
+      total_lots: job.totalLots,
+      processed_lots: job.processedLots,
+      failed_lots: job.failedLots,
+      total_processing_time: humanDuration(job.startedAt ?? job.createdAt, end ?? job.updatedAt),
+    },
+    lots,
+    ...(event === 'batch_job_completed' ? {} : { error_message: job.errorMessage }),
+    part,
+    parts,
+  };
+}
+
+/** The body bytes sent for one part: lots in request order, each as clients see it in results. */
+export function serializePayload(job: BatchJob, event: WebhookEvent, lots: BatchLot[], part: number, parts: number): Buffer {
+  const views = lots.map((lot) => lotResultView(lot, job.languages));
+  return Buffer.from(JSON.stringify(buildPayload(job, event, views, part, parts)), 'utf8');
+}

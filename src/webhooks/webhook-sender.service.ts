@@ -1,0 +1,200 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Between, DataSource, type FindOptionsWhere, Repository } from 'typeorm';
+import { SafeHttpClient } from '../common/http/safe-http-client.js';
+import { AppConfig } from '../config/app-config.js';
+import { BatchJob } from '../jobs/entities/batch-job.entity.js';
+import { BatchLot } from '../jobs/entities/batch-lot.entity.js';
+import { WorkerTaskRegistry } from '../worker/worker-task.js';
+import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity.js';
+import { WebhookDelivery } from './webhook-delivery.entity.js';
+import { serializePayload } from './webhook-payload.js';
+import { decideAttempt, type AttemptResult, type Decision } from './webhook-retry-policy.js';
+import { webhookHeaders } from './webhook-signature.js';
+
+export const WEBHOOK_TASK_NAME = 'webhook-delivery';
+/** Deliveries claimed (and sent concurrently) at a time by one worker. */
+const CLAIM_BATCH = 8;
+/** Beyond the HTTP timeout, time a claim stays leased for building the body and recording the outcome. */
+const LEASE_MARGIN_MS = 60_000;
+/** One run stops claiming after this long so a flood of due rows cannot pin a tick forever. */
+const RUN_BUDGET_MS = 60_000;
+/** Response bytes kept per attempt (issue 5: a bounded excerpt). */
+export const EXCERPT_BYTES = 1024;
+const MAX_ERROR_CHARS = 2000;
+const LOST_ATTEMPT = 'No outcome recorded: the worker stopped or lost its lease mid-send; attempted again';
+
+type ClaimedDelivery = WebhookDelivery & { attempt: number };
+
+/** PostgreSQL text cannot hold NUL; receivers' answers are arbitrary bytes. */
+const storable = (text: string, max: number) => text.replace(/\u0000/g, '').slice(0, max);
+
+/**
+ * The worker task that sends due webhook deliveries. Each run claims due rows
+ * with FOR UPDATE SKIP LOCKED in a short transaction, counting the attempt and
+ * leasing the row (next_attempt_at moves past the HTTP timeout), so replicas
+ * never send the same attempt and a crash mid-send is retried once the lease
+ * ends. Each attempt's outcome is written back fenced by its attempt number.
+ */
+@Injectable()
+export class WebhookSenderService implements OnModuleInit {
+  private readonly logger = new Logger('Webhooks');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(BatchJob) private readonly jobs: Repository<BatchJob>,
+    @InjectRepository(BatchLot) private readonly lots: Repository<BatchLot>,
+    private readonly http: SafeHttpClient,
+    private readonly config: AppConfig,
+    private readonly registry: WorkerTaskRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register({ name: WEBHOOK_TASK_NAME, run: async () => void (await this.deliverDue()) });
+  }
+
+  /** Sends every delivery that is due now; returns the number of attempts made. */
+  async deliverDue(): Promise<number> {
+    const stopAt = Date.now() + RUN_BUDGET_MS;
+    let attempts = 0;
+    while (Date.now() < stopAt) {
+      const claimed = await this.claim(CLAIM_BATCH);
+      if (claimed.length === 0) break;
+      // One failing delivery never stops the others: send() records its own failures.
+      await Promise.all(claimed.map((delivery) => this.send(delivery)));
+      attempts += claimed.length;
+    }
+    return attempts;
+  }
+
+  private claim(limit: number): Promise<ClaimedDelivery[]> {
+    const leaseSeconds = (this.config.webhooks.timeoutMs + LEASE_MARGIN_MS) / 1000;
+    return this.dataSource.transaction(async (manager) => {
+      const due = await manager
+        .getRepository(WebhookDelivery)
+        .createQueryBuilder('d')
+        .where(`d.status = 'pending'`)
+        .andWhere('d.next_attempt_at <= now()')
+        .orderBy('d.next_attempt_at', 'ASC')
+        .limit(limit)
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .getMany();
+      if (due.length === 0) return [];
+      const ids = due.map((delivery) => delivery.id);
+      await manager
+        .createQueryBuilder()
+        .update(WebhookDeliveryAttempt)
+        .set({ outcome: 'lost', finishedAt: () => 'now()', errorMessage: LOST_ATTEMPT })
+        .where('delivery_id IN (:...ids)', { ids })
+        .andWhere(`outcome = 'in_flight'`)
+        .execute();
+      await manager
+        .createQueryBuilder()
+        .update(WebhookDelivery)
+        .set({
+          attemptCount: () => 'attempt_count + 1',
+          lastAttemptAt: () => 'now()',
+          nextAttemptAt: () => 'now() + make_interval(secs => :lease)',
+        })
+        .setParameter('lease', leaseSeconds)
+        .where('id IN (:...ids)', { ids })
+        .execute();
+      await manager.insert(
+        WebhookDeliveryAttempt,
+        due.map((delivery) => ({ deliveryId: delivery.id, attempt: delivery.attemptCount + 1, outcome: 'in_flight' as const, workerId: this.config.instanceId })),
+      );
+      return due.map((delivery) => Object.assign(delivery, { attempt: delivery.attemptCount + 1 }));
+    });
+  }
+
+  private async send(delivery: ClaimedDelivery): Promise<void> {
+    const started = Date.now();
+    let result: AttemptResult;
+    try {
+      const body = await this.buildBody(delivery);
+      const headers = webhookHeaders({
+        webhookId: delivery.id,
+        jobId: delivery.batchJobId,
+        attempt: delivery.attempt,
+        body,
+        sharedKey: this.config.auth.sharedKey,
+        timestamp: Math.floor(Date.now() / 1000),
+      });
+      const response = await this.http.request(delivery.webhookUrl, {
+        method: 'POST',
+        headers,
+        body,
+        timeoutMs: this.config.webhooks.timeoutMs,
+        maxBytes: EXCERPT_BYTES,
+      });
+      result = { response };
+    } catch (error) {
+      result = { error };
+    }
+    const decision = decideAttempt(
+      result,
+      { attempt: delivery.attempt, maxAttempts: delivery.maxAttempts, roundStartAttempt: delivery.roundStartAttempt },
+      { retryBaseMs: this.config.webhooks.retryBaseMs },
+    );
+    try {
+      await this.record(delivery, result, decision, Date.now() - started);
+    } catch (error) {
+      // The lease expires and the attempt is made again (marked lost): never silently dropped.
+      this.logger.error(`webhook ${delivery.id} attempt ${delivery.attempt}: recording the outcome failed: ${String(error)}`);
+    }
+  }
+
+  /** The body of this part, rebuilt from the job's lots (identical on every attempt while the job is unchanged). */
+  private async buildBody(delivery: WebhookDelivery): Promise<Buffer> {
+    const job = await this.jobs.findOneBy({ id: delivery.batchJobId });
+    if (!job) throw new Error(`job ${delivery.batchJobId} no longer exists`);
+    const where: FindOptionsWhere<BatchLot> = { batchJobId: job.id, webhookUrl: delivery.webhookUrl };
+    if (delivery.lotPositionFrom !== null && delivery.lotPositionTo !== null) {
+      where.position = Between(delivery.lotPositionFrom, delivery.lotPositionTo);
+    }
+    const lots = await this.lots.find({ where, order: { position: 'ASC' } });
+    const body = serializePayload(job, delivery.event, lots, delivery.part, delivery.parts);
+    if (body.length > this.config.webhooks.maxBodyBytes && lots.length > 1) {
+      this.logger.warn(`webhook ${delivery.id}: part ${delivery.part}/${delivery.parts} is ${body.length} bytes, over WEBHOOK_MAX_BODY_BYTES (lots changed since planning)`);
+    }
+    return body;
+  }
+
+  private async record(delivery: ClaimedDelivery, result: AttemptResult, decision: Decision, durationMs: number): Promise<void> {
+    const response = 'response' in result ? result.response : undefined;
+    const responseStatus = response?.status ?? null;
+    const responseExcerpt = response ? storable(response.body.toString('utf8'), EXCERPT_BYTES) : null;
+    const errorMessage = decision.outcome === 'delivered' ? null : storable(decision.reason, MAX_ERROR_CHARS);
+    await this.dataSource.transaction(async (manager) => {
+      const update = manager
+        .createQueryBuilder()
+        .update(WebhookDelivery)
+        .set({
+          status: decision.outcome === 'retry' ? 'pending' : decision.outcome,
+          nextAttemptAt: decision.outcome === 'retry' ? () => 'now() + make_interval(secs => :delay)' : null,
+          deliveredAt: decision.outcome === 'delivered' ? () => 'now()' : null,
+          responseStatus,
+          responseExcerpt,
+          errorMessage,
+        })
+        .where('id = :id', { id: delivery.id })
+        .andWhere('attempt_count = :attempt', { attempt: delivery.attempt })
+        .andWhere(`status = 'pending'`);
+      if (decision.outcome === 'retry') update.setParameter('delay', decision.delayMs / 1000);
+      const { affected } = await update.execute();
+      if (!affected) {
+        this.logger.warn(`webhook ${delivery.id} attempt ${delivery.attempt}: lease lost before the outcome was recorded (${decision.outcome})`);
+      }
+      await manager.update(
+        WebhookDeliveryAttempt,
+        { deliveryId: delivery.id, attempt: delivery.attempt },
+        { outcome: decision.outcome, finishedAt: new Date(), durationMs, responseStatus, responseExcerpt, errorMessage },
+      );
+    });
+    const line = `webhook ${delivery.id} job_id=${delivery.batchJobId} attempt ${delivery.attempt}/${delivery.maxAttempts} → ${decision.outcome}` +
+      (decision.outcome === 'delivered' ? '' : `: ${decision.reason}`);
+    if (decision.outcome === 'failed') this.logger.warn(line);
+    else this.logger.log(line);
+  }
+}
