@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { openAsBlob } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 import { AppConfig } from '../config/app-config.js';
+import { uploadBatchFile, UploadHttpError } from './batch-file.uploader.js';
 import { OPENAI_BATCH_LIMITS, writeBatchParts, type BatchFilePart, type BatchPartLimits } from './batch-file.writer.js';
 import { toBatchSnapshot } from './batch-snapshot.mapper.js';
 import { buildTranslationRequest, buildVisionRequest, parseTranslation, type ModelSettings } from './openai-request.builder.js';
@@ -213,13 +213,15 @@ export class OpenAiGateway {
 
   private async uploadPart(jobId: string, stage: BatchStageName, part: BatchFilePart): Promise<string> {
     const filename = `${jobId}-${stage}-part${part.part}.jsonl`;
-    const file = await this.call('upload batch file', this.batchAttempts, async () =>
-      // A fresh file-backed Blob per attempt: the upload streams from disk and can be repeated.
-      this.client.files.create(
-        { file: await toFile(await openAsBlob(part.path, { type: 'application/jsonl' }), filename), purpose: 'batch' },
-        { timeout: UPLOAD_TIMEOUT_MS },
-      ),
-    );
+    const file = await this.call('upload batch file', this.batchAttempts, async () => {
+      try {
+        return await uploadBatchFile({ baseURL: this.client.baseURL, apiKey: this.config.openai.apiKey, path: part.path, filename, timeoutMs: UPLOAD_TIMEOUT_MS });
+      } catch (err) {
+        // Same errors as the SDK's, so one classification decides what to retry.
+        if (err instanceof UploadHttpError) throw APIError.generate(err.status, err.body as object | undefined, undefined, err.headers);
+        throw new APIConnectionError({ message: `File upload failed: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    });
     this.counters.filesUploaded++;
     return file.id;
   }

@@ -36,6 +36,8 @@ describe('submitBatch', () => {
     const snapshot = await fx.gateway.retrieveBatch(batch.openaiBatchId);
     expect(snapshot.metadata).toEqual({ job_id: 'job-meta', stage: 'translation', part: '1', service: 'generation-service' });
     expect(snapshot.inputFileId).toBe(batch.inputFileId);
+    const file = await fetch(`${fx.emu.url}/files/${batch.inputFileId}`, { headers: { authorization: `Bearer ${EMULATOR_KEY}` } });
+    expect(await file.json()).toMatchObject({ purpose: 'batch', filename: 'job-meta-translation-part1.jsonl' });
     const lines = await fileLines(batch.inputFileId);
     expect(lines).toEqual([{ custom_id: 'only', method: 'POST', url: '/v1/responses', body: expect.objectContaining({ model: 'gpt-4.1-mini' }) }]);
     expect((await waitForBatch(fx.gateway, batch.openaiBatchId)).status).toBe('completed');

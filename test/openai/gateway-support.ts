@@ -1,11 +1,16 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
+import { startImageServer, type ImageServer } from '../emulator/helpers.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { OpenAiGateway, type OpenAiGatewayOptions } from '../../src/openai/openai-gateway.service.js';
 import type { BatchSnapshot } from '../../src/openai/openai-gateway.types.js';
 
 export const EMULATOR_KEY = 'sk-gateway-test-key';
+
+// The gateway logs every batch and retry; keep test output to errors unless asked (TEST_LOG_LEVEL=debug).
+if (!process.env.TEST_LOG_LEVEL) Logger.overrideLogger(['error']);
 
 /** An AppConfig as start-up builds it, pointing OpenAI at `baseUrl`. */
 export function gatewayConfig(baseUrl: string, env: Record<string, string> = {}): AppConfig {
@@ -73,4 +78,21 @@ export function expectedDescription(info: string | null, images: number): string
       ? 'No photos were provided; this assessment relies on the description only.'
       : 'The photos are consistent with the description; no further damage is visible.';
   return `<p>Damage assessment of ${images} image(s): ${info ?? 'No additional information provided.'}</p><p>${second}</p>`;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks for a gateway fixture and a loopback image
+ * server; read `ctx.fx` and `ctx.images` inside tests.
+ */
+export function useGatewayWithImages(): { fx: GatewayFixture; images: ImageServer } {
+  const ctx = {} as { fx: GatewayFixture; images: ImageServer };
+  beforeAll(async () => {
+    ctx.fx = await startGateway();
+    ctx.images = await startImageServer();
+  });
+  afterAll(async () => {
+    await ctx.fx?.close();
+    await ctx.images?.close();
+  });
+  return ctx;
 }

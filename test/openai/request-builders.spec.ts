@@ -3,27 +3,16 @@ import { ConfigModule } from '../../src/config/config.module.js';
 import { OpenAiGatewayModule } from '../../src/openai/openai-gateway.module.js';
 import { OpenAiGateway } from '../../src/openai/openai-gateway.service.js';
 import { isReasoningModel } from '../../src/openai/openai-request.builder.js';
-import { startImageServer, type ImageServer } from '../emulator/helpers.js';
-import { expectedDescription, gatewayConfig, startGateway, type GatewayFixture } from './gateway-support.js';
+import { expectedDescription, gatewayConfig, startGateway, useGatewayWithImages } from './gateway-support.js';
 
-let fx: GatewayFixture;
-let images: ImageServer;
-
-beforeAll(async () => {
-  fx = await startGateway();
-  images = await startImageServer();
-});
-afterAll(async () => {
-  await fx.close();
-  await images.close();
-});
+const ctx = useGatewayWithImages();
 
 type Part = { type: string; text?: string; image_url?: string };
 const partsOf = (body: Record<string, unknown>) => (body.input as { role: string; content: Part[] }[])[0].content;
 
 describe('vision request', () => {
   it('sends a reasoning model (o4-mini) reasoning effort and no temperature, images as input_image parts', () => {
-    const body = fx.gateway.visionRequest({ lotId: 'LOT-1', additionalInfo: 'Front bumper cracked', imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] });
+    const body = ctx.fx.gateway.visionRequest({ lotId: 'LOT-1', additionalInfo: 'Front bumper cracked', imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] });
     expect(body.model).toBe('o4-mini');
     expect(body).not.toHaveProperty('temperature');
     expect(body.reasoning).toEqual({ effort: 'medium' });
@@ -52,10 +41,10 @@ describe('vision request', () => {
   });
 
   it('is accepted by the emulator for o4-mini (which rejects temperature) and the text reflects the additional info', async () => {
-    const urls = [`${images.base}/car-front.png`, `${images.base}/car-side.png`];
-    const result = await fx.gateway.respond(fx.gateway.visionRequest({ lotId: 'LOT-2', additionalInfo: '  Hail damage on roof  ', imageUrls: urls }));
+    const urls = [`${ctx.images.base}/car-front.png`, `${ctx.images.base}/car-side.png`];
+    const result = await ctx.fx.gateway.respond(ctx.fx.gateway.visionRequest({ lotId: 'LOT-2', additionalInfo: '  Hail damage on roof  ', imageUrls: urls }));
     expect(result).toMatchObject({ ok: true, text: expectedDescription('Hail damage on roof', 2) });
-    expect(images.hits.get('/car-front.png')).toBe(1);
+    expect(ctx.images.hits.get('/car-front.png')).toBe(1);
     expect(result.usage).toEqual({
       input_tokens: expect.any(Number),
       output_tokens: expect.any(Number),
@@ -75,7 +64,7 @@ describe('translation request', () => {
   const html = '<p>Front bumper cracked.</p><p>Left door dented.</p>';
 
   it('asks for one strict json_schema property per language, with the translation model and its temperature', () => {
-    const body = fx.gateway.translationRequest({ html, languages: ['de', 'fr', 'pt-BR'] });
+    const body = ctx.fx.gateway.translationRequest({ html, languages: ['de', 'fr', 'pt-BR'] });
     expect(body).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0.1 });
     expect(body).not.toHaveProperty('reasoning');
     expect(body.text).toEqual({
@@ -101,9 +90,9 @@ describe('translation request', () => {
 
   it('round-trips through the emulator: every language translated, tags preserved', async () => {
     const languages = ['de', 'ru', 'fr'];
-    const result = await fx.gateway.respond(fx.gateway.translationRequest({ html, languages }));
+    const result = await ctx.fx.gateway.respond(ctx.fx.gateway.translationRequest({ html, languages }));
     if (!result.ok) throw new Error(result.error);
-    const parsed = fx.gateway.parseTranslation(result.text, languages);
+    const parsed = ctx.fx.gateway.parseTranslation(result.text, languages);
     expect(parsed).toEqual({
       ok: true,
       translations: Object.fromEntries(languages.map((l) => [l, `<p>[${l}] Front bumper cracked.</p><p>[${l}] Left door dented.</p>`])),
@@ -111,12 +100,12 @@ describe('translation request', () => {
   });
 
   it('refuses to build a request without languages', () => {
-    expect(() => fx.gateway.translationRequest({ html, languages: [] })).toThrow(/at least one language/);
+    expect(() => ctx.fx.gateway.translationRequest({ html, languages: [] })).toThrow(/at least one language/);
   });
 });
 
 describe('parseTranslation', () => {
-  const parse = (text: string, languages: string[]) => fx.gateway.parseTranslation(text, languages);
+  const parse = (text: string, languages: string[]) => ctx.fx.gateway.parseTranslation(text, languages);
 
   it('returns only the requested languages', () => {
     expect(parse('{"de":"<p>a</p>","fr":"<p>b</p>","xx":"c"}', ['de', 'fr'])).toEqual({ ok: true, translations: { de: '<p>a</p>', fr: '<p>b</p>' } });
@@ -140,7 +129,7 @@ describe('parseTranslation', () => {
 describe('Nest wiring', () => {
   it('provides one OpenAiGateway built from the injected AppConfig', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(gatewayConfig(fx.emu.url, { OPENAI_MODEL_VISION: 'o3' })), OpenAiGatewayModule],
+      imports: [ConfigModule.forRoot(gatewayConfig(ctx.fx.emu.url, { OPENAI_MODEL_VISION: 'o3' })), OpenAiGatewayModule],
     }).compile();
     try {
       const gateway = moduleRef.get(OpenAiGateway);

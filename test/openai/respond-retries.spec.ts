@@ -1,71 +1,60 @@
 import { retryAfterMs } from '../../src/openai/retry-policy.js';
-import { startImageServer, type ImageServer } from '../emulator/helpers.js';
-import { expectedDescription, newGateway, startGateway, type GatewayFixture } from './gateway-support.js';
+import { expectedDescription, newGateway, useGatewayWithImages } from './gateway-support.js';
 
-let fx: GatewayFixture;
-let images: ImageServer;
-
-beforeAll(async () => {
-  fx = await startGateway();
-  images = await startImageServer();
-});
-afterEach(() => fx.emu.faults.reset());
-afterAll(async () => {
-  await fx.close();
-  await images.close();
-});
+const ctx = useGatewayWithImages();
+afterEach(() => ctx.fx.emu.faults.reset());
 
 const RESPONSES = 'POST /v1/responses';
-const calls = () => fx.emu.stats().requests[RESPONSES] ?? 0;
-const vision = (info = 'Bent wheel', imageUrls: string[] = []) => fx.gateway.visionRequest({ lotId: 'L', additionalInfo: info, imageUrls });
+const calls = () => ctx.fx.emu.stats().requests[RESPONSES] ?? 0;
+const vision = (info = 'Bent wheel', imageUrls: string[] = []) => ctx.fx.gateway.visionRequest({ lotId: 'L', additionalInfo: info, imageUrls });
 
 describe('respond() retries', () => {
   it('waits for Retry-After after a 429, then succeeds on the second call', async () => {
-    fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 1 });
-    const before = { calls: calls(), metrics: fx.gateway.metrics };
+    ctx.fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 1 });
+    const before = { calls: calls(), metrics: ctx.fx.gateway.metrics };
     const started = Date.now();
-    const result = await fx.gateway.respond(vision());
+    const result = await ctx.fx.gateway.respond(vision());
     const elapsed = Date.now() - started;
     expect(result).toMatchObject({ ok: true, text: expectedDescription('Bent wheel', 0) });
     expect(calls() - before.calls).toBe(2);
     expect(elapsed).toBeGreaterThanOrEqual(950); // the backoff alone would be ~20 ms
     expect(elapsed).toBeLessThan(2500);
-    expect(fx.gateway.metrics.rateLimited - before.metrics.rateLimited).toBe(1);
-    expect(fx.gateway.metrics.retries - before.metrics.retries).toBe(1);
+    expect(ctx.fx.gateway.metrics.rateLimited - before.metrics.rateLimited).toBe(1);
+    expect(ctx.fx.gateway.metrics.retries - before.metrics.retries).toBe(1);
   });
 
   it('holds back other direct calls while OpenAI asks to wait', async () => {
-    fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 1 });
-    const rateLimited = fx.gateway.metrics.rateLimited;
-    const first = fx.gateway.respond(vision('first'));
+    ctx.fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 1 });
+    const rateLimited = ctx.fx.gateway.metrics.rateLimited;
+    const first = ctx.fx.gateway.respond(vision('first'));
     const deadline = Date.now() + 2000;
-    while (fx.gateway.metrics.rateLimited === rateLimited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (ctx.fx.gateway.metrics.rateLimited === rateLimited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const secondStarted = Date.now();
-    const second = await fx.gateway.respond(vision('second'));
+    const second = await ctx.fx.gateway.respond(vision('second'));
     expect(second.ok).toBe(true);
     expect(Date.now() - secondStarted).toBeGreaterThanOrEqual(800);
     expect((await first).ok).toBe(true);
   });
 
   it('retries 500s with backoff and succeeds on the third call', async () => {
-    fx.emu.faults.failNext(500, { route: RESPONSES, count: 2 });
+    ctx.fx.emu.faults.failNext(500, { route: RESPONSES, count: 2 });
     const before = calls();
-    expect(await fx.gateway.respond(vision())).toMatchObject({ ok: true });
+    expect(await ctx.fx.gateway.respond(vision())).toMatchObject({ ok: true });
     expect(calls() - before).toBe(3);
   });
 
   it('gives up after maxAttempts with a retryable request_failed carrying the status', async () => {
-    fx.emu.faults.failNext(503, { route: RESPONSES, count: 5 });
+    ctx.fx.emu.faults.failNext(503, { route: RESPONSES, count: 5 });
     const before = calls();
-    const result = await fx.gateway.respond(vision(), { maxAttempts: 2 });
+    const result = await ctx.fx.gateway.respond(vision(), { maxAttempts: 2 });
     expect(result).toMatchObject({ ok: false, kind: 'request_failed', retryable: true, statusCode: 503, error: 'The server is overloaded or not ready yet.' });
     expect(calls() - before).toBe(2);
   });
 
   it('does not retry a 400: an image that cannot be downloaded fails the lot with OpenAI’s exact message', async () => {
-    const url = `${images.base}/missing-front.jpg`;
+    const url = `${ctx.images.base}/missing-front.jpg`;
     const before = calls();
-    const result = await fx.gateway.respond(vision('Rusty sill', [`${images.base}/ok.png`, url]));
+    const result = await ctx.fx.gateway.respond(vision('Rusty sill', [`${ctx.images.base}/ok.png`, url]));
     expect(result).toEqual({
       ok: false,
       kind: 'request_failed',
@@ -78,13 +67,13 @@ describe('respond() retries', () => {
   });
 
   it('does not retry a rejected parameter (temperature sent to o4-mini)', async () => {
-    const result = await fx.gateway.respond({ ...vision(), temperature: 0.2 });
+    const result = await ctx.fx.gateway.respond({ ...vision(), temperature: 0.2 });
     expect(result).toMatchObject({ ok: false, retryable: false, statusCode: 400, error: expect.stringMatching(/temperature/) });
   });
 
   it('retries an attempt that exceeds OPENAI_REQUEST_TIMEOUT', async () => {
-    const slow = newGateway(fx.emu.url, { OPENAI_REQUEST_TIMEOUT: '1' });
-    fx.emu.faults.delayNext(1500, { route: RESPONSES });
+    const slow = newGateway(ctx.fx.emu.url, { OPENAI_REQUEST_TIMEOUT: '1' });
+    ctx.fx.emu.faults.delayNext(1500, { route: RESPONSES });
     const before = calls();
     expect(await slow.respond(vision('Slow answer'))).toMatchObject({ ok: true, text: expectedDescription('Slow answer', 0) });
     expect(calls() - before).toBe(2);
@@ -100,16 +89,16 @@ describe('respond() retries', () => {
 
 describe('respond() with an AbortSignal', () => {
   it('rejects with the signal’s reason as soon as it fires during a slow call', async () => {
-    fx.emu.faults.delayNext(3000, { route: RESPONSES });
+    ctx.fx.emu.faults.delayNext(3000, { route: RESPONSES });
     const started = Date.now();
-    await expect(fx.gateway.respond(vision(), { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(ctx.fx.gateway.respond(vision(), { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('rejects while waiting out a Retry-After', async () => {
-    fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 30 });
+    ctx.fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 30 });
     const controller = new AbortController();
-    const pending = fx.gateway.respond(vision(), { signal: controller.signal });
+    const pending = ctx.fx.gateway.respond(vision(), { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('deadline')), 150);
     const started = Date.now();
     await expect(pending).rejects.toThrow('deadline');
@@ -118,7 +107,7 @@ describe('respond() with an AbortSignal', () => {
 
   it('rejects at once for an already aborted signal without calling OpenAI', async () => {
     const before = calls();
-    await expect(fx.gateway.respond(vision(), { signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
+    await expect(ctx.fx.gateway.respond(vision(), { signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
     expect(calls()).toBe(before);
   });
 });
