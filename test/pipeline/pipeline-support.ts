@@ -113,6 +113,12 @@ export async function tickUntil<T>(
   }
 }
 
+/** Keeps ticking for `ms` (to show that nothing happens). */
+export async function tickFor(apps: TestApp | TestApp[], ms: number): Promise<void> {
+  const stopAt = Date.now() + ms;
+  await tickUntil(apps, async () => Date.now() >= stopAt, { timeoutMs: ms + 10_000, what: 'time to pass' });
+}
+
 /** Polls without ticking (the app's own worker loop must make the progress). */
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, { timeoutMs = 30_000, what = 'condition' } = {}): Promise<T> {
   const stopAt = Date.now() + timeoutMs;
