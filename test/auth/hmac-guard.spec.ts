@@ -2,7 +2,7 @@ import { Body, Controller, Get, Module, Param, Post, Query } from '@nestjs/commo
 import { readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { Public, Signed } from '../../src/auth/signed.decorator.js';
-import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
+import { startTestApp, TEST_SHARED_KEY, type TestApp, json } from '../support/app.js';
 
 /** Probe routes with each signing policy; they echo what reached them. */
 @Controller('probe')
@@ -56,7 +56,7 @@ describe('body requests sign the canonical lots (golden vectors from python3)', 
     const tampered = vector.body.replace('lot-1', 'lot-2');
     const res = await post(tampered, { 'X-Signature': vector.signature });
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: 'Authentication failed', message: 'Invalid HMAC signature', code: 'INVALID_SIGNATURE' });
+    expect(await json(res)).toEqual({ error: 'Authentication failed', message: 'Invalid HMAC signature', code: 'INVALID_SIGNATURE' });
   });
 
   test('the JS snippet of reference 002 signs "[{},{}]": refused', async () => {
@@ -69,7 +69,7 @@ describe('refusals', () => {
   test('missing signature → 401 MISSING_SIGNATURE', async () => {
     const res = await post(golden.vectors[0].body);
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ code: 'MISSING_SIGNATURE', error: 'Authentication required' });
+    expect(await json(res)).toMatchObject({ code: 'MISSING_SIGNATURE', error: 'Authentication required' });
   });
 
   test.each([
@@ -82,7 +82,7 @@ describe('refusals', () => {
   ])('malformed header (%s) → 403, never 500', async (_name, header) => {
     const res = await t.fetch('/probe/jobs/abc', { headers: { 'X-Signature': encodeURI(header) } });
     expect(res.status).toBe(403);
-    expect((await res.json()).code).toBe('INVALID_SIGNATURE');
+    expect((await json(res)).code).toBe('INVALID_SIGNATURE');
   });
 
   test('a signature made with another key → 403', async () => {
@@ -93,7 +93,7 @@ describe('refusals', () => {
   test('a route without a signing policy is refused (deny by default)', async () => {
     const res = await t.fetch('/probe/forgotten', { headers: { 'X-Signature': signWith(golden.key, '') } });
     expect(res.status).toBe(403);
-    expect(JSON.stringify(await res.json())).not.toContain('secret');
+    expect(JSON.stringify(await json(res))).not.toContain('secret');
   });
 });
 

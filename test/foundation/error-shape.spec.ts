@@ -2,7 +2,7 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { IsInt, IsString, Max, Min } from 'class-validator';
 import { Public } from '../../src/auth/signed.decorator.js';
 import { MAX_BODY_BYTES } from '../../src/bootstrap/create-app.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp, json } from '../support/app.js';
 
 class ProbeDto {
   @IsString() name: string;
@@ -38,20 +38,20 @@ function expectShape(body: Record<string, unknown>) {
 test("Nest's own 404 uses the documented shape", async () => {
   const res = await t.fetch('/api/v1/does-not-exist');
   expect(res.status).toBe(404);
-  expect(await res.json()).toEqual({ error: 'Not found', message: 'No route for GET /api/v1/does-not-exist', code: 'NOT_FOUND' });
+  expect(await json(res)).toEqual({ error: 'Not found', message: 'No route for GET /api/v1/does-not-exist', code: 'NOT_FOUND' });
 });
 
 test('malformed JSON → 400 INVALID_JSON (reference 002 example, byte for byte)', async () => {
   const res = await postRaw('/probe/dto', '{"name": "x", ');
   expect(res.status).toBe(400);
-  expect(await res.json()).toEqual({ error: 'Invalid request format', message: 'Request body must be valid JSON', code: 'INVALID_JSON' });
+  expect(await json(res)).toEqual({ error: 'Invalid request format', message: 'Request body must be valid JSON', code: 'INVALID_JSON' });
 });
 
 test('payload too large → 413 PAYLOAD_TOO_LARGE', async () => {
   const big = Buffer.alloc(MAX_BODY_BYTES + 1024, 0x20);
   const res = await postRaw('/probe/dto', big);
   expect(res.status).toBe(413);
-  const body = await res.json();
+  const body = await json(res);
   expectShape(body);
   expect(body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { max_bytes: MAX_BODY_BYTES } });
 });
@@ -59,7 +59,7 @@ test('payload too large → 413 PAYLOAD_TOO_LARGE', async () => {
 test('validation failure → 400 VALIDATION_FAILED listing every problem', async () => {
   const res = await postRaw('/probe/dto', JSON.stringify({ name: 5, count: 99, extra: 'stripped' }));
   expect(res.status).toBe(400);
-  const body = await res.json();
+  const body = await json(res);
   expectShape(body);
   expect(body.code).toBe('VALIDATION_FAILED');
   expect(body.details.problems).toEqual(
@@ -70,13 +70,13 @@ test('validation failure → 400 VALIDATION_FAILED listing every problem', async
 test('a valid body passes and unknown properties are stripped', async () => {
   const res = await postRaw('/probe/dto', JSON.stringify({ name: 'car', count: 3, extra: 'x' }));
   expect(res.status).toBe(201);
-  expect(await res.json()).toEqual({ ok: true, body: { name: 'car', count: 3 } });
+  expect(await json(res)).toEqual({ ok: true, body: { name: 'car', count: 3 } });
 });
 
 test('unexpected errors → 500 with an error id, no stack trace or message leak', async () => {
   const res = await t.fetch('/probe/crash');
   expect(res.status).toBe(500);
-  const body = await res.json();
+  const body = await json(res);
   expectShape(body);
   expect(body.code).toBe('INTERNAL_ERROR');
   expect(body.details.error_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -89,5 +89,5 @@ test('unexpected errors → 500 with an error id, no stack trace or message leak
 test('unsupported charset → 415 in the error shape', async () => {
   const res = await postRaw('/probe/dto', '{}', { 'Content-Type': 'application/json; charset=ebcdic' });
   expect(res.status).toBe(415);
-  expectShape(await res.json());
+  expectShape(await json(res));
 });

@@ -1,5 +1,5 @@
 import { createTestDatabase } from '../support/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp, json } from '../support/app.js';
 import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -22,7 +22,7 @@ describe('health with the database up', () => {
   test('/health/ready is 200 once this worker has beaten, and lists it', async () => {
     const body = await until(async () => {
       const res = await t.fetch('/health/ready');
-      return res.status === 200 ? res.json() : undefined;
+      return res.status === 200 ? json(res) : undefined;
     });
     expect(body.status).toBe('ok');
     expect(body.info.database.status).toBe('up');
@@ -36,14 +36,14 @@ describe('health with the database up', () => {
   test('/health answers 200 for the Docker HEALTHCHECK and shows the OpenAI mode', async () => {
     const res = await t.fetch('/health');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.info.openai).toMatchObject({ status: 'up', mode: 'openai' });
   });
 
   test('/health/live needs no signature and reports the process', async () => {
     const res = await t.fetch('/health/live');
     expect(res.status).toBe(200);
-    expect((await res.json()).info.process).toMatchObject({ status: 'up', role: 'all', pid: process.pid });
+    expect((await json(res)).info.process).toMatchObject({ status: 'up', role: 'all', pid: process.pid });
   });
 });
 
@@ -61,7 +61,7 @@ describe('health with the database down', () => {
     for (const path of ['/health/ready', '/health']) {
       const res = await t.fetch(path);
       expect(res.status).toBe(503);
-      const body = await res.json();
+      const body = await json(res);
       expect(body).toMatchObject({ error: 'Service unavailable', code: 'SERVICE_UNAVAILABLE' });
       expect(body.message).toMatch(/^Not healthy: database/);
       expect(body.details.status).toBe('error');
@@ -83,7 +83,7 @@ describe('worker liveness', () => {
     expect((await t.fetch('/health/ready')).status).toBe(200);
     const stale = await until(async () => {
       const res = await t.fetch('/health/ready');
-      return res.status === 503 ? res.json() : undefined;
+      return res.status === 503 ? json(res) : undefined;
     });
     expect(stale.details.error.workers.message).toMatch(/heartbeat is stale/);
     expect(stale.details.error.workers.instances[0]).toMatchObject({ instance_id: t.config.instanceId, alive: false });
@@ -96,7 +96,7 @@ describe('worker liveness', () => {
       expect((await api.fetch('/health/ready')).status).toBe(200);
       const overall = await api.fetch('/health');
       expect(overall.status).toBe(200);
-      const body = await overall.json();
+      const body = await json(overall);
       expect(body.status).toBe('degraded');
       expect(body.info.workers).toMatchObject({ status: 'degraded', alive: 0, message: expect.stringMatching(/no live worker/) });
     } finally {

@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp, json } from '../support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {

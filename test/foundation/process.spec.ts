@@ -36,7 +36,7 @@ async function waitForHealth(port: number, timeoutMs: number, started: Started):
     if (exitCode !== undefined) throw new Error(`the service exited with ${exitCode}:\n${started.output()}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.status === 200) return res.json();
+      if (res.status === 200) return (await res.json()) as Record<string, any>;
     } catch {
       // not listening yet
     }

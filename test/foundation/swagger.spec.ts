@@ -1,0 +1,53 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { startTestApp, type TestApp, json } from '../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const PUBLIC_PATHS = /^\/(health|metrics)/;
+
+test('/docs serves Swagger UI with the signing helper', async () => {
+  const page = await t.fetch('/docs');
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain('swagger-ui');
+  const init = await t.fetch('/docs/swagger-ui-init.js');
+  expect(await init.text()).toContain('requestInterceptor');
+});
+
+test('/docs-json is a valid OpenAPI 3 document describing every route with its security and errors', async () => {
+  const res = await t.fetch('/docs-json');
+  expect(res.status).toBe(200);
+  const document = await json(res);
+  expect(document.openapi).toMatch(/^3\./);
+  await expect(SwaggerParser.validate(structuredClone(document))).resolves.toBeDefined();
+  expect(document.components.securitySchemes.hmac).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Signature' });
+
+  const operations = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+  );
+  expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`)).toEqual(
+    expect.arrayContaining([
+      'POST /api/v1/generate-descriptions',
+      'GET /api/v1/batch-status/{job_id}',
+      'GET /api/v1/batch-results/{job_id}',
+      'GET /api/v1/batch-results/{job_id}/download',
+      'GET /api/v1/batch-jobs',
+      'POST /api/v1/batch-jobs/{job_id}/cancel',
+      'GET /api/v1/jobs/{job_id}/status',
+      'GET /api/v1/jobs/{job_id}',
+      'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
+    ]),
+  );
+  for (const { path, method, operation } of operations) {
+    const name = `${method.toUpperCase()} ${path}`;
+    expect([name, operation.summary]).toEqual([name, expect.any(String)]);
+    if (PUBLIC_PATHS.test(path)) continue;
+    expect([name, operation.security]).toEqual([name, expect.arrayContaining([{ hmac: [] }])]);
+    for (const status of ['401', '403']) expect([name, status, Boolean(operation.responses[status])]).toEqual([name, status, true]);
+  }
+});
