@@ -2,6 +2,16 @@ import { classifyAddress, classifyHost } from '../../src/common/http/address-pol
 import { OutboundHttpError, SsrfBlockedError } from '../../src/common/http/outbound-errors.js';
 import { checkOutboundUrl } from '../../src/common/http/safe-request.js';
 
+/** What `call` throws (undefined when it returns). */
+function errorOf(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 const DENY = { allowPrivateNetworks: false };
 const ALLOW = { allowPrivateNetworks: true };
 
@@ -116,12 +126,7 @@ describe('checkOutboundUrl with private networks refused', () => {
     ['http://100.100.100.200/', 'carrier-grade NAT'],
     ['http://[fd00::1]/', 'unique-local'],
   ])('%s → SsrfBlockedError (%s)', (url, words) => {
-    let thrown: unknown;
-    try {
-      checkOutboundUrl(url, DENY);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = errorOf(() => checkOutboundUrl(url, DENY));
     expect(thrown).toBeInstanceOf(SsrfBlockedError);
     const blocked = thrown as SsrfBlockedError;
     expect(blocked.reason).toContain(words);
@@ -132,12 +137,7 @@ describe('checkOutboundUrl with private networks refused', () => {
   test.each(['ftp://example.com/x', 'file:///etc/passwd', 'javascript:alert(1)', 'gopher://example.com/', 'not a url', '//example.com/x'])(
     '%s is refused as an invalid URL (http and https only)',
     (url) => {
-      let thrown: unknown;
-      try {
-        checkOutboundUrl(url, ALLOW);
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = errorOf(() => checkOutboundUrl(url, ALLOW));
       expect(thrown).toBeInstanceOf(OutboundHttpError);
       expect((thrown as OutboundHttpError).kind).toBe('invalid_url');
       expect((thrown as OutboundHttpError).permanent).toBe(true);

@@ -17,6 +17,10 @@ beforeAll(async () => {
         res.writeHead(201, { 'content-type': 'text/plain', 'x-seen-ua': String(req.headers['user-agent']) });
         res.end(`got ${req.body.length} bytes`);
         return;
+      case '/auth':
+        res.writeHead(200);
+        res.end(String(req.headers.authorization));
+        return;
       case '/large':
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('x'.repeat(50_000));
@@ -65,6 +69,16 @@ describe('safeRequest', () => {
     const large = await open.request(`${server.url}/large`, { timeoutMs: 2_000, maxBytes: 100 });
     expect(large.body.length).toBe(100);
     expect(large.truncated).toBe(true);
+  });
+
+  test('credentials in the URL travel as Basic auth and are masked in errors', async () => {
+    const response = await open.request(`http://hook%40user:s3cr%3At@127.0.0.1:${server.port}/auth`, { timeoutMs: 2_000 });
+    expect(response.body.toString()).toBe(`Basic ${Buffer.from('hook@user:s3cr:t').toString('base64')}`);
+
+    const refused = await guarded.request(`http://user:s3cret@127.0.0.1:${server.port}/auth`, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SsrfBlockedError);
+    expect((refused as Error).message).not.toContain('s3cret');
+    expect((refused as SsrfBlockedError).url).toBe(`http://user:***@127.0.0.1:${server.port}/auth`);
   });
 
   test('never follows a redirect: the 302 is the answer and the target receives nothing', async () => {

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { WEBHOOK_TASK_NAME } from '../../src/webhooks/webhook-sender.service.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
+import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
 import { closedPort, startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import {
@@ -24,7 +26,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}');
   });
   t = await startTestApp({
-    env: { WEBHOOK_RETRY_BASE: '0.05', WEBHOOK_MAX_RETRIES: '3', WEBHOOK_TIMEOUT: '2', WORKER_POLL_INTERVAL: '3600' },
+    env: { WEBHOOK_RETRY_BASE: '0.05', WEBHOOK_MAX_RETRIES: '3', WEBHOOK_TIMEOUT: '2', WORKER_POLL_INTERVAL: '3600', OPENAI_MAX_RETRIES: '0' },
   });
 });
 afterAll(async () => {
@@ -105,6 +107,16 @@ test('a completed job is delivered once with the 002 payload, both signatures ve
   expect(row).toMatchObject({ status: 'delivered', attempt_count: 1, response_status: 200, response_excerpt: '{"status":"success"}', error_message: null });
   expect(row.delivered_at).toBeInstanceOf(Date);
   expect(row.next_attempt_at).toBeNull();
+});
+
+test('the worker loop runs the sender: plain ticks deliver', async () => {
+  const worker = t.app.get(WorkerTickService);
+  expect(worker.taskNames).toContain(WEBHOOK_TASK_NAME);
+  const jobId = await finishedJobWithWebhooks(t, { lots: [{ lotId: 'tick-1', webhook: `${receiver.url}/ok/tick` }] });
+  const stopAt = Date.now() + 15_000;
+  while (!(await allSettled(t.db, jobId)()) && Date.now() < stopAt) await worker.tick();
+  expect((await deliveries(t.db, jobId))[0].status).toBe('delivered');
+  expect(receiver.to('/ok/tick')).toHaveLength(1);
 });
 
 test('enqueueing is idempotent, skips jobs without webhooks and refuses running jobs', async () => {

@@ -36,23 +36,46 @@ export interface OutboundTarget {
   policy: NetworkPolicy;
 }
 
+/** The URL as it may appear in messages and stored errors: a password in it is masked. */
+export function redactUrl(url: URL): string {
+  if (!url.password) return url.href;
+  const copy = new URL(url.href);
+  copy.password = '***';
+  return copy.href;
+}
+
 /** Parses and pre-checks a URL: http(s) only, and a public host unless private networks are allowed. */
 export function checkOutboundUrl(raw: string, policy: NetworkPolicy): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new OutboundHttpError('invalid_url', `"${raw}" is not a valid URL`, raw);
+    throw new OutboundHttpError('invalid_url', 'The URL is not valid', raw);
   }
+  const shown = redactUrl(url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OutboundHttpError('invalid_url', `Refused to contact ${raw}: only http and https URLs are allowed`, raw);
+    throw new OutboundHttpError('invalid_url', `Refused to contact ${shown}: only http and https URLs are allowed`, shown);
   }
   // The WHATWG parser has already rewritten 2130706433, 0x7f.1 and 017700000001 into 127.0.0.1.
   if (!policy.allowPrivateNetworks) {
     const reason = classifyHost(url.hostname);
-    if (reason) throw new SsrfBlockedError(raw, reason);
+    if (reason) throw new SsrfBlockedError(shown, reason);
   }
   return url;
+}
+
+/**
+ * undici silently drops `user:password@` from a URL; receivers that put Basic
+ * credentials in their webhook URL expect them as an Authorization header.
+ */
+function splitCredentials(url: URL, headers: Record<string, string>): { target: URL; headers: Record<string, string> } {
+  if (!url.username && !url.password) return { target: url, headers };
+  const target = new URL(url.href);
+  target.username = '';
+  target.password = '';
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return { target, headers };
+  const basic = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`, 'utf8').toString('base64');
+  return { target, headers: { ...headers, Authorization: `Basic ${basic}` } };
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -97,14 +120,16 @@ function describeNetworkError(error: unknown): string {
  */
 export async function safeRequest(raw: string, options: SafeRequestOptions, target: OutboundTarget): Promise<SafeResponse> {
   const url = checkOutboundUrl(raw, target.policy);
+  const shown = redactUrl(url);
+  const { target: destination, headers } = splitCredentials(url, withUserAgent(options.headers ?? {}));
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const started = Date.now();
   try {
-    const response = await request(url, {
+    const response = await request(destination, {
       dispatcher: target.dispatcher,
       method: options.method ?? 'GET',
-      headers: withUserAgent(options.headers ?? {}),
+      headers,
       body: options.body,
       signal,
       headersTimeout: options.timeoutMs,
@@ -120,14 +145,14 @@ export async function safeRequest(raw: string, options: SafeRequestOptions, targ
     };
   } catch (error) {
     const blocked = findSsrfError(error);
-    if (blocked) throw new SsrfBlockedError(raw, blocked.reason, blocked.address);
+    if (blocked) throw new SsrfBlockedError(shown, blocked.reason, blocked.address);
     if (options.signal?.aborted && !timeout.aborted) throw error; // the caller cancelled: not ours to classify
     const timedOut = timeout.aborted || ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']
       .includes((error as { code?: string }).code ?? '');
     if (timedOut) {
-      throw new OutboundHttpError('timeout', `No complete answer from ${url.host} within ${options.timeoutMs} ms`, raw, { cause: error });
+      throw new OutboundHttpError('timeout', `No complete answer from ${url.host} within ${options.timeoutMs} ms`, shown, { cause: error });
     }
-    throw new OutboundHttpError('network', `Network error contacting ${url.host}: ${describeNetworkError(error)}`, raw, { cause: error });
+    throw new OutboundHttpError('network', `Network error contacting ${url.host}: ${describeNetworkError(error)}`, shown, { cause: error });
   }
 }
 
