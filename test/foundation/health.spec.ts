@@ -1,6 +1,6 @@
 import { createTestDatabase } from '../support/database.js';
 import { startTestApp, type TestApp, json } from '../support/app.js';
-import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
+import { WorkerHeartbeatService } from '../../src/worker/worker-heartbeat.service.js';
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -79,7 +79,7 @@ describe('worker liveness', () => {
   afterAll(() => t.close());
 
   test('readiness goes 503 when this worker\'s heartbeat is stale (reference 000)', async () => {
-    await t.app.get(WorkerTickService).tick();
+    await t.app.get(WorkerHeartbeatService).beat();
     expect((await t.fetch('/health/ready')).status).toBe(200);
     const stale = await until(async () => {
       const res = await t.fetch('/health/ready');

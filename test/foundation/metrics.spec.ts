@@ -18,7 +18,7 @@ test('/metrics exposes process, HTTP and database-backed gauges in Prometheus fo
   const text = await res.text();
   expect(text).toMatch(/^gs_jobs\{status="processing",role="api"\} 1$/m);
   expect(text).toMatch(/^gs_jobs\{status="completed",role="api"\} 1$/m);
-  expect(text).toMatch(/^gs_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200",role="api"\} [1-9]/m);
+  expect(text).toMatch(/^gs_http_request_duration_seconds_count\{role="api",method="GET",route="\/health\/live",status="200"\} [1-9]/m);
   expect(text).toMatch(/^gs_oldest_active_job_age_seconds\{role="api"\} \d/m);
   expect(text).toContain('gs_process_resident_memory_bytes');
 });

@@ -1,4 +1,4 @@
-import SwaggerParser from '@apidevtools/swagger-parser';
+import { spawnSync } from 'node:child_process';
 import { startTestApp, type TestApp, json } from '../support/app.js';
 
 let t: TestApp;
@@ -12,9 +12,9 @@ const PUBLIC_PATHS = /^\/(health|metrics)/;
 test('/docs serves Swagger UI with the signing helper', async () => {
   const page = await t.fetch('/docs');
   expect(page.status).toBe(200);
-  expect(await page.text()).toContain('swagger-ui');
-  const init = await t.fetch('/docs/swagger-ui-init.js');
-  expect(await init.text()).toContain('requestInterceptor');
+  const html = await page.text();
+  expect(html).toContain('swagger-ui');
+  expect(html).toContain('requestInterceptor');
 });
 
 test('/docs-json is a valid OpenAPI 3 document describing every route with its security and errors', async () => {
@@ -22,7 +22,9 @@ test('/docs-json is a valid OpenAPI 3 document describing every route with its s
   expect(res.status).toBe(200);
   const document = await json(res);
   expect(document.openapi).toMatch(/^3\./);
-  await expect(SwaggerParser.validate(structuredClone(document))).resolves.toBeDefined();
+  const validator = new URL('../support/openapi-validate.mjs', import.meta.url).pathname;
+  const validation = spawnSync(process.execPath, [validator], { input: JSON.stringify(document), encoding: 'utf8' });
+  expect(validation.stdout.trim()).toBe('valid');
   expect(document.components.securitySchemes.hmac).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Signature' });
 
   const operations = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
