@@ -1,4 +1,5 @@
 import { describeDamage, translateHtml } from '../../src/emulator/text-generator.js';
+import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { startPipeline, tickUntil, type PipelineHarness } from './pipeline-support.js';
 
 interface StatusBody {
@@ -24,20 +25,23 @@ interface LotView {
  */
 describe('batch pipeline end to end', () => {
   let h: PipelineHarness;
+  let receiver: LoopbackServer;
   let jobId: string;
   let img: (name: string) => string;
   let missing: (name: string) => string;
 
   beforeAll(async () => {
     h = await startPipeline();
+    receiver = await startLoopbackServer((_request, response) => response.writeHead(200).end('ok'));
+    const webhook = `${receiver.url}/hooks/done`;
     img = (name) => `${h.images.url}/img/${name}.jpg`;
     missing = (name) => `${h.images.url}/missing/${name}.jpg`;
     const response = await h.app.postLots({
       version: '1.0.0',
       languages: ['en', 'de'],
       lots: [
-        { lot_id: 'car-1', additional_info: '2019 Mercedes C-Class, minor rear damage', images: [{ url: img('c1-rear') }, { url: missing('c1-gone') }, { url: img('c1-side') }] },
-        { lot_id: 'car-2', additional_info: '2020 Audi A4, hail damage', images: [{ url: img('c2-roof') }] },
+        { lot_id: 'car-1', webhook, additional_info: '2019 Mercedes C-Class, minor rear damage', images: [{ url: img('c1-rear') }, { url: missing('c1-gone') }, { url: img('c1-side') }] },
+        { lot_id: 'car-2', webhook, additional_info: '2020 Audi A4, hail damage', images: [{ url: img('c2-roof') }] },
         { lot_id: 'car-refused', additional_info: 'Anything [emulator:refusal]', images: [{ url: img('c3') }] },
         { lot_id: 'car-no-photos', additional_info: 'Photos lost', images: [{ url: missing('c4-a') }, { url: `${h.images.url}/text/c4-b` }] },
       ],
@@ -47,7 +51,10 @@ describe('batch pipeline end to end', () => {
     expect(body).toMatchObject({ status: 'accepted', processing_mode: 'batch' });
     jobId = body.job_id;
   });
-  afterAll(() => h?.close());
+  afterAll(async () => {
+    await h?.close();
+    await receiver?.close();
+  });
 
   it('runs from POST to completed, polled over HTTP', async () => {
     const status = await tickUntil(
@@ -98,6 +105,18 @@ describe('batch pipeline end to end', () => {
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toBe(`attachment; filename="batch_results_${jobId}.json"`);
     expect(JSON.parse(await download.text())).toEqual(results);
+  });
+
+  it('delivers the completion webhook, signed, to the URL the lots named', async () => {
+    const [delivery] = await tickUntil(h.app, async () => (receiver.to('/hooks/done').length > 0 ? receiver.to('/hooks/done') : undefined), {
+      what: 'the webhook',
+    });
+    expect(delivery.method).toBe('POST');
+    expect(delivery.headers['x-job-id']).toBe(jobId);
+    expect(delivery.headers['x-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const payload = JSON.parse(delivery.body.toString('utf8')) as { event: string; lots?: { lot_id: string }[] };
+    expect(payload.event).toBe('batch_job_completed');
+    expect(JSON.stringify(payload)).toContain('car-1');
   });
 
   /**
