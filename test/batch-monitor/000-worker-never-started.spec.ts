@@ -1,9 +1,6 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { insertBatchJob, jobRow, pipelineEnv, startImageHost, waitFor } from '../pipeline/pipeline-support.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import type { LoopbackServer } from '../common/loopback-server.js';
+import type { TestApp } from '../support/app.js';
+import { insertBatchJob, jobRow, startSharedDatabase, waitFor, type SharedDatabaseHarness } from '../pipeline/pipeline-support.js';
 
 /**
  * Reference 000 (bug #1): the background worker only started under
@@ -12,52 +9,41 @@ import type { LoopbackServer } from '../common/loopback-server.js';
  * with nobody polling or ticking, and health says when the worker is dead.
  */
 describe('000 — worker never started', () => {
-  let emu: RunningEmulator;
-  let images: LoopbackServer;
-  let db: TestDatabase;
-  let app: TestApp | undefined;
-
+  let h: SharedDatabaseHarness;
+  let app: TestApp;
   beforeEach(async () => {
-    emu = await startEmulator({ port: 0, batchDurationMs: 100 });
-    images = await startImageHost();
-    db = await createTestDatabase();
+    h = await startSharedDatabase();
   });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    await images.close();
-    await emu.close();
-    await db.drop();
-  });
+  afterEach(() => h.close());
 
   const job = () =>
-    insertBatchJob(db, {
+    insertBatchJob(h.db, {
       languages: ['en', 'it'],
-      lots: ['x', 'y'].map((lotId) => ({ lotId, images: [`${images.url}/img/${lotId}.jpg`] })),
+      lots: ['x', 'y'].map((lotId) => ({ lotId, images: [`${h.images.url}/img/${lotId}.jpg`] })),
     });
   // Only SQL: no HTTP request to the app, no manual tick — the process's own loop must do the work.
   const completed = (jobId: string) =>
-    waitFor(async () => ((await jobRow(db, jobId)).status === 'completed' ? true : undefined), { timeoutMs: 20_000, what: 'the job to complete' });
+    waitFor(async () => ((await jobRow(h.db, jobId)).status === 'completed' ? true : undefined), { timeoutMs: 20_000, what: 'the job to complete' });
 
   it('with the default role (no APP_ROLE) a worker runs and jobs progress without any polling', async () => {
-    app = await startTestApp({ db, openaiBaseUrl: emu.url, env: pipelineEnv() });
+    app = await h.start();
     expect(app.config.role).toBe('all');
     await completed(await job());
   });
 
   it('a worker-only process (APP_ROLE=worker) completes jobs with zero HTTP traffic', async () => {
-    app = await startTestApp({ db, openaiBaseUrl: emu.url, env: pipelineEnv({ APP_ROLE: 'worker' }) });
+    app = await h.start({ APP_ROLE: 'worker' });
     await completed(await job());
-    expect(emu.stats().batchesCreated).toBe(2);
+    expect(h.emu.stats().batchesCreated).toBe(2);
   });
 
   it('/health/ready goes 503 when the worker heartbeat is stale', async () => {
-    app = await startTestApp({ db, openaiBaseUrl: emu.url, env: pipelineEnv({ HEARTBEAT_STALE_AFTER: '0.5' }) });
-    await waitFor(async () => (await app!.fetch('/health/ready')).status === 200, { what: 'readiness' });
+    app = await h.start({ HEARTBEAT_STALE_AFTER: '0.5' });
+    await waitFor(async () => (await app.fetch('/health/ready')).status === 200, { what: 'readiness' });
     // The tick loop dies (what gunicorn did to the seed's thread): the heartbeat goes stale.
     app.app.get(SchedulerRegistry).deleteInterval('worker-tick');
     const response = await waitFor(async () => {
-      const ready = await app!.fetch('/health/ready');
+      const ready = await app.fetch('/health/ready');
       return ready.status === 503 ? ready : undefined;
     }, { timeoutMs: 5_000, what: 'readiness to fail' });
     expect(JSON.stringify(await response.json())).toMatch(/heartbeat is stale/);

@@ -1,8 +1,5 @@
-import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import type { LoopbackServer } from '../common/loopback-server.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { insertBatchJob, lotRows, openaiBatches, pipelineEnv, startImageHost, untilTerminal } from '../pipeline/pipeline-support.js';
+import type { TestApp } from '../support/app.js';
+import { insertBatchJob, lotRows, openaiBatches, startSharedDatabase, untilTerminal, type SharedDatabaseHarness } from '../pipeline/pipeline-support.js';
 
 /**
  * SPEC §5 "nothing twice": three processes (one API+worker, two workers) on
@@ -11,27 +8,17 @@ import { insertBatchJob, lotRows, openaiBatches, pipelineEnv, startImageHost, un
  * results are applied once.
  */
 describe('several replicas on one database', () => {
-  let emu: RunningEmulator;
-  let images: LoopbackServer;
-  let db: TestDatabase;
+  let h: SharedDatabaseHarness;
   const apps: TestApp[] = [];
 
   beforeAll(async () => {
-    emu = await startEmulator({ port: 0, batchDurationMs: 100 });
-    images = await startImageHost();
-    db = await createTestDatabase();
-    for (const role of ['all', 'worker', 'worker']) {
-      apps.push(await startTestApp({ db, openaiBaseUrl: emu.url, env: pipelineEnv({ APP_ROLE: role, WORKER_POLL_INTERVAL: '0.05' }) }));
-    }
+    h = await startSharedDatabase();
+    for (const role of ['all', 'worker', 'worker']) apps.push(await h.start({ APP_ROLE: role, WORKER_POLL_INTERVAL: '0.05' }));
   });
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await images.close();
-    await emu.close();
-    await db.drop();
-  });
+  afterAll(() => h.close());
 
   it('submits one batch per stage and ingests each file once', async () => {
+    const { emu, images, db } = h;
     const lots = Array.from({ length: 20 }, (_, i) => ({
       lotId: `lot-${i}`,
       additionalInfo: `vehicle ${i}`,

@@ -2,7 +2,7 @@ import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { startTestApp, type TestApp, type TestAppOptions } from '../support/app.js';
-import type { TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 /** A tiny JPEG-ish body: image hosts only need a 2xx `image/*` answer. */
 const IMAGE_BYTES = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70, 0, 1, 0xff, 0xd9]);
@@ -62,6 +62,45 @@ export async function startPipeline(
       await app.close();
       await images.close();
       await emu.close();
+    },
+  };
+}
+
+export interface SharedDatabaseHarness {
+  emu: RunningEmulator;
+  images: LoopbackServer;
+  db: TestDatabase;
+  /** Starts one more app (a replica, or a fresh process after a "crash") on the shared database. */
+  start(env?: Record<string, string>): Promise<TestApp>;
+  /** Closes one app early (its database stays). */
+  stop(app: TestApp): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Emulator + image host + one database that several app instances share (replicas, restarts). */
+export async function startSharedDatabase(batchDurationMs = 100): Promise<SharedDatabaseHarness> {
+  const emu = await startEmulator({ port: 0, batchDurationMs });
+  const images = await startImageHost();
+  const db = await createTestDatabase();
+  const apps: TestApp[] = [];
+  return {
+    emu,
+    images,
+    db,
+    async start(env = {}) {
+      const app = await startTestApp({ db, openaiBaseUrl: emu.url, env: pipelineEnv(env) });
+      apps.push(app);
+      return app;
+    },
+    async stop(app) {
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+    },
+    async close() {
+      for (const app of apps.splice(0)) await app.close().catch(() => undefined);
+      await images.close();
+      await emu.close();
+      await db.drop();
     },
   };
 }
