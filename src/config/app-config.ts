@@ -104,7 +104,10 @@ export class AppConfig {
         polling: env.RATE_LIMIT_POLLING,
       },
     };
-    this.worker = { pollIntervalMs: env.WORKER_POLL_INTERVAL * 1000, heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000 };
+    this.worker = {
+      pollIntervalMs: (env.WORKER_POLL_INTERVAL ?? (runtime.offline ? 2 : 30)) * 1000,
+      heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000,
+    };
     this.pipeline = {
       visionDeadlineMs: env.VISION_STAGE_DEADLINE * 1000,
       translationDeadlineMs: env.TRANSLATION_STAGE_DEADLINE * 1000,

@@ -79,8 +79,9 @@ export class Environment {
   @Transform(toNumber) @IsInt() @Min(1) @Max(104857600)
   WEBHOOK_MAX_BODY_BYTES = 10485760;
 
-  @Transform(toNumber) @IsNumber() @Min(0.001) @Max(3600)
-  WORKER_POLL_INTERVAL = 30;
+  /** Seconds between worker ticks; unset: 30 (reference 002), or 2 in offline mode so a newcomer sees jobs move. */
+  @Transform(toNumber) @IsOptional() @IsNumber() @Min(0.001) @Max(3600)
+  WORKER_POLL_INTERVAL?: number;
 
   @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
   HEARTBEAT_STALE_AFTER = 120;
@@ -187,13 +188,9 @@ export class ConfigError extends Error {
 
 /** Parses and validates the environment; throws one ConfigError listing every problem. */
 export function parseEnvironment(source: Record<string, string | undefined>): Environment {
-  const known = Object.keys(new Environment());
-  const raw: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'SHARED_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ALLOW_PRIVATE_NETWORKS']) {
-    if (source[key] !== undefined) raw[key] = source[key];
-  }
-  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
-  const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
+  // Every variable is copied; `whitelist` below drops the ones the service does not declare (PATH, HOME, ...).
+  const env = plainToInstance(Environment, { ...source }, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) {
     const problems = errors.flatMap((error) => {
       const shown = error.property.includes('KEY') ? '<hidden>' : JSON.stringify(error.value);

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerHeartbeatService } from './worker-heartbeat.service.js';
+import { WorkerSignal } from './worker-signal.js';
 import { WorkerTaskRegistry, type WorkerTask } from './worker-task.js';
 
 const INTERVAL_NAME = 'worker-tick';
@@ -24,7 +25,11 @@ export class WorkerTickService implements OnApplicationBootstrap, OnApplicationS
     private readonly heartbeat: WorkerHeartbeatService,
     private readonly scheduler: SchedulerRegistry,
     private readonly registry: WorkerTaskRegistry,
+    private readonly signal: WorkerSignal,
   ) {}
+
+  private unsubscribe?: () => void;
+  private wakeTimer?: NodeJS.Timeout;
 
   get taskNames(): string[] {
     return this.registry.list().map((task) => task.name);
@@ -36,6 +41,13 @@ export class WorkerTickService implements OnApplicationBootstrap, OnApplicationS
     );
     const interval = setInterval(() => void this.tick(), this.config.worker.pollIntervalMs);
     this.scheduler.addInterval(INTERVAL_NAME, interval);
+    // New work in this process: tick soon (debounced) rather than at the next interval.
+    this.unsubscribe = this.signal.subscribe(() => {
+      this.wakeTimer ??= setTimeout(() => {
+        this.wakeTimer = undefined;
+        void this.tick();
+      }, 50);
+    });
     void this.tick();
   }
 
@@ -72,6 +84,8 @@ export class WorkerTickService implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.unsubscribe?.();
+    clearTimeout(this.wakeTimer);
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     await this.drain();
     await this.heartbeat.retire().catch(() => undefined);

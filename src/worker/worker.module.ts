@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { WorkerHeartbeat } from './worker-heartbeat.entity.js';
 import { WorkerHeartbeatService } from './worker-heartbeat.service.js';
+import { WorkerSignal } from './worker-signal.js';
 import { WorkerTaskRegistry } from './worker-task.js';
 import { WorkerTickService } from './worker-tick.service.js';
 
@@ -10,8 +11,8 @@ import { WorkerTickService } from './worker-tick.service.js';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([WorkerHeartbeat])],
-  providers: [WorkerHeartbeatService, WorkerTaskRegistry],
-  exports: [WorkerHeartbeatService, WorkerTaskRegistry],
+  providers: [WorkerHeartbeatService, WorkerTaskRegistry, WorkerSignal],
+  exports: [WorkerHeartbeatService, WorkerTaskRegistry, WorkerSignal],
 })
 export class WorkerCoreModule {}
 

@@ -61,3 +61,11 @@ test('private networks are allowed by default only offline or in tests', () => {
   expect(new AppConfig(parseEnvironment({ NODE_ENV: 'test' }), runtime).network.allowPrivateNetworks).toBe(true);
   expect(new AppConfig(parseEnvironment({ ALLOW_PRIVATE_NETWORKS: 'false' }), { ...runtime, offline: true }).network.allowPrivateNetworks).toBe(false);
 });
+
+test('offline mode ticks every 2 s unless WORKER_POLL_INTERVAL is set; unknown variables are ignored', () => {
+  const env = parseEnvironment({ PATH: '/usr/bin', SOMETHING_ELSE: 'x' });
+  expect(env).not.toHaveProperty('PATH');
+  expect(new AppConfig(env, { ...runtime, offline: true }).worker.pollIntervalMs).toBe(2000);
+  expect(new AppConfig(env, runtime).worker.pollIntervalMs).toBe(30000);
+  expect(new AppConfig(parseEnvironment({ WORKER_POLL_INTERVAL: '5' }), { ...runtime, offline: true }).worker.pollIntervalMs).toBe(5000);
+});
