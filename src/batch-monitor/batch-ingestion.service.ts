@@ -94,7 +94,7 @@ export class BatchIngestionService {
         [batch.batch_job_id, JSON.stringify(summary.usage)],
       );
       this.logger.log(
-        `job ${batch.batch_job_id}: ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
+        `job_id=${batch.batch_job_id}: ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
           `${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry, ${summary.ignored} ignored`,
       );
       return summary;

@@ -92,7 +92,7 @@ export class BatchReconcilerService {
       return { jobStatus: job.status, id: inserted.id };
     });
     if (!row) return false;
-    this.logger.warn(`job ${jobId}: re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`);
+    this.logger.warn(`job_id=${jobId}: re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`);
     const over = (TERMINAL_JOB_STATUSES as readonly string[]).includes(row.jobStatus);
     if (over && !TERMINAL_BATCH_STATUSES.includes(snapshot.status)) {
       const batch = await this.batches.findOneBy({ id: row.id });

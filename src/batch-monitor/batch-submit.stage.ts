@@ -61,7 +61,7 @@ export class BatchSubmitStage {
     const job = claim.job;
     if (claim.submitStartedAt) {
       const found = await this.reconciler.attachOrphans({ jobId: job.id, since: new Date(claim.submitStartedAt.getTime() - CLOCK_SKEW_MS) });
-      if (found > 0) this.logger.warn(`job ${job.id}: found ${found} ${names.stage} batch(es) of an interrupted submission; following them`);
+      if (found > 0) this.logger.warn(`job_id=${job.id}: found ${found} ${names.stage} batch(es) of an interrupted submission; following them`);
     }
     if (await this.hasOpenBatches(job.id, names)) return continueAfter(0, { currentStage: names.awaiting, submitStartedAt: null });
 
@@ -69,7 +69,7 @@ export class BatchSubmitStage {
     if (waiting === 0) return this.finisher.afterStage(claim, names);
     const pastDeadline = job.stageDeadlineAt !== null && job.stageDeadlineAt.getTime() <= Date.now();
     if (pastDeadline || job.stageAttempts >= this.config.pipeline.maxSubmissions) {
-      this.logger.warn(`job ${job.id}: ${names.stage} batch not submitted (${pastDeadline ? 'deadline passed' : 'attempts exhausted'}); finishing ${waiting} lot(s) with direct calls`);
+      this.logger.warn(`job_id=${job.id}: ${names.stage} batch not submitted (${pastDeadline ? 'deadline passed' : 'attempts exhausted'}); finishing ${waiting} lot(s) with direct calls`);
       return continueAfter(0, { currentStage: names.direct, stageAttempts: 0, submitStartedAt: null });
     }
 
@@ -83,7 +83,7 @@ export class BatchSubmitStage {
       requests: this.requests(job.id, names, targetLanguages(job.languages)),
       onCreated: (batch) => this.recordCreated(job.id, names, batch, partOffset),
     });
-    this.logger.log(`job ${job.id}: ${names.stage} submitted as ${submitted.length} batch(es), attempt ${attempt}`);
+    this.logger.log(`job_id=${job.id}: ${names.stage} submitted as ${submitted.length} batch(es), attempt ${attempt}`);
     return continueAfter(this.config.worker.pollIntervalMs, { currentStage: names.awaiting, submitStartedAt: null });
   }
 

@@ -67,7 +67,7 @@ export class DirectFallbackStage {
         await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [job.id, JSON.stringify(written.usage)]);
         return written;
       });
-      this.logger.log(`job ${job.id}: ${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`);
+      this.logger.log(`job_id=${job.id}: ${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`);
 
       if (summary.retried > 0) {
         const round = job.stageAttempts + 1;
@@ -96,7 +96,7 @@ export class DirectFallbackStage {
         WHERE batch_job_id = $1 AND status = $2`,
       [claim.job.id, names.lotStatus],
     );
-    this.logger.warn(`job ${claim.job.id}: ${names.stage} direct calls kept failing; remaining lots failed`);
+    this.logger.warn(`job_id=${claim.job.id}: ${names.stage} direct calls kept failing; remaining lots failed`);
     return this.finisher.afterStage(claim, names);
   }
 }

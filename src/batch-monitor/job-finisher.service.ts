@@ -93,7 +93,7 @@ export class JobFinisherService {
       if (changed) await this.webhooks.enqueueForJob(jobId, manager);
       return changed ? { status, completed, failed } : null;
     });
-    if (ended) this.logger.log(`job ${jobId}: ${ended.status} (${ended.completed} lots completed, ${ended.failed} failed)`);
+    if (ended) this.logger.log(`job_id=${jobId}: ${ended.status} (${ended.completed} lots completed, ${ended.failed} failed)`);
     return FINISHED;
   }
 

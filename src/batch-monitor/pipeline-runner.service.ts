@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerTaskRegistry } from '../worker/worker-task.js';
 import { BatchAwaitStage } from './batch-await.stage.js';
@@ -32,10 +32,11 @@ type StageHandler = (claim: ClaimedJob) => Promise<StageOutcome>;
  * BATCH_RECONCILE_INTERVAL.
  */
 @Injectable()
-export class PipelineRunnerService implements OnModuleInit {
+export class PipelineRunnerService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Pipeline');
   private readonly handlers: Record<ActiveStage, StageHandler>;
   private lastSweepAt = 0;
+  private stopping = false;
 
   constructor(
     private readonly registry: WorkerTaskRegistry,
@@ -71,15 +72,20 @@ export class PipelineRunnerService implements OnModuleInit {
   /** Claims and handles due jobs until none is due (or the run budget is spent). */
   async runDue(): Promise<void> {
     const stopAt = Date.now() + RUN_BUDGET_MS;
-    while (Date.now() < stopAt) {
+    while (Date.now() < stopAt && !this.stopping) {
       const claimed = await this.claims.claimDue(JOBS_PER_CLAIM);
       if (claimed.length === 0) return;
       await Promise.all(claimed.map((claim) => this.handle(claim)));
     }
   }
 
+  /** Claims no new job once shutdown began (claimed ones finish their step, or their lease expires). */
+  onApplicationShutdown(): void {
+    this.stopping = true;
+  }
+
   async sweepIfDue(): Promise<void> {
-    if (Date.now() - this.lastSweepAt < this.config.pipeline.reconcileIntervalMs) return;
+    if (this.stopping || Date.now() - this.lastSweepAt < this.config.pipeline.reconcileIntervalMs) return;
     this.lastSweepAt = Date.now();
     await this.reconciler.sweep();
   }
@@ -95,7 +101,7 @@ export class PipelineRunnerService implements OnModuleInit {
       }
     } catch (error) {
       await this.recordFailure(claim, stage, error).catch((inner: unknown) =>
-        this.logger.error(`job ${claim.job.id}: could not record a failure: ${String(inner)}`),
+        this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`),
       );
     }
   }
@@ -105,7 +111,7 @@ export class PipelineRunnerService implements OnModuleInit {
     const message = `${stage}: ${error instanceof Error ? error.message : String(error)}`;
     const errors = claim.errorCount + 1;
     const deadline = claim.job.stageDeadlineAt?.getTime() ?? 0;
-    this.logger.error(`job ${claim.job.id}: ${message} (error ${errors} in a row)`, error instanceof Error ? error.stack : undefined);
+    this.logger.error(`job_id=${claim.job.id}: ${message} (error ${errors} in a row)`, error instanceof Error ? error.stack : undefined);
     if (errors >= MAX_CONSECUTIVE_ERRORS && Date.now() >= deadline) {
       await this.finisher.finish(claim, `Processing stopped after ${errors} consecutive errors; last: ${message}`);
       return;
