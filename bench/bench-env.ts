@@ -1,0 +1,118 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import pg from 'pg';
+import { createApp } from '../src/bootstrap/create-app.js';
+import { AppConfig } from '../src/config/app-config.js';
+import { parseEnvironment } from '../src/config/environment.js';
+import { runMigrations } from '../src/database/data-source.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/database/embedded-postgres.js';
+import { startEmulator, type RunningEmulator } from '../src/emulator/emulator.js';
+
+export const BENCH_SHARED_KEY = 'bench-shared-key-that-is-at-least-32-characters-long';
+
+/** A 1×1 PNG: image checks and the emulator's downloads only need a real image/* answer. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+
+export interface RunningApp {
+  app: INestApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Everything the benchmark runs against, embedded in this process. */
+export interface BenchEnv {
+  databaseUrl: string;
+  sql: pg.Pool;
+  emulator: RunningEmulator;
+  /** Base URL of a loopback server answering every GET with a small PNG. */
+  imageBase: string;
+  startApp(role: 'api' | 'worker' | 'all'): Promise<RunningApp>;
+  close(): Promise<void>;
+}
+
+async function startImageServer(): Promise<Server> {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': PNG.length });
+    res.end(req.method === 'HEAD' ? undefined : PNG);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** Own embedded PostgreSQL in a temporary folder, migrated; the emulator with instant batches; an image server. */
+export async function startBenchEnv(): Promise<BenchEnv> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gs-bench-'));
+  await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when we are root
+  const postgres: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, persistent: false });
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE bench');
+  await admin.end();
+  const url = new URL(postgres.url);
+  url.pathname = '/bench';
+  const databaseUrl = url.toString();
+  await runMigrations(databaseUrl);
+  const sql = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  sql.on('error', () => undefined); // idle clients see the server stop at the very end
+  const emulator = await startEmulator({ port: 0, batchDurationMs: 0 });
+  const images = await startImageServer();
+  const apps = new Set<RunningApp>();
+
+  const startApp = async (role: 'api' | 'worker' | 'all'): Promise<RunningApp> => {
+    const env = parseEnvironment({
+      NODE_ENV: 'production',
+      APP_ROLE: role,
+      DATABASE_URL: databaseUrl,
+      SHARED_KEY: BENCH_SHARED_KEY,
+      OPENAI_API_KEY: 'sk-bench',
+      OPENAI_BASE_URL: emulator.url,
+      ALLOW_PRIVATE_NETWORKS: 'true', // the images are served from loopback
+      WORKER_POLL_INTERVAL: '0.2',
+      LOG_LEVEL: 'ERROR',
+      RUN_MIGRATIONS: 'false',
+      // The benchmark measures throughput, not the per-client budgets.
+      RATE_LIMIT_SYNC: '100000000',
+      RATE_LIMIT_BATCH: '100000000',
+      RATE_LIMIT_POLLING: '100000000',
+    });
+    const config = new AppConfig(env, {
+      databaseUrl, embeddedDatabase: false, openaiApiKey: 'sk-bench', openaiBaseUrl: emulator.url, offline: false,
+      sharedKey: BENCH_SHARED_KEY, sharedKeyGenerated: false,
+    });
+    const app = await createApp(config, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    const running: RunningApp = {
+      app,
+      url: `http://127.0.0.1:${port}`,
+      async close() {
+        apps.delete(running);
+        await app.close();
+      },
+    };
+    apps.add(running);
+    return running;
+  };
+
+  return {
+    databaseUrl,
+    sql,
+    emulator,
+    imageBase: `http://127.0.0.1:${(images.address() as AddressInfo).port}`,
+    startApp,
+    async close() {
+      for (const app of [...apps]) await app.close().catch(() => undefined);
+      await sql.end();
+      await emulator.close();
+      images.closeAllConnections();
+      await new Promise((resolve) => images.close(resolve));
+      await postgres.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

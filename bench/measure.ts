@@ -1,0 +1,81 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export const MB = 1024 * 1024;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+export function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect) {
+    collect();
+    collect();
+  }
+}
+
+/** The kernel's high-water mark of this process's RSS (VmHWM), in bytes; undefined off Linux. */
+function kernelPeakRss(): number | undefined {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets VmHWM to the current RSS (Linux ≥ 4.0); false where that is not possible. */
+function resetKernelPeak(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Peak RSS while `work` runs: the kernel's exact high-water mark where it can
+ * be reset, and RSS sampled every 20 ms otherwise (the sampler also runs
+ * when the kernel figure is available, and the larger of the two is kept).
+ * `baseline` is the RSS after a full GC just before the work.
+ */
+export async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; baseline: number; peak: number }> {
+  gc();
+  const baseline = process.memoryUsage.rss();
+  const exact = resetKernelPeak();
+  let sampled = baseline;
+  const timer = setInterval(() => {
+    sampled = Math.max(sampled, process.memoryUsage.rss());
+  }, 20);
+  try {
+    const result = await work();
+    sampled = Math.max(sampled, process.memoryUsage.rss());
+    const kernel = exact ? kernelPeakRss() : undefined;
+    return { result, baseline, peak: Math.max(sampled, kernel ?? 0) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+}
+
+export function printTable(rows: Row[]): void {
+  const header: Row = { metric: 'metric', value: 'value', target: 'target', met: null };
+  const cells = [header, ...rows].map((row) => [row.metric, row.value, row.target, row === header ? 'met?' : row.met === null ? '—' : row.met ? 'yes' : 'NO']);
+  const widths = cells[0].map((_, column) => Math.max(...cells.map((line) => line[column].length)));
+  const line = (values: string[]) => values.map((value, column) => value.padEnd(widths[column])).join(' | ');
+  console.log(line(cells[0]));
+  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
+  for (const values of cells.slice(1)) console.log(line(values));
+}
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+export const megabytes = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;

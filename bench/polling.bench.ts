@@ -1,0 +1,51 @@
+import { sign } from '../src/auth/hmac.js';
+import { BENCH_SHARED_KEY, type BenchEnv, type RunningApp } from './bench-env.js';
+import type { LoadClient } from './load-client.js';
+import { peakRss } from './measure.js';
+
+/** (4) Signed `GET /batch-status/{id}` requests per second over keep-alive connections from another thread. */
+export async function benchStatus(app: RunningApp, load: LoadClient, jobId: string, connections = 32, durationMs = 5_000) {
+  const answer = await load.run<'status'>({
+    mode: 'status',
+    origin: app.url,
+    path: `/api/v1/batch-status/${jobId}`,
+    headers: { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) },
+    connections,
+    durationMs,
+    warmupMs: 1_000,
+  });
+  if (answer.failed > 0) throw new Error(`${answer.failed} status requests did not answer 200`);
+  return { rps: (answer.ok / answer.elapsedMs) * 1000, requests: answer.ok, connections };
+}
+
+/**
+ * Writes what the pipeline would have produced for every lot of `jobId`
+ * (English HTML plus two translations of realistic length) and completes it.
+ */
+export async function completeWithResults(env: BenchEnv, jobId: string): Promise<void> {
+  const paragraph = (tag: string) =>
+    `<p>${tag}Minor rear-end collision damage. The rear bumper shows impact deformation with paint scratches and minor denting.</p>` +
+    `<p>${tag}No structural damage visible. Recommended repairs include bumper replacement and paint touch-up.</p>`;
+  await env.sql.query(
+    `UPDATE batch_lots SET status = 'completed', vision_result = $2, translations = $3::jsonb, processed_images = 3,
+            processed_at = now(), usage = '{"total_tokens": 1500}'::jsonb
+      WHERE batch_job_id = $1`,
+    [jobId, paragraph(''), JSON.stringify({ de: paragraph('[de] '), fr: paragraph('[fr] ') })],
+  );
+  await env.sql.query(
+    `UPDATE batch_jobs SET status = 'completed', current_stage = 'completed', processed_lots = total_lots, completed_at = now() WHERE id = $1`,
+    [jobId],
+  );
+}
+
+/** (5) RSS growth of the process while a 50,000-lot download streams to a client that keeps nothing. */
+export async function benchDownload(app: RunningApp, load: LoadClient, jobId: string) {
+  const measured = await peakRss(() =>
+    load.run<'download'>({ mode: 'download', url: `${app.url}/api/v1/batch-results/${jobId}/download`, headers: { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) } }),
+  );
+  const answer = measured.result;
+  if (answer.status !== 200 || !answer.tail.endsWith(']}}') || !answer.contentDisposition?.includes(`batch_results_${jobId}.json`)) {
+    throw new Error(`download failed: status ${answer.status}, tail ${JSON.stringify(answer.tail)}`);
+  }
+  return { growth: measured.peak - measured.baseline, bytes: answer.bytes, elapsedMs: answer.elapsedMs };
+}

@@ -1,0 +1,100 @@
+/**
+ * `npm run bench`: starts everything embedded (PostgreSQL in a temporary
+ * folder, the OpenAI emulator with instant batches, a loopback image server,
+ * the app) and prints the figures of issue 4, measured in this one run.
+ * Not a test: it asserts nothing, it reports (targets are printed beside).
+ */
+import 'reflect-metadata';
+import { startBenchEnv } from './bench-env.js';
+import { buildRequest, benchCreate } from './create-request.bench.js';
+import { benchEndToEnd } from './end-to-end.bench.js';
+import { benchIngestion } from './ingestion.bench.js';
+import { LoadClient } from './load-client.js';
+import { megabytes, MB, printTable, seconds, type Row } from './measure.js';
+import { benchDownload, benchStatus, completeWithResults } from './polling.bench.js';
+
+const GB = 1024 * MB;
+
+/** BENCH_STEPS=1,4 runs only those measurements (1 always runs: the others use its jobs). */
+const STEPS = new Set((process.env.BENCH_STEPS ?? '1,2,3,4,5').split(',').map((part) => part.trim()));
+
+async function step(rows: Row[], name: string, work: () => Promise<Row[]>): Promise<void> {
+  const number = /^\((\d)\)/.exec(name)?.[1];
+  if (number && number !== '1' && !STEPS.has(number)) return;
+  console.log(`\n== ${name}`);
+  try {
+    rows.push(...(await work()));
+  } catch (error) {
+    console.error(error);
+    rows.push({ metric: name, value: `error: ${error instanceof Error ? error.message.slice(0, 80) : String(error)}`, target: '', met: false });
+  }
+}
+
+async function main(): Promise<void> {
+  if (!(globalThis as { gc?: unknown }).gc) console.warn('run with node --expose-gc for exact memory baselines');
+  const rows: Row[] = [];
+  const env = await startBenchEnv();
+  const load = await LoadClient.start();
+  try {
+    const request = buildRequest(env.imageBase);
+    console.log(`request: ${request.lotCount.toLocaleString('en-US')} lots × 3 images × 3 languages, ${megabytes(request.text.length)} of JSON`);
+    // API-only process for the isolated measurements, so the worker does not process these jobs meanwhile.
+    const api = await env.startApp('api');
+    let jobIds: string[] = [];
+
+    await step(rows, '(1) create a 50,000-lot job', async () => {
+      const figures = await benchCreate(env, api, request);
+      jobIds = figures.jobIds;
+      const ratio = figures.appMs / figures.baselineMs;
+      return [
+        { metric: 'POST → 201, 50,000 lots (median of 3)', value: seconds(figures.appMs), target: '', met: null },
+        { metric: 'baseline: JSON.parse + bulk INSERT', value: seconds(figures.baselineMs), target: '', met: null },
+        { metric: 'ratio POST / baseline', value: `${ratio.toFixed(2)}×`, target: '≤ 3×', met: ratio <= 3 },
+        { metric: 'peak RSS during POST (whole process)', value: megabytes(figures.peakRss), target: '< 1 GB', met: figures.peakRss < GB },
+      ];
+    });
+
+    await step(rows, '(4) GET batch-status throughput', async () => {
+      const status = await benchStatus(api, load, jobIds[0]);
+      return [{ metric: `GET batch-status, ${status.connections} keep-alive connections, 5 s`, value: `${status.rps.toFixed(0)} req/s`, target: '≥ 3,000 req/s', met: status.rps >= 3000 }];
+    });
+
+    await step(rows, '(5) streamed download', async () => {
+      await completeWithResults(env, jobIds[1]);
+      const download = await benchDownload(api, load, jobIds[1]);
+      return [
+        { metric: `download 50,000 lots × 3 languages (${megabytes(download.bytes)})`, value: seconds(download.elapsedMs), target: '', met: null },
+        { metric: 'RSS growth during the download', value: megabytes(download.growth), target: '< 100 MB', met: download.growth < 100 * MB },
+      ];
+    });
+
+    await step(rows, '(3) ingestion of a 50,000-line output file', async () => {
+      const ingestion = await benchIngestion(env, api, jobIds[2]);
+      return [
+        { metric: `ingest ${ingestion.lines.toLocaleString('en-US')} output lines`, value: seconds(ingestion.elapsedMs), target: '< 20 s', met: ingestion.elapsedMs < 20_000 },
+        { metric: 'peak RSS during ingestion (whole process)', value: megabytes(ingestion.peakRss), target: '< 500 MB', met: ingestion.peakRss < 500 * MB },
+      ];
+    });
+    await api.close();
+
+    await step(rows, '(2) end to end on the emulator (APP_ROLE=all)', async () => {
+      const e2e = await benchEndToEnd(env, request);
+      if ('skipped' in e2e) return [{ metric: 'end to end, 50,000 lots', value: `skipped: ${e2e.skipped}`, target: '< 5 min', met: null }];
+      const value = `${seconds(e2e.elapsedMs)} (${e2e.status}; ${e2e.processed} processed, ${e2e.failed} failed)`;
+      return [{ metric: 'end to end, 50,000 lots', value: e2e.finished ? value : `not finished: ${value}`, target: '< 5 min', met: e2e.finished && e2e.status === 'completed' && e2e.elapsedMs < 300_000 }];
+    });
+  } finally {
+    await load.close();
+    await env.close();
+  }
+  console.log('');
+  printTable(rows);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
