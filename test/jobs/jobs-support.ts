@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestApp } from '../support/app.js';
 import type { TestDatabase } from '../support/database.js';
 
@@ -81,4 +83,22 @@ export async function insertForeignJob(db: TestDatabase): Promise<string> {
     [row.id],
   );
   return row.id;
+}
+
+/** A 1×1 PNG: what image checks and the emulator's downloads need to see an image. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+
+/** A loopback server answering every path with the PNG; `base` is its origin. */
+export async function startImageServer(): Promise<{ base: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': PNG.length }).end(PNG);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
-import type { Json } from './jobs-support.js';
+import { startImageServer, type Json } from './jobs-support.js';
 
 /*
  * Seed compatibility: the Python client of reference 002, byte for byte
@@ -15,21 +13,19 @@ import type { Json } from './jobs-support.js';
  */
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
-let images: Server;
+let images: Awaited<ReturnType<typeof startImageServer>>;
 let emu: RunningEmulator;
 let t: TestApp;
 beforeAll(async () => {
-  images = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
-  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+  images = await startImageServer();
   emu = await startEmulator({ port: 0, batchDurationMs: 100 });
   t = await startTestApp({ env: { APP_ROLE: 'api' }, openaiBaseUrl: emu.url });
 });
 afterAll(async () => {
   await t.close();
   await emu.close();
-  await new Promise((resolve) => images.close(resolve));
+  await images.close();
 });
 
 function runClient(env: Record<string, string>): Promise<Json> {
@@ -42,7 +38,7 @@ function runClient(env: Record<string, string>): Promise<Json> {
 }
 
 test('the Python client of reference 002 works unchanged: sync, batch, status, results, cancel, poll', async () => {
-  const base = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  const { base } = images;
   const out = await runClient({ GS_BASE_URL: t.url, GS_SHARED_KEY: TEST_SHARED_KEY, GS_IMAGE_URLS: `${base}/1.png,${base}/2.png` });
 
   expect(out.sync.status).toBe(200);

@@ -1,31 +1,25 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { body, lot } from './jobs-support.js';
+import { body, lot, startImageServer } from './jobs-support.js';
 
 /*
  * Synchronous mode end to end over real HTTP: the app, the OpenAI emulator
  * (which really downloads the images) and a loopback image server.
  */
 
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 const SECOND = 'The photos are consistent with the description; no further damage is visible.';
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-let images: Server;
+let images: Awaited<ReturnType<typeof startImageServer>>;
 let imageBase: string;
 let unreachable: string;
 let emu: RunningEmulator;
 let t: TestApp;
 
 beforeAll(async () => {
-  images = createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': PNG.length }).end(PNG);
-  });
-  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
-  imageBase = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  images = await startImageServer();
+  imageBase = images.base;
   unreachable = `http://127.0.0.1:${await freePort()}/gone.jpg`; // nothing listens there
   emu = await startEmulator({ port: 0, batchDurationMs: 100 });
   t = await startTestApp({ env: { APP_ROLE: 'api', OPENAI_MAX_RETRIES: '0' }, openaiBaseUrl: emu.url });
@@ -33,7 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
   await emu.close();
-  await new Promise((resolve) => images.close(resolve));
+  await images.close();
 });
 afterEach(() => emu.faults.reset());
 
