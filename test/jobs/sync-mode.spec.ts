@@ -31,10 +31,10 @@ afterAll(async () => {
 });
 afterEach(() => emu.faults.reset());
 
-const syncLot = (info: string, urls: string[]) => ({
+const syncLot = (info: string, urls: string[], lotId = 'sync-12345') => ({
   version: '1.0.0',
   languages: ['en', 'de', 'fr'],
-  lots: [lot('sync-12345', { additional_info: info, images: urls.map((url) => ({ url })) })],
+  lots: [lot(lotId, { additional_info: info, images: urls.map((url) => ({ url })) })],
 });
 
 test('one lot → 200 with descriptions in every language, the unreachable image in missing_images, stored as a pollable job', async () => {
@@ -118,4 +118,19 @@ test('past SYNC_DEADLINE_SECONDS → 504 OPENAI_TIMEOUT at the deadline, not whe
   } finally {
     await quick.close();
   }
+});
+
+test('a client that disconnects stops the work; the attempt is stored as failed', async () => {
+  emu.faults.delayNext(5_000, { route: 'POST /v1/responses' });
+  const client = new AbortController();
+  const request = t.postLots(syncLot('Walked away', [`${imageBase}/a.png`], 'gone-1'), { signal: client.signal });
+  setTimeout(() => client.abort(), 300);
+  await expect(request).rejects.toThrow();
+  const deadline = Date.now() + 3_000;
+  let rows: Record<string, unknown>[] = [];
+  while (rows.length === 0 && Date.now() < deadline) {
+    rows = await t.db.query(`SELECT j.status, j.error_message FROM batch_jobs j JOIN batch_lots l ON l.batch_job_id = j.id WHERE l.lot_id = 'gone-1'`);
+    if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(rows).toEqual([{ status: 'failed', error_message: 'The client disconnected before the answer was ready' }]);
 });
