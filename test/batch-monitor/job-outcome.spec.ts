@@ -53,10 +53,11 @@ describe('job outcome and progress', () => {
     const jobId = await insertBatchJob(h.app.db, {
       languages: ['en'],
       lots: ['done-1', 'done-2', 'todo-1', 'todo-2'].map((lotId) => ({ lotId, images: [url(lotId)] })),
+      deferred: true,
     });
     // A worker died after recording its first chunk.
-    await h.app.db.query(`UPDATE batch_jobs SET current_stage = 'image_check' WHERE id = $1`, [jobId]);
     await h.app.db.query(`UPDATE batch_lots SET status = 'processing', processed_images = 1 WHERE batch_job_id = $1 AND lot_id LIKE 'done-%'`, [jobId]);
+    await h.app.db.query(`UPDATE batch_jobs SET current_stage = 'image_check', next_check_at = now() WHERE id = $1`, [jobId]);
 
     const job = await untilTerminal(h.app, h.app.db, jobId);
     expect(job.status).toBe('completed');

@@ -34,7 +34,7 @@ export function pipelineEnv(extra: Record<string, string> = {}): Record<string, 
     BATCH_RESUBMIT_BACKOFF: '0.2',
     BATCH_CANCEL_GRACE: '1',
     WORKER_CLAIM_LEASE: '30',
-    IMAGE_CHECK_TIMEOUT: '2',
+    IMAGE_CHECK_TIMEOUT: '10',
     OPENAI_MAX_RETRIES: '1',
     ...extra,
   };
@@ -112,13 +112,13 @@ export interface LotSpec {
   webhook?: string | null;
 }
 
-/** Stores a batch job directly, as the jobs API would (for tests that are about the worker, not the API). */
-export async function insertBatchJob(db: TestDatabase, args: { languages: string[]; lots: LotSpec[] }): Promise<string> {
-  const [job] = await db.query<{ id: string }>(
-    `INSERT INTO batch_jobs (client_id, processing_mode, version, languages, total_lots, webhook_configured)
-     VALUES ('default', 'batch', '1.0.0', $1::jsonb, $2, $3) RETURNING id`,
-    [JSON.stringify(args.languages), args.lots.length, args.lots.some((lot) => lot.webhook)],
-  );
+/**
+ * Stores a batch job directly, as the jobs API would (for tests about the
+ * worker, not the API): job and lots in one statement, so a running worker
+ * never sees the job without its lots. `deferred` keeps the worker away until
+ * the test sets `next_check_at`.
+ */
+export async function insertBatchJob(db: TestDatabase, args: { languages: string[]; lots: LotSpec[]; deferred?: boolean }): Promise<string> {
   const rows = args.lots.map((lot, position) => ({
     position,
     lot_id: lot.lotId,
@@ -126,13 +126,20 @@ export async function insertBatchJob(db: TestDatabase, args: { languages: string
     webhook_url: lot.webhook ?? null,
     images: lot.images.map((url) => ({ url })),
   }));
-  await db.query(
-    `INSERT INTO batch_lots (batch_job_id, position, lot_id, additional_info, webhook_url, images)
-     SELECT $1, v.position, v.lot_id, v.additional_info, v.webhook_url, v.images
-       FROM jsonb_to_recordset($2::jsonb) AS v(position int, lot_id text, additional_info text, webhook_url text, images jsonb)`,
-    [job.id, JSON.stringify(rows)],
+  const [inserted] = await db.query<{ id: string }>(
+    `WITH job AS (
+       INSERT INTO batch_jobs (client_id, processing_mode, version, languages, total_lots, webhook_configured, next_check_at)
+       VALUES ('default', 'batch', '1.0.0', $1::jsonb, $2, $3, now() + CASE WHEN $5 THEN interval '1 day' ELSE interval '0' END)
+       RETURNING id
+     ), lots AS (
+       INSERT INTO batch_lots (batch_job_id, position, lot_id, additional_info, webhook_url, images)
+       SELECT job.id, v.position, v.lot_id, v.additional_info, v.webhook_url, v.images
+         FROM job, jsonb_to_recordset($4::jsonb) AS v(position int, lot_id text, additional_info text, webhook_url text, images jsonb)
+     )
+     SELECT id FROM job`,
+    [JSON.stringify(args.languages), args.lots.length, args.lots.some((lot) => lot.webhook), JSON.stringify(rows), args.deferred ?? false],
   );
-  return job.id;
+  return inserted.id;
 }
 
 /** Ticks the app's worker until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
