@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiException } from '../common/errors/api-exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import { WorkerSignal } from '../worker/worker-signal.js';
 import type { BatchJob } from './entities/batch-job.entity.js';
 import { JobStatus } from './entities/job-status.js';
 import type { ListJobsQueryDto } from './dto/list-jobs.query.dto.js';
@@ -43,9 +44,13 @@ export class JobsService {
   constructor(
     private readonly store: JobStore,
     private readonly upstream: UpstreamCanceller,
+    private readonly workerSignal: WorkerSignal,
   ) {}
 
-  /** Stores a batch job with all its lots (one transaction) for the worker to pick up; answers at once. */
+  /**
+   * Stores a batch job with all its lots (one transaction) for the worker to
+   * pick up, and wakes a worker in this process; answers at once.
+   */
   async createJob(clientId: string, request: GenerationRequest): Promise<BatchJob> {
     const now = new Date();
     const job = await this.store.insertBatchJob({
@@ -60,6 +65,7 @@ export class JobsService {
       currentStage: 'queued',
     }, request.lots);
     this.logger.log(`job_id=${job.id} client_id=${clientId} accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`);
+    this.workerSignal.notify();
     return job;
   }
 
