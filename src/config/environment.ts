@@ -189,7 +189,9 @@ export class ConfigError extends Error {
 /** Parses and validates the environment; throws one ConfigError listing every problem. */
 export function parseEnvironment(source: Record<string, string | undefined>): Environment {
   // Every variable is copied; `whitelist` below drops the ones the service does not declare (PATH, HOME, ...).
-  const env = plainToInstance(Environment, { ...source }, { exposeDefaultValues: true });
+  // An empty variable counts as unset, so `APP_ROLE=` gets the default like a missing one.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: true, forbidUnknownValues: false });
   if (errors.length > 0) {
     const problems = errors.flatMap((error) => {

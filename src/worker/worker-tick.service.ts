@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerHeartbeatService } from './worker-heartbeat.service.js';
@@ -14,7 +14,7 @@ const INTERVAL_NAME = 'worker-tick';
  * is not still running from an earlier tick.
  */
 @Injectable()
-export class WorkerTickService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Worker');
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
@@ -82,7 +82,8 @@ export class WorkerTickService implements OnApplicationBootstrap, OnApplicationS
     return run;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: stop ticking, let running tasks finish, retire the heartbeat. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
     clearTimeout(this.wakeTimer);

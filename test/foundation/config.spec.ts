@@ -69,3 +69,8 @@ test('offline mode ticks every 2 s unless WORKER_POLL_INTERVAL is set; unknown v
   expect(new AppConfig(env, runtime).worker.pollIntervalMs).toBe(30000);
   expect(new AppConfig(parseEnvironment({ WORKER_POLL_INTERVAL: '5' }), { ...runtime, offline: true }).worker.pollIntervalMs).toBe(5000);
 });
+
+test('an empty variable counts as unset', () => {
+  const env = parseEnvironment({ APP_ROLE: '', PORT: '', DATA_DIR: '', SHARED_KEY: '' });
+  expect([env.APP_ROLE, env.PORT, env.DATA_DIR, env.SHARED_KEY]).toEqual(['all', 5000, '.data', undefined]);
+});
