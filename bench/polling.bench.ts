@@ -3,19 +3,22 @@ import { BENCH_SHARED_KEY, type BenchEnv, type RunningApp } from './bench-env.js
 import type { LoadClient } from './load-client.js';
 import { peakRss } from './measure.js';
 
-/** (4) Signed `GET /batch-status/{id}` requests per second over keep-alive connections from another thread. */
+/** Requests per second of one GET route over keep-alive connections from another thread. */
+async function requestsPerSecond(app: RunningApp, load: LoadClient, path: string, headers: Record<string, string>, connections: number, durationMs: number) {
+  const answer = await load.run<'status'>({ mode: 'status', origin: app.url, path, headers, connections, durationMs, warmupMs: 1_000 });
+  if (answer.failed > 0) throw new Error(`${answer.failed} requests to ${path} did not answer 200`);
+  return (answer.ok / answer.elapsedMs) * 1000;
+}
+
+/**
+ * (4) Signed `GET /batch-status/{id}` requests per second, next to the same
+ * load on `GET /health/live` (no signature, no database): the ceiling of the
+ * HTTP stack itself on this machine.
+ */
 export async function benchStatus(app: RunningApp, load: LoadClient, jobId: string, connections = 32, durationMs = 5_000) {
-  const answer = await load.run<'status'>({
-    mode: 'status',
-    origin: app.url,
-    path: `/api/v1/batch-status/${jobId}`,
-    headers: { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) },
-    connections,
-    durationMs,
-    warmupMs: 1_000,
-  });
-  if (answer.failed > 0) throw new Error(`${answer.failed} status requests did not answer 200`);
-  return { rps: (answer.ok / answer.elapsedMs) * 1000, requests: answer.ok, connections };
+  const rps = await requestsPerSecond(app, load, `/api/v1/batch-status/${jobId}`, { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) }, connections, durationMs);
+  const ceiling = await requestsPerSecond(app, load, '/health/live', {}, connections, durationMs);
+  return { rps, ceiling, connections };
 }
 
 /**
