@@ -11,7 +11,7 @@ let images: Awaited<ReturnType<typeof startImageServer>>;
 let t: TestApp;
 beforeAll(async () => {
   images = await startImageServer();
-  t = await startTestApp({ env: { APP_ROLE: 'all', WORKER_POLL_INTERVAL: '60', RATE_LIMIT_BATCH: '1000' } });
+  t = await startTestApp({ env: { APP_ROLE: 'all', WORKER_POLL_INTERVAL: '60', RATE_LIMIT_BATCH: '1000', OPENAI_MAX_RETRIES: '0' } });
 });
 afterAll(async () => {
   await t.close();
