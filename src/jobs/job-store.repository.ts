@@ -131,9 +131,10 @@ export class JobStore {
    * cancelled) or loses (its own conditional update finds the job cancelled).
    * Clearing `claim_token` fences a worker holding the job: its writes are
    * conditional on the token it claimed with.
+   * `inTransaction` runs in the same transaction (the cancellation webhooks).
    * Returns the cancellation time, or null when the job was not active.
    */
-  async cancelJob(clientId: string, jobId: string): Promise<Date | null> {
+  async cancelJob(clientId: string, jobId: string, inTransaction?: (manager: EntityManager) => Promise<unknown>): Promise<Date | null> {
     return this.dataSource.transaction(async (manager) => {
       const [rows] = (await manager.query(
         `UPDATE batch_jobs SET status = $3, current_stage = $3, cancelled_at = now(), updated_at = now(), claim_token = NULL
@@ -145,6 +146,7 @@ export class JobStore {
         `UPDATE batch_lots SET status = $2, updated_at = now() WHERE batch_job_id = $1 AND status = ANY($3::text[])`,
         [jobId, JobStatus.Cancelled, ACTIVE_JOB_STATUSES],
       );
+      await inTransaction?.(manager);
       return rows[0].cancelled_at;
     });
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchJobsController } from './controllers/batch-jobs.controller.js';
 import { GenerateController } from './controllers/generate.controller.js';
 import { JobPollingController } from './controllers/job-polling.controller.js';
@@ -18,6 +19,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
   imports: [
     TypeOrmModule.forFeature([BatchJob, BatchLot]),
     BatchMonitorModule,
+    WebhooksModule,
   ],
   controllers: [GenerateController, JobPollingController, BatchJobsController],
   providers: [JobStore, JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiException } from '../common/errors/api-exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { WorkerSignal } from '../worker/worker-signal.js';
 import type { BatchJob } from './entities/batch-job.entity.js';
 import { JobStatus } from './entities/job-status.js';
@@ -45,6 +46,7 @@ export class JobsService {
     private readonly store: JobStore,
     private readonly upstream: UpstreamCanceller,
     private readonly workerSignal: WorkerSignal,
+    private readonly webhooks: WebhooksService,
   ) {}
 
   /**
@@ -96,14 +98,16 @@ export class JobsService {
   }
 
   /**
-   * Cancels an active job and its unfinished lots, then asks OpenAI to cancel
+   * Cancels an active job and its unfinished lots (queueing its cancellation
+   * webhooks in the same transaction), then asks OpenAI to cancel
    * the job's batches. The database is the truth: once the conditional
    * UPDATE has committed the job is cancelled whatever OpenAI answers, and
    * the worker never resumes it.
    */
   async cancelJob(clientId: string, jobId: string) {
     const job = await this.getJob(clientId, jobId);
-    const cancelledAt = await this.store.cancelJob(clientId, job.id);
+    // The batch_job_cancelled webhooks commit with the cancellation itself.
+    const cancelledAt = await this.store.cancelJob(clientId, job.id, (manager) => this.webhooks.enqueueForJob(job.id, manager));
     if (!cancelledAt) {
       const current = await this.getJob(clientId, jobId); // re-read: the worker may have just finished it
       throw new JobNotCancellableException(current.status);
