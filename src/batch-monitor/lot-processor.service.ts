@@ -3,6 +3,7 @@ import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
+import { isRetryableFailure } from '../translation/retryable-failure.js';
 import { ImageCheckService } from './image-check.service.js';
 import { addUsage } from './usage.js';
 
@@ -26,7 +27,15 @@ export type DirectLotResult =
       processedImages: number;
       usage: TokenUsage;
     }
-  | { ok: false; error: string; missingImages: string[]; processedImages: number; usage: TokenUsage };
+  | {
+      ok: false;
+      error: string;
+      /** True when OpenAI itself failed (transport errors after all retries), not the lot: the caller may retry later. */
+      upstreamFailure: boolean;
+      missingImages: string[];
+      processedImages: number;
+      usage: TokenUsage;
+    };
 
 export function visionError(result: Extract<ParsedResult, { ok: false }>): string {
   return `Vision analysis failed (${result.kind}): ${result.error}`;
@@ -50,17 +59,19 @@ export class LotProcessorService {
     const images = ImageCheckService.split(lot.images, probes);
     const base = { missingImages: images.missing, processedImages: images.usable.length };
     if (images.usable.length === 0) {
-      return { ok: false, error: ImageCheckService.noUsableImageError(images), ...base, usage: addUsage() };
+      return { ok: false, error: ImageCheckService.noUsableImageError(images), upstreamFailure: false, ...base, usage: addUsage() };
     }
 
     const vision = await this.describe(lot, images.usable, signal);
-    if (!vision.ok) return { ok: false, error: visionError(vision), ...base, usage: addUsage(vision.usage) };
+    if (!vision.ok) {
+      return { ok: false, error: visionError(vision), upstreamFailure: isRetryableFailure(vision), ...base, usage: addUsage(vision.usage) };
+    }
 
     const targets = targetLanguages(languages);
     if (targets.length === 0) return { ok: true, visionResult: vision.text, translations: {}, ...base, usage: addUsage(vision.usage) };
     const translation = await this.translation.translate(vision.text, targets, signal);
     const usage = addUsage(vision.usage, translation.usage);
-    if (!translation.ok) return { ok: false, error: translation.error, ...base, usage };
+    if (!translation.ok) return { ok: false, error: translation.error, upstreamFailure: translation.retryable, ...base, usage };
     return { ok: true, visionResult: vision.text, translations: translation.translations, ...base, usage };
   }
 

@@ -16,15 +16,6 @@ class Interrupted extends Error {
   }
 }
 
-/**
- * The gateway reports an OpenAI HTTP failure (after its retries) as a
- * `request_failed` result, which processDirect turns into a lot error
- * "... failed (request_failed): ...". That is OpenAI's failure, not the lot's:
- * the client gets 502 and may retry; any other lot error is the lot's own
- * outcome and is answered 200 with the lot `failed`.
- */
-const OPENAI_FAILURE = /\(request_failed\)/;
-
 type Outcome = DirectLotResult | Interrupted;
 
 /** Resolves with the signal's reason when it aborts (never rejects). */
@@ -87,7 +78,9 @@ export class SyncGenerationService {
     if (outcome instanceof Interrupted) {
       throw new ApiException(504, ErrorCode.OpenAiTimeout, outcome.message, { deadline_seconds: deadlineSeconds, job_id: jobId });
     }
-    if (!outcome.ok && OPENAI_FAILURE.test(outcome.error)) {
+    // OpenAI itself failing is not the lot's outcome: 502, and the client may retry.
+    // Any other lot error (no usable image, refusal, ...) is answered 200 with the lot failed.
+    if (!outcome.ok && outcome.upstreamFailure) {
       throw new ApiException(502, ErrorCode.OpenAiApiError, 'OpenAI API request failed', { openai_error: outcome.error, job_id: jobId });
     }
     return syncResultView(job, storedLot);
