@@ -42,6 +42,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  // API answers change with every poll and clients do not revalidate: hashing each body for an ETag is pure cost.
+  app.set('etag', false);
   app.useGlobalPipes(createValidationPipe());
   setupSwagger(app);
   return app;
