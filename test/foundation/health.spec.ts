@@ -1,16 +1,7 @@
 import { createTestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
 import { startTestApp, type TestApp, json } from '../support/app.js';
 import { WorkerHeartbeatService } from '../../src/worker/worker-heartbeat.service.js';
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('health with the database up', () => {
   let t: TestApp;
@@ -20,10 +11,10 @@ describe('health with the database up', () => {
   afterAll(() => t.close());
 
   test('/health/ready is 200 once this worker has beaten, and lists it', async () => {
-    const body = await until(async () => {
+    const body = await waitFor(async () => {
       const res = await t.fetch('/health/ready');
       return res.status === 200 ? json(res) : undefined;
-    });
+    }, { timeoutMs: 10_000, what: 'readiness' });
     expect(body.status).toBe('ok');
     expect(body.info.database.status).toBe('up');
     expect(body.info.migrations).toMatchObject({ status: 'up', applied: expect.any(Number) });
@@ -81,10 +72,10 @@ describe('worker liveness', () => {
   test('readiness goes 503 when this worker\'s heartbeat is stale (reference 000)', async () => {
     await t.app.get(WorkerHeartbeatService).beat();
     expect((await t.fetch('/health/ready')).status).toBe(200);
-    const stale = await until(async () => {
+    const stale = await waitFor(async () => {
       const res = await t.fetch('/health/ready');
       return res.status === 503 ? json(res) : undefined;
-    });
+    }, { timeoutMs: 10_000, what: 'a stale heartbeat' });
     expect(stale.details.error.workers.message).toMatch(/heartbeat is stale/);
     expect(stale.details.error.workers.instances[0]).toMatchObject({ instance_id: t.config.instanceId, alive: false });
   });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { body } from './jobs-support.js';
 
 /** A cancelled job tells its webhook receivers, like a finished one does (event batch_job_cancelled). */
@@ -48,8 +49,7 @@ test('cancelling a job queues batch_job_cancelled in the same transaction and de
   expect(rows).toEqual([{ webhook_url: receiverUrl, event: 'batch_job_cancelled', status: 'pending' }]);
 
   await t.app.get(WorkerTickService).tick();
-  const deadline = Date.now() + 10_000;
-  while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(async () => received.length > 0, { timeoutMs: 10_000, what: 'the webhook' });
   expect(received).toHaveLength(1);
   const [{ headers, raw }] = received;
   expect(headers['x-signature']).toBe('sha256=' + createHmac('sha256', TEST_SHARED_KEY).update(raw).digest('hex'));

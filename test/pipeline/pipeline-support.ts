@@ -166,15 +166,7 @@ export async function tickFor(apps: TestApp | TestApp[], ms: number): Promise<vo
 }
 
 /** Polls without ticking (the app's own worker loop must make the progress). */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, { timeoutMs = 30_000, what = 'condition' } = {}): Promise<T> {
-  const stopAt = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > stopAt) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '../support/wait.js';
 
 export interface JobRow {
   id: string;
