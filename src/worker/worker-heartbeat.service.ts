@@ -26,7 +26,9 @@ export class WorkerHeartbeatService {
     private readonly config: AppConfig,
   ) {}
 
+  /** Writes this instance's beat, and forgets instances silent for a day (crashed replicas, old pods). */
   async beat(): Promise<void> {
+    await this.heartbeats.createQueryBuilder().delete().where(`last_beat_at < now() - interval '1 day'`).execute();
     await this.heartbeats.upsert(
       {
         instanceId: this.config.instanceId,
@@ -45,13 +47,8 @@ export class WorkerHeartbeatService {
     await this.heartbeats.delete({ instanceId: this.config.instanceId });
   }
 
-  /** Every known worker with the age of its last beat; rows silent for a day are forgotten. */
+  /** Every known worker with the age of its last beat (read-only: health probes never write). */
   async list(now = new Date()): Promise<WorkerLiveness[]> {
-    await this.heartbeats
-      .createQueryBuilder()
-      .delete()
-      .where(`last_beat_at < now() - interval '1 day'`)
-      .execute();
     const rows = await this.heartbeats.find({ order: { lastBeatAt: 'DESC' } });
     return rows.map((row) => {
       const age = (now.getTime() - row.lastBeatAt.getTime()) / 1000;
