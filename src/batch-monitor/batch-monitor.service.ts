@@ -4,8 +4,7 @@ import { IsNull, Not, In, Repository } from 'typeorm';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import { OpenAiBatch } from './openai-batch.entity.js';
 import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+import { errorText } from '../common/errors/error-text.js';
 
 /** The OpenAI side of a job's batches that other modules act on (cancel with the job). */
 @Injectable()

@@ -8,8 +8,9 @@ import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
 import { BatchMonitorService } from './batch-monitor.service.js';
 import { OpenAiBatch } from './openai-batch.entity.js';
 import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
+import { errorText } from '../common/errors/error-text.js';
+import { isUuid } from '../common/validation/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The gateway tags every batch it creates; a batch tagged by another service is never ours. */
 const SERVICE_TAG = 'generation-service';
 /** After this long we stop asking OpenAI to cancel a batch of a finished job. */
@@ -51,7 +52,7 @@ export class BatchReconcilerService {
     const candidates: BatchSnapshot[] = [];
     for await (const snapshot of this.gateway.listBatches({ createdAfter: args.since })) {
       const { job_id: jobId, stage, service } = snapshot.metadata ?? {};
-      if (!jobId || !UUID.test(jobId) || (stage !== 'vision' && stage !== 'translation')) continue;
+      if (!jobId || !isUuid(jobId) || (stage !== 'vision' && stage !== 'translation')) continue;
       if (service !== undefined && service !== SERVICE_TAG) continue;
       if (args.jobId === undefined || args.jobId === jobId) candidates.push(snapshot);
     }
@@ -121,7 +122,7 @@ export class BatchReconcilerService {
           await this.monitor.cancelOne(batch);
         }
       } catch (error) {
-        this.logger.warn(`batch ${batch.openaiBatchId}: cancellation check failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(`batch ${batch.openaiBatchId}: cancellation check failed: ${errorText(error)}`);
       }
     }
   }

@@ -8,6 +8,7 @@ import type { TranslationOutcome } from '../translation/translation.service.js';
 import { visionError } from './lot-processor.service.js';
 import type { BatchStageNames } from './pipeline-stage.js';
 import { addUsage, addUsageSql } from './usage.js';
+import { isUuid } from '../common/validation/uuid.js';
 
 /** What one result means for one lot of a stage. */
 export type LotOutcome =
@@ -54,7 +55,6 @@ export function mergeSummaries(into: WriteSummary, add: WriteSummary): WriteSumm
   return into;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Applies results to lots in bulk: one UPDATE … FROM jsonb_to_recordset per
@@ -69,7 +69,7 @@ export class LotResultWriter {
     args: { jobId: string; stage: BatchStageNames; needsTranslation: boolean; outcomes: LotOutcome[] },
   ): Promise<WriteSummary> {
     const summary = emptySummary();
-    const valid = args.outcomes.filter((outcome) => UUID.test(outcome.id));
+    const valid = args.outcomes.filter((outcome) => isUuid(outcome.id));
     summary.ignored += args.outcomes.length - valid.length;
     const groups = { vision: [] as LotOutcome[], translation: [] as LotOutcome[], failed: [] as LotOutcome[], retry: [] as LotOutcome[] };
     for (const outcome of valid) groups[outcome.kind].push(outcome);

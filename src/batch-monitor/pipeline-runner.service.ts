@@ -10,6 +10,7 @@ import { JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import { ACTIVE_STAGES, isActiveStage, PipelineStage, TRANSLATION, VISION, type ActiveStage } from './pipeline-stage.js';
 import type { StageOutcome } from './stage-outcome.js';
+import { errorText } from '../common/errors/error-text.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
 const JOBS_PER_CLAIM = 4;
@@ -108,7 +109,7 @@ export class PipelineRunnerService implements OnModuleInit, OnApplicationShutdow
 
   /** Every error is written on the row; the job is retried with backoff, and fails once errors persist past its deadline. */
   private async recordFailure(claim: ClaimedJob, stage: string, error: unknown): Promise<void> {
-    const message = `${stage}: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `${stage}: ${errorText(error)}`;
     const errors = claim.errorCount + 1;
     const deadline = claim.job.stageDeadlineAt?.getTime() ?? 0;
     this.logger.error(`job_id=${claim.job.id}: ${message} (error ${errors} in a row)`, error instanceof Error ? error.stack : undefined);

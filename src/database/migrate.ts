@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 import { runMigrations } from './data-source.js';
+import { errorText } from '../common/errors/error-text.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
@@ -14,6 +15,6 @@ try {
   const applied = await runMigrations(url, (line) => console.log(line));
   console.log(applied.length ? `${applied.length} migration(s) applied.` : 'Schema is up to date.');
 } catch (error) {
-  console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`Migration failed: ${errorText(error)}`);
   process.exit(1);
 }

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/signed.decorator.js';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerHeartbeatService } from '../worker/worker-heartbeat.service.js';
+import { errorText } from '../common/errors/error-text.js';
 
 const DB_TIMEOUT_MS = 1500;
 
@@ -78,7 +79,7 @@ export class HealthController {
     try {
       workers = await this.heartbeats.list();
     } catch (error) {
-      return check.down({ message: `cannot read heartbeats: ${error instanceof Error ? error.message : String(error)}` });
+      return check.down({ message: `cannot read heartbeats: ${errorText(error)}` });
     }
     const self = workers.find((worker) => worker.instance_id === this.config.instanceId);
     const summary = {

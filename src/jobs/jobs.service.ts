@@ -12,8 +12,8 @@ import { listItemView } from './job-views.js';
 import { streamResults } from './results-stream.js';
 import { UpstreamCanceller } from './upstream-canceller.js';
 import type { GenerationRequest } from './validation/generation-request.js';
+import { isUuid } from '../common/validation/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * First ETA of a new batch job, before any progress exists to estimate from
@@ -73,7 +73,7 @@ export class JobsService {
 
   /** The client's job, or 404 — also for another client's job and for ids that are not UUIDs. */
   async getJob(clientId: string, jobId: string): Promise<BatchJob> {
-    const job = UUID.test(jobId) ? await this.store.findJob(clientId, jobId) : null;
+    const job = isUuid(jobId) ? await this.store.findJob(clientId, jobId) : null;
     if (!job) throw new ApiException(404, ErrorCode.JobNotFound, `Job ${jobId} not found`);
     return job;
   }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BatchMonitorService } from '../batch-monitor/batch-monitor.service.js';
+import { errorText } from '../common/errors/error-text.js';
 
 /** Longest a cancel request waits for OpenAI before answering; the worker's sweeps finish the rest. */
 export const UPSTREAM_CANCEL_WAIT_MS = 10_000;
@@ -24,7 +25,7 @@ export class UpstreamCanceller {
     const work = Promise.resolve()
       .then(() => this.batches.cancelUpstream(jobId))
       .then(() => 'done' as const, (error: unknown) => {
-        this.logger.warn(`job_id=${jobId} OpenAI batch cancellation failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(`job_id=${jobId} OpenAI batch cancellation failed: ${errorText(error)}`);
         return 'failed' as const;
       });
     const outcome = await Promise.race([work, timeout]);

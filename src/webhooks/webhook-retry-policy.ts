@@ -1,5 +1,6 @@
 import { OutboundHttpError } from '../common/http/outbound-errors.js';
 import type { SafeResponse } from '../common/http/safe-request.js';
+import { errorText } from '../common/errors/error-text.js';
 
 /** Longest wait a receiver's Retry-After can impose on one attempt. */
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
@@ -74,7 +75,7 @@ export function decideAttempt(result: AttemptResult, state: AttemptState, schedu
   } else {
     const { error } = result;
     if (error instanceof OutboundHttpError && error.permanent) return { outcome: 'failed', reason: `${error.message} Not retried.` };
-    reason = error instanceof Error ? error.message : String(error);
+    reason = errorText(error);
   }
   if (state.attempt >= state.maxAttempts) {
     return { outcome: 'failed', reason: `${reason}; gave up after attempt ${state.attempt} of ${state.maxAttempts}` };

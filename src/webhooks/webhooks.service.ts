@@ -10,10 +10,10 @@ import { WebhookDelivery, type DeliveryStatus } from './webhook-delivery.entity.
 import { deliveryView, type WebhookDeliveryView } from './webhook-delivery-views.js';
 import { eventFor, jobRound } from './webhook-payload.js';
 import { envelopeBytes, measureLots, planParts } from './webhook-plan.js';
+import { isUuid } from '../common/validation/uuid.js';
 
 /** Rows per INSERT: 11 parameters each stays far below PostgreSQL's 65,535. */
 const INSERT_CHUNK = 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RedeliveryResult {
   job_id: string;
@@ -134,7 +134,7 @@ export class WebhooksService {
   }
 
   private async requireJob(jobId: string, clientId: string): Promise<void> {
-    const found = UUID.test(jobId) && (await this.dataSource.getRepository(BatchJob).exists({ where: { id: jobId, clientId } }));
+    const found = isUuid(jobId) && (await this.dataSource.getRepository(BatchJob).exists({ where: { id: jobId, clientId } }));
     if (!found) throw new ApiException(404, ErrorCode.JobNotFound, `Job ${jobId} not found`);
   }
 

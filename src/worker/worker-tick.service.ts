@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { WorkerHeartbeatService } from './worker-heartbeat.service.js';
 import { WorkerSignal } from './worker-signal.js';
 import { WorkerTaskRegistry, type WorkerTask } from './worker-task.js';
+import { errorText } from '../common/errors/error-text.js';
 
 const INTERVAL_NAME = 'worker-tick';
 
@@ -58,7 +59,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     try {
       await this.heartbeat.beat();
     } catch (error) {
-      this.logger.error(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`heartbeat failed: ${errorText(error)}`);
     }
     await Promise.all(this.registry.list().map((task) => this.start(task)));
   }

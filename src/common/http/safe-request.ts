@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { classifyHost } from './address-policy.js';
 import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
 import type { NetworkPolicy } from './safe-dispatcher.js';
+import { errorText } from '../errors/error-text.js';
 
 export const OUTBOUND_USER_AGENT = 'Generation-Service/2.0';
 
@@ -108,7 +109,7 @@ function withUserAgent(headers: Record<string, string>): Record<string, string> 
 
 function describeNetworkError(error: unknown): string {
   const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
