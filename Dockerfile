@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
 # Generation Service — production image. Build: docker build -t generation-service .
 # Run:   docker run -p 5000:5000 -e DATABASE_URL=... -e OPENAI_API_KEY=... -e SHARED_KEY=... generation-service
-# Roles: APP_ROLE=api | worker | all (default all). Scale API and workers as separate deployments of this image.
+# Roles: APP_ROLE=api | worker | all (default all). Scale API and workers as separate deployments of this image
+# (deploy/kubernetes, docker-compose.yml). Linted by test/deploy/dockerfile.spec.ts.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Node 24 LTS, pinned by version and by the digest of the tag's multi-platform index, so a rebuild gets the same
+# base. To move on: docker buildx imagetools inspect node:<version>-bookworm-slim, then update both.
+ARG NODE_IMAGE=node:24.11.1-bookworm-slim@sha256:48abc13a19400ca3985071e287bd405a1d99306770eb81d61202fb6b65cf0b57
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -12,7 +15,7 @@ RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-COPY bench ./bench
+# bench/ is not copied: tsconfig.build.json includes it only when present, and the image never runs it.
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps
@@ -22,18 +25,25 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
+# DATA_DIR is created at start: under /tmp it works with a read-only root filesystem (Kubernetes mounts an emptyDir
+# there; docker-compose a tmpfs).
 ENV NODE_ENV=production \
     PORT=5000 \
+    MANAGEMENT_PORT=9464 \
     APP_ROLE=all \
-    LOG_JSON=true
+    LOG_JSON=true \
+    DATA_DIR=/tmp/generation-service
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
-USER node
-EXPOSE 5000
+# The image's `node` user, numerically, so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+# 5000: the API (public). 9464: the management port (detailed health, /metrics) for the cluster's inside.
+EXPOSE 5000 9464
 # /health checks the database, the schema and the workers (reference 002's HEALTHCHECK, without curl).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Kubernetes and `docker stop` send SIGTERM: the process stops claiming work and exits within SHUTDOWN_GRACE_SECONDS.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/src/main.js"]
