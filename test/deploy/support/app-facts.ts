@@ -1,0 +1,79 @@
+/**
+ * What the deployment files must agree with, read from the application itself (never restated by hand):
+ * the environment variables `Environment` declares and their defaults, the HTTP routes the health and metrics
+ * controllers register, and the metric names MetricsService registers.
+ */
+import 'reflect-metadata';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { getMetadataStorage } from 'class-validator';
+import { Environment } from '../../../src/config/environment.js';
+import { HealthController } from '../../../src/health/health.controller.js';
+import { MetricsController } from '../../../src/metrics/metrics.controller.js';
+import { MetricsService } from '../../../src/metrics/metrics.service.js';
+import type { AppConfig } from '../../../src/config/app-config.js';
+
+/**
+ * Variables being added in parallel by other issues (8: MANAGEMENT_PORT, the management listener; 9:
+ * SHUTDOWN_GRACE_SECONDS, the worker's shutdown grace) with the defaults agreed for them. They count as declared
+ * only while `Environment` does not declare them; once it does, its own default is used and must equal this one
+ * (see kubernetes.spec.ts), so this list can only shrink.
+ */
+export const PENDING_VARIABLES: Readonly<Record<string, number>> = { MANAGEMENT_PORT: 9464, SHUTDOWN_GRACE_SECONDS: 20 };
+
+/** Every variable `Environment` declares (each property carries at least one class-validator decorator). */
+export function declaredVariables(): Set<string> {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false);
+  return new Set(metadata.map((m) => m.propertyName));
+}
+
+/** Declared variables plus the pending ones not yet declared. */
+export function knownVariables(): Set<string> {
+  return new Set([...declaredVariables(), ...Object.keys(PENDING_VARIABLES)]);
+}
+
+/** The default of a variable: `Environment`'s own, or the pending agreed one while it is not declared yet. */
+export function defaultOf(name: string): unknown {
+  const defaults = new Environment() as unknown as Record<string, unknown>;
+  if (declaredVariables().has(name)) return defaults[name];
+  if (name in PENDING_VARIABLES) return PENDING_VARIABLES[name];
+  throw new Error(`${name} is not a configuration variable`);
+}
+
+/** GET routes of a controller, e.g. ['/health', '/health/live', '/health/ready']. */
+export function getRoutes(controller: new (...args: never[]) => unknown): string[] {
+  const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '').replace(/^\/+|\/+$/g, '');
+  const proto = controller.prototype as Record<string, unknown>;
+  return Object.getOwnPropertyNames(proto)
+    .filter((key) => key !== 'constructor' && typeof proto[key] === 'function')
+    .filter((key) => Reflect.getMetadata(METHOD_METADATA, proto[key] as object) === RequestMethod.GET)
+    .map((key) => {
+      const path = String(Reflect.getMetadata(PATH_METADATA, proto[key] as object) ?? '').replace(/^\/+|\/+$/g, '');
+      return '/' + [base, path].filter(Boolean).join('/');
+    });
+}
+
+/** The probe and scrape routes the service registers (health and metrics controllers). */
+export function operationsRoutes(): Set<string> {
+  return new Set([...getRoutes(HealthController), ...getRoutes(MetricsController)]);
+}
+
+/**
+ * Every series name /metrics can expose: the registry's metrics (with _bucket/_sum/_count for histograms and
+ * summaries). MetricsService is built with stub dependencies: registering needs no database, only scraping does.
+ */
+let exported: Set<string> | undefined;
+export function exportedMetricNames(): Set<string> {
+  if (exported) return exported;
+  const service = new MetricsService({} as never, { role: 'api' } as AppConfig);
+  const names = new Set<string>();
+  for (const metric of service.registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    names.add(name);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    if (type === 'summary') for (const suffix of ['_sum', '_count']) names.add(name + suffix);
+  }
+  service.registry.clear();
+  exported = names;
+  return names;
+}
