@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseEnvironment } from '../../src/config/environment.js';
-import { defaultOf, knownVariables, operationsRoutes } from './support/app-facts.js';
+import { defaultOf, knownVariables, managementRoutes, publicRoutes } from './support/app-facts.js';
 import { renderKustomization, podSpec } from './support/kustomize.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -114,13 +114,13 @@ describe('docker-compose.yml', () => {
     for (const name of APP_SERVICES) expect(Number(services[name].environment.MANAGEMENT_PORT)).toBe(management);
   });
 
-  test('healthchecks: exec-form node fetches (no curl in the slim image) of readiness routes the service registers, on the right port', () => {
-    const routes = operationsRoutes();
+  test('healthchecks: exec-form node fetches (no curl in the slim image) of readiness routes the service serves on that port', async () => {
     const api = fetchTarget(services.api.healthcheck.test);
     expect(api).toEqual({ port: Number(services.api.environment.PORT), path: '/health/ready' });
     const worker = fetchTarget(services.worker.healthcheck.test);
     expect(worker).toEqual({ port: Number(services.worker.environment.MANAGEMENT_PORT), path: '/health/ready' });
-    expect(routes.has(api.path) && routes.has(worker.path)).toBe(true);
+    expect((await publicRoutes()).has(api.path)).toBe(true);
+    expect((await managementRoutes()).has(worker.path)).toBe(true);
   });
 
   test('shutdown grace, read-only root with DATA_DIR on the /tmp tmpfs, no capabilities, no privilege escalation', () => {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { kustomizationDirs, podSpec, readKustomization, readYamlDocuments, renderKustomization, applyJsonPatch, type K8sObject } from './support/kustomize.js';
 import { schemaErrors, unknownFieldErrors } from './support/schemas.js';
-import { declaredVariables, defaultOf, knownVariables, operationsRoutes, PENDING_VARIABLES } from './support/app-facts.js';
+import { declaredVariables, defaultOf, knownVariables, managementRoutes, publicRoutes, PENDING_VARIABLES } from './support/app-facts.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const K8S = join(ROOT, 'deploy/kubernetes');
@@ -172,16 +172,17 @@ describe('cross-references with the application', () => {
     expect(worker.ports.map((p: any) => p.name)).toEqual(['management']);
   });
 
-  test('probes hit routes the service registers: liveness /health/live, readiness /health/ready, a startup probe; the worker\'s on the management port', () => {
-    const routes = operationsRoutes();
-    expect([...routes]).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/metrics']));
+  test('probes hit routes the service serves on the probed port: liveness /health/live, readiness /health/ready, a startup probe; the worker\'s on the management port', async () => {
+    const routesOn: Record<string, Set<string>> = { http: await publicRoutes(), management: await managementRoutes() };
+    expect([...routesOn.http]).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
+    expect([...routesOn.management]).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/metrics']));
     const expectedPort: Record<string, string> = { 'generation-service-api': 'http', 'generation-service-worker': 'management' };
     for (const deployment of deployments(production)) {
       const container = podSpec(deployment)!.containers[0];
       const portNames = container.ports.map((p: any) => p.name);
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
         const get = container[probe]?.httpGet;
-        expect({ probe, path: routes.has(get?.path), port: portNames.includes(get?.port) }).toEqual({ probe, path: true, port: true });
+        expect({ probe, path: routesOn[get?.port]?.has(get?.path), port: portNames.includes(get?.port) }).toEqual({ probe, path: true, port: true });
         expect(get.port).toBe(expectedPort[deployment.metadata.name]);
       }
       expect(container.livenessProbe.httpGet.path).toBe('/health/live');
@@ -194,13 +195,14 @@ describe('cross-references with the application', () => {
     }
   });
 
-  test('Prometheus scrapes /metrics on the management port of every Deployment', () => {
+  test('Prometheus scrapes /metrics on the management port of every Deployment', async () => {
+    const routes = await managementRoutes();
     for (const deployment of deployments(production)) {
       const annotations = deployment.spec.template.metadata.annotations;
       const container = podSpec(deployment)!.containers[0];
       const management = container.ports.find((p: any) => p.name === 'management').containerPort;
       expect(annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(management), 'prometheus.io/path': '/metrics' });
-      expect(operationsRoutes().has(annotations['prometheus.io/path'])).toBe(true);
+      expect(routes.has(annotations['prometheus.io/path'])).toBe(true);
     }
   });
 

@@ -8,8 +8,10 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { getMetadataStorage } from 'class-validator';
 import { Environment } from '../../../src/config/environment.js';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HealthController } from '../../../src/health/health.controller.js';
-import { MetricsController } from '../../../src/metrics/metrics.controller.js';
 import { MetricsService } from '../../../src/metrics/metrics.service.js';
 import type { AppConfig } from '../../../src/config/app-config.js';
 
@@ -53,9 +55,32 @@ export function getRoutes(controller: new (...args: never[]) => unknown): string
     });
 }
 
-/** The probe and scrape routes the service registers (health and metrics controllers). */
-export function operationsRoutes(): Set<string> {
-  return new Set([...getRoutes(HealthController), ...getRoutes(MetricsController)]);
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src');
+
+/** A module of src/ imported only if it exists (files other branches add or remove, e.g. for issue 8). */
+async function optionalSource(path: string): Promise<Record<string, any> | undefined> {
+  const file = join(SRC, path);
+  return existsSync(file) ? ((await import(pathToFileURL(file).href)) as Record<string, any>) : undefined;
+}
+
+/** GET routes on the public port (PORT): the Nest controllers' decorators (health, and metrics while it is there). */
+export async function publicRoutes(): Promise<Set<string>> {
+  const metrics = await optionalSource('metrics/metrics.controller.ts');
+  return new Set([...getRoutes(HealthController), ...(metrics ? getRoutes(metrics.MetricsController) : [])]);
+}
+
+/**
+ * GET routes on the management port (MANAGEMENT_PORT): the routes table of the management listener
+ * (src/management/management.server.ts, issue 8), read from an instance built with stub dependencies (its
+ * constructor only builds the table). Until that listener exists, health and /metrics are served on PORT, and the
+ * public routes are returned.
+ */
+export async function managementRoutes(): Promise<Set<string>> {
+  const management = await optionalSource('management/management.server.ts');
+  if (!management) return publicRoutes();
+  const server = new management.ManagementServer({}, {}) as { routes?: Record<string, unknown> };
+  if (!server.routes) throw new Error('ManagementServer has no routes table: update test/deploy/support/app-facts.ts');
+  return new Set(Object.keys(server.routes));
 }
 
 /**
