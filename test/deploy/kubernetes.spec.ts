@@ -282,6 +282,10 @@ describe('cross-references with the application', () => {
     expect(budget).toEqual({ 'generation-service-api': { total: 30, preStop: 5 }, 'generation-service-worker': { total: 30, preStop: 0 } });
   });
 
+  test('the production namespace enforces the restricted Pod Security Standard the pods are written for', () => {
+    expect(find(production, 'Namespace', 'generation-service').metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+  });
+
   test('pods run non-root with a read-only root filesystem, no privilege escalation, no capabilities, RuntimeDefault seccomp, no service-account token', () => {
     for (const workload of workloads(production)) {
       const pod = podSpec(workload)!;

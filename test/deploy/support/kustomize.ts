@@ -12,7 +12,8 @@
  * - `images`: `newName`/`newTag`/`digest` for containers whose image name (without tag) equals `name`.
  *
  * Any other kustomization field is refused with an error, so a manifest change that needs more of kustomize fails
- * the suite instead of being silently mis-rendered. Order: resources, patches, labels, namespace, images.
+ * the suite instead of being silently mis-rendered. Order: resources, patches, labels, namespace, images. Objects
+ * come out in file order (kustomize itself sorts them by kind; `kubectl apply` does not depend on the order).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
