@@ -149,7 +149,7 @@ export class LotResultWriter {
         ...groups.failed,
         ...exhausted.flatMap((outcome): LotOutcome[] =>
           outcome.kind === 'budget'
-            ? [{ id: outcome.id, kind: 'failed', error: `${outcome.error} (with max_output_tokens=${outcome.retry.max_output_tokens}, after its one retry with a larger budget)`, usage: outcome.usage }]
+            ? [{ id: outcome.id, kind: 'failed', error: `${outcome.error.replace(/\.$/, '')} (with max_output_tokens=${outcome.retry.max_output_tokens}, after its one retry with a larger budget).`, usage: outcome.usage }]
             : [],
         ),
       ],
