@@ -131,7 +131,11 @@ export interface UploadSummary {
 }
 
 /** `POST /v1/files` (multipart): fields per the schema, purpose batch, a .jsonl file of valid, unique, one-model lines. */
-export function checkUpload(captured: Pick<CapturedRequest, 'contentType' | 'body'>, where: string): { errors: string[]; summary: UploadSummary } {
+export function checkUpload(
+  captured: Pick<CapturedRequest, 'contentType' | 'body'>,
+  where: string,
+  limits = { maxLines: MAX_LINES_PER_FILE, maxBytes: MAX_FILE_BYTES },
+): { errors: string[]; summary: UploadSummary } {
   const errors: string[] = [];
   const summary: UploadSummary = { lines: 0, bytes: 0, model: null, url: null, customIds: [] };
   const form = parseMultipart(captured.contentType, captured.body);
@@ -144,12 +148,12 @@ export function checkUpload(captured: Pick<CapturedRequest, 'contentType' | 'bod
   if (!file) return { errors, summary };
   if (!file.filename?.endsWith('.jsonl')) errors.push(`${where}: the batch file is named ${String(file.filename)}, not *.jsonl`);
   summary.bytes = file.content.length;
-  if (summary.bytes > MAX_FILE_BYTES) errors.push(`${where}: ${summary.bytes} bytes, more than ${MAX_FILE_BYTES}`);
+  if (summary.bytes > limits.maxBytes) errors.push(`${where}: ${summary.bytes} bytes, more than ${limits.maxBytes}`);
   const seen = new Set<string>();
   const lines = file.content.toString('utf8').split('\n').filter((line) => line.trim() !== '');
   summary.lines = lines.length;
   if (lines.length === 0) errors.push(`${where}: empty batch file`);
-  if (lines.length > MAX_LINES_PER_FILE) errors.push(`${where}: ${lines.length} lines, more than ${MAX_LINES_PER_FILE}`);
+  if (lines.length > limits.maxLines) errors.push(`${where}: ${lines.length} lines, more than ${limits.maxLines}`);
   lines.forEach((text, i) => {
     const at = `${where} line ${i + 1}`;
     let line: { custom_id?: unknown; url?: unknown; body?: { model?: unknown } };
