@@ -61,6 +61,24 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
     for (const key of keys) expect({ key, job: stored.usage[key] }).toEqual({ key, job: [...lots.values()].reduce((sum, l) => sum + (l.usage[key] ?? 0), 0) });
   });
 
+  it('batch: a cut translation is retried once by a direct call with twice its budget, then fails with the reason', async () => {
+    const jobId = await insertBatchJob(h.app.db, {
+      languages: ['en', 'de'],
+      lots: [{ lotId: 'tr', additionalInfo: 'Fine in English [emulator:next:incomplete]', images: [image('t1')] }],
+    });
+    const before = h.emu.stats().responsesCreated;
+    const job = await untilTerminal(h.app, h.app.db, jobId);
+    const tr = (await lotRows(h.app.db, jobId)).get('tr') as Row;
+    expect(job).toMatchObject({ status: 'failed', failed_lots: 1 });
+    expect(tr.vision_result).toMatch(/^<p>Damage assessment of 1 image\(s\): Fine in English/);
+    expect(tr.error_message).toBe('Translation failed (incomplete): The response is incomplete: max_output_tokens.');
+    // gpt-4.1-mini: OPENAI_MAX_TOKENS (4000) × 1 language, doubled for the retry.
+    expect(tr.budget_retries).toEqual([
+      { stage: 'translation', via: 'batch', reason: 'max_output_tokens', max_output_tokens: 4000, retry_max_output_tokens: 8000, at: expect.any(String), usage: expect.objectContaining({ output_tokens: 4000 }) },
+    ]);
+    expect(h.emu.stats().responsesCreated - before).toBe(1);
+  });
+
   it('batch: a lot already retried once fails instead of retrying again (one retry per lot and stage)', async () => {
     const jobId = await insertBatchJob(h.app.db, {
       languages: ['en'],
