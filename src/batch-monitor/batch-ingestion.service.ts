@@ -5,7 +5,9 @@ import { TERMINAL_JOB_STATUSES } from '../jobs/entities/job-status.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchResultLine } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
-import { emptySummary, LotResultWriter, mergeSummaries, translationOutcome, visionOutcome, type LotOutcome, type WriteSummary } from './lot-result.writer.js';
+import {
+  emptySummary, LotResultWriter, mergeSummaries, translationOutcome, visionOutcome, withBudgetRetry, type LotOutcome, type WriteSummary,
+} from './lot-result.writer.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
 import { addUsageSql } from './usage.js';
@@ -109,8 +111,12 @@ export class BatchIngestionService {
   ): Promise<WriteSummary> {
     const stage = batch.stage === 'vision' ? VISION : TRANSLATION;
     const targets = targetLanguages(batch.languages);
-    const toOutcome = (line: BatchResultLine): LotOutcome =>
-      stage === VISION ? visionOutcome(line.customId, line.result) : translationOutcome(line.customId, this.translation.read(line.result, targets));
+    const toOutcome = (line: BatchResultLine): LotOutcome => {
+      const outcome =
+        stage === VISION ? visionOutcome(line.customId, line.result) : translationOutcome(line.customId, this.translation.read(line.result, targets));
+      // An answer cut at max_output_tokens: one direct retry with a larger budget (the writer allows one per lot and stage).
+      return withBudgetRetry(outcome, this.gateway.budgetRetryFor(line.result, { stage: stage.stage, via: 'batch' }));
+    };
     const summary = emptySummary();
     let chunk: LotOutcome[] = [];
     const flush = async () => {

@@ -12,6 +12,8 @@ import { JobFinisherService } from './job-finisher.service.js';
 import { LotProcessorService } from './lot-processor.service.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { continueAfter, FINISHED, type StageOutcome } from './stage-outcome.js';
+import { directBudget } from './direct-fallback.stage.js';
+import type { BudgetRetry } from '../openai/openai-gateway.types.js';
 
 /** Lots read per query while the JSONL is written (keyset pagination: memory stays flat for 50,000 lots). */
 const PAGE = 1000;
@@ -30,6 +32,7 @@ interface PendingLot {
   images: { url: string }[];
   missing_images: string[];
   vision_result: string | null;
+  budget_retries: BudgetRetry[];
   position: number;
 }
 
@@ -109,17 +112,20 @@ export class BatchSubmitStage {
     let after = -1;
     for (;;) {
       const page: PendingLot[] = await this.dataSource.query(
-        `SELECT id, lot_id, additional_info, images, missing_images, vision_result, position
+        `SELECT id, lot_id, additional_info, images, missing_images, vision_result, position, budget_retries
            FROM batch_lots WHERE batch_job_id = $1 AND status = $2 AND position > $3
           ORDER BY position LIMIT $4`,
         [jobId, names.lotStatus, after, PAGE],
       );
       for (const lot of page) {
+        // A lot resubmitted after its answer was cut at max_output_tokens keeps its larger budget.
+        const budget = directBudget(lot.budget_retries, names);
+        const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
         if (names === VISION) {
           const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
-          yield this.lots.visionRequest({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable);
+          yield this.lots.visionRequest({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, overrides);
         } else {
-          yield this.translation.request(lot.id, lot.vision_result ?? '', targets);
+          yield this.translation.request(lot.id, lot.vision_result ?? '', targets, overrides);
         }
       }
       if (page.length < PAGE) return;

@@ -12,6 +12,8 @@ import { LotResultWriter, translationOutcome, visionOutcome, type LotOutcome } f
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { continueAfter, FINISHED, type StageOutcome } from './stage-outcome.js';
 import { addUsageSql } from './usage.js';
+import type { BudgetRetry } from '../openai/openai-gateway.types.js';
+import type { DirectBudget } from '../translation/translation.service.js';
 
 /** Rounds in which OpenAI failed transiently (429/5xx after the gateway's own retries) before the remaining lots fail. */
 const MAX_DIRECT_ROUNDS = 5;
@@ -25,6 +27,13 @@ interface WaitingLot {
   images: { url: string }[];
   missing_images: string[];
   vision_result: string | null;
+  budget_retries: BudgetRetry[];
+}
+
+/** A lot whose answer was already cut at max_output_tokens in this stage gets its one retry with the larger budget. */
+export function directBudget(retries: BudgetRetry[] | null | undefined, names: BatchStageNames): DirectBudget {
+  const retry = (retries ?? []).find((entry) => entry.stage === names.stage);
+  return retry ? { retryBudget: retry.retry_max_output_tokens } : 'default';
 }
 
 /**
@@ -55,7 +64,7 @@ export class DirectFallbackStage {
     const started = Date.now();
     for (;;) {
       const lots: WaitingLot[] = await this.dataSource.query(
-        `SELECT id, lot_id, additional_info, images, missing_images, vision_result
+        `SELECT id, lot_id, additional_info, images, missing_images, vision_result, budget_retries
            FROM batch_lots WHERE batch_job_id = $1 AND status = $2 ORDER BY position LIMIT $3`,
         [job.id, names.lotStatus, concurrency * 2],
       );
@@ -81,11 +90,12 @@ export class DirectFallbackStage {
   }
 
   private async processOne(lot: WaitingLot, names: BatchStageNames, targets: string[]): Promise<LotOutcome> {
+    const budget = directBudget(lot.budget_retries, names);
     if (names === VISION) {
       const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
-      return visionOutcome(lot.id, await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable));
+      return visionOutcome(lot.id, await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, undefined, budget));
     }
-    return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets));
+    return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets, undefined, budget));
   }
 
   /** OpenAI kept failing: the lots still waiting fail with the last error each one got. */

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
-import type { GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
-import { TranslationService, targetLanguages } from '../translation/translation.service.js';
+import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
+import type { RequestOverrides } from '../openai/openai-request.builder.js';
+import { TranslationService, targetLanguages, type DirectBudget } from '../translation/translation.service.js';
 import { isRetryableFailure } from '../translation/retryable-failure.js';
 import { ImageCheckService } from './image-check.service.js';
 import { addUsage } from './usage.js';
@@ -16,7 +17,7 @@ export interface DirectLotInput {
   images: { url: string }[];
 }
 
-export type DirectLotResult =
+export type DirectLotResult = (
   | {
       ok: true;
       /** English HTML. */
@@ -35,7 +36,11 @@ export type DirectLotResult =
       missingImages: string[];
       processedImages: number;
       usage: TokenUsage;
-    };
+    }
+) & {
+  /** Answers cut at max_output_tokens and retried with a larger budget (stored on the lot). */
+  budgetRetries: BudgetRetry[];
+};
 
 export function visionError(result: Extract<ParsedResult, { ok: false }>): string {
   return `Vision analysis failed (${result.kind}): ${result.error}`;
@@ -57,12 +62,13 @@ export class LotProcessorService {
   async processDirect(lot: DirectLotInput, languages: string[], signal: AbortSignal): Promise<DirectLotResult> {
     const probes = await this.images.probeAll(lot.images.map((image) => image.url), signal);
     const images = ImageCheckService.split(lot.images, probes);
-    const base = { missingImages: images.missing, processedImages: images.usable.length };
+    const base = { missingImages: images.missing, processedImages: images.usable.length, budgetRetries: [] as BudgetRetry[] };
     if (images.usable.length === 0) {
       return { ok: false, error: ImageCheckService.noUsableImageError(images), upstreamFailure: false, ...base, usage: addUsage() };
     }
 
     const vision = await this.describe(lot, images.usable, signal);
+    if (vision.budgetRetry) base.budgetRetries.push(vision.budgetRetry);
     if (!vision.ok) {
       return { ok: false, error: visionError(vision), upstreamFailure: isRetryableFailure(vision), ...base, usage: addUsage(vision.usage) };
     }
@@ -70,18 +76,32 @@ export class LotProcessorService {
     const targets = targetLanguages(languages);
     if (targets.length === 0) return { ok: true, visionResult: vision.text, translations: {}, ...base, usage: addUsage(vision.usage) };
     const translation = await this.translation.translate(vision.text, targets, signal);
+    if (translation.budgetRetry) base.budgetRetries.push(translation.budgetRetry);
     const usage = addUsage(vision.usage, translation.usage);
     if (!translation.ok) return { ok: false, error: translation.error, upstreamFailure: translation.retryable, ...base, usage };
     return { ok: true, visionResult: vision.text, translations: translation.translations, ...base, usage };
   }
 
   /** The vision batch line of a lot whose images were checked (`custom_id` = the lot's row id). */
-  visionRequest(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[]): GatewayRequest {
-    return { customId: lot.id, body: this.gateway.visionRequest({ lotId: lot.lotId, additionalInfo: lot.additionalInfo, imageUrls }) };
+  visionRequest(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], overrides?: RequestOverrides): GatewayRequest {
+    return { customId: lot.id, body: this.gateway.visionRequest({ lotId: lot.lotId, additionalInfo: lot.additionalInfo, imageUrls }, overrides) };
   }
 
-  /** The direct vision call of a lot whose images were checked. */
-  describe(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], signal?: AbortSignal): Promise<ParsedResult> {
-    return this.gateway.respond(this.visionRequest(lot, imageUrls).body, { signal });
+  /**
+   * The direct vision call of a lot whose images were checked. An answer cut
+   * at max_output_tokens is retried once with a larger budget, unless the
+   * lot's retry budget is already decided (`budget`), then that is used once.
+   */
+  describe(
+    lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>,
+    imageUrls: string[],
+    signal?: AbortSignal,
+    budget: DirectBudget = 'default',
+  ): Promise<ParsedResult> {
+    const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
+    return this.gateway.respond(this.visionRequest(lot, imageUrls, overrides).body, {
+      signal,
+      ...(budget === 'default' ? { budgetRetryStage: 'vision' as const } : {}),
+    });
   }
 }

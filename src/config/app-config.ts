@@ -44,6 +44,8 @@ export class AppConfig {
     visionModel: string;
     translationModel: string;
     maxOutputTokens: number;
+    reasoningMaxOutputTokens: number;
+    imageDetail: 'auto' | 'low' | 'high';
     temperature: number;
     maxRpm: number;
     maxConcurrent: number;
@@ -87,6 +89,8 @@ export class AppConfig {
       visionModel: env.OPENAI_MODEL_VISION,
       translationModel: env.OPENAI_MODEL_TRANSLATION,
       maxOutputTokens: env.OPENAI_MAX_TOKENS,
+      reasoningMaxOutputTokens: env.OPENAI_REASONING_MAX_OUTPUT_TOKENS,
+      imageDetail: env.OPENAI_IMAGE_DETAIL,
       temperature: env.OPENAI_TEMPERATURE,
       maxRpm: env.OPENAI_MAX_RPM,
       maxConcurrent: env.OPENAI_MAX_CONCURRENT,

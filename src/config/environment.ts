@@ -128,8 +128,20 @@ export class Environment {
   @Transform(emptyToUndefined) @IsString()
   OPENAI_MODEL_TRANSLATION = 'gpt-4.1-mini';
 
+  /** `max_output_tokens` of non-reasoning models (per language for translations). */
   @Transform(toNumber) @IsInt() @Min(16) @Max(200000)
   OPENAI_MAX_TOKENS = 4000;
+
+  /**
+   * `max_output_tokens` of reasoning models (o-series, gpt-5*): reasoning tokens count against it, so
+   * OpenAI's reasoning guide recommends reserving at least 25,000. A cap, not a charge.
+   */
+  @Transform(toNumber) @IsInt() @Min(16) @Max(200000)
+  OPENAI_REASONING_MAX_OUTPUT_TOKENS = 25000;
+
+  /** `detail` of every `input_image` part: `low` ≈ 85 tokens per image, `high` tiles the image, `auto` lets the model choose. */
+  @Transform(emptyToUndefined) @IsIn(['auto', 'low', 'high'])
+  OPENAI_IMAGE_DETAIL: 'auto' | 'low' | 'high' = 'auto';
 
   @Transform(toNumber) @IsNumber() @Min(0) @Max(2)
   OPENAI_TEMPERATURE = 0.1;

@@ -68,6 +68,12 @@ export interface ResponseObject {
 
 /** Tokens a reasoning model spends thinking before it writes; a smaller `max_output_tokens` leaves only a reasoning item. */
 export const REASONING_TOKENS = 64;
+/**
+ * `[emulator:deep-reasoning]`: a reasoning model thinks this long — more than
+ * the service's default reasoning budget (25,000), less than twice it — so
+ * the first answer is cut at `max_output_tokens` and the doubled retry fits.
+ */
+export const DEEP_REASONING_TOKENS = 30_000;
 export const REFUSAL_TEXT = "I'm sorry, but I can't help with that request.";
 const IMAGE_TOKENS = { low: 85, high: 765, auto: 765 } as const;
 
@@ -86,7 +92,7 @@ export function countTokens(text: string): number {
  */
 export function buildResponse(req: ParsedResponsesRequest, text: string, triggers: Set<Trigger>): ResponseObject {
   const hash = stableHash([req.model, ...req.userTextParts, ...req.images.map((i) => i.url)].join('\n'));
-  const reasoningTokens = req.reasoningModel ? REASONING_TOKENS : 0;
+  const reasoningTokens = req.reasoningModel ? (triggers.has('deep-reasoning') ? DEEP_REASONING_TOKENS : REASONING_TOKENS) : 0;
   const textTokens = Math.max(1, countTokens(text));
   const incomplete = triggers.has('incomplete') || (req.maxOutputTokens !== null && req.maxOutputTokens < reasoningTokens + textTokens);
   const reasoning = (): ReasoningItem => ({ id: newId('rs_'), type: 'reasoning', summary: [] });

@@ -59,6 +59,12 @@ export function parseResponsesRequest(body: Record<string, unknown>): ParsedResp
   if (body.instructions !== undefined && body.instructions !== null && typeof body.instructions !== 'string') {
     throw invalidRequest("Invalid type for 'instructions': expected a string.", 'instructions', 'invalid_type');
   }
+  // Chat Completions answers exactly this for the pair (the Responses API does not document it either
+  // way); the emulator takes the strict reading so a client that sends it is caught. `store` defaults to true.
+  const metadata = body.metadata;
+  if (body.store === false && metadata !== undefined && metadata !== null && !(asObject(metadata) && Object.keys(metadata as object).length === 0)) {
+    throw invalidRequest("The 'metadata' parameter is only allowed when 'store' is enabled.", 'metadata', 'invalid_value');
+  }
   const instructions = (body.instructions as string | null | undefined) ?? null;
   const { userTextParts, otherText, images } = parseInput(body.input);
 

@@ -13,7 +13,8 @@ export type Trigger =
   | 'fail-500'
   | 'message-first'
   | 'extra-items'
-  | 'split-text';
+  | 'split-text'
+  | 'deep-reasoning';
 
 const TRIGGERS: readonly Trigger[] = [
   'refusal',
@@ -24,6 +25,7 @@ const TRIGGERS: readonly Trigger[] = [
   'message-first',
   'extra-items',
   'split-text',
+  'deep-reasoning',
 ];
 
 const MARKER = /\[emulator:([a-z0-9-]+)\]/g;

@@ -8,12 +8,14 @@ import { AppConfig } from '../config/app-config.js';
 import { uploadBatchFile, UploadHttpError } from './batch-file.uploader.js';
 import { OPENAI_BATCH_LIMITS, writeBatchParts, type BatchFilePart, type BatchPartLimits } from './batch-file.writer.js';
 import { toBatchSnapshot } from './batch-snapshot.mapper.js';
-import { buildTranslationRequest, buildVisionRequest, parseTranslation, type ModelSettings } from './openai-request.builder.js';
+import {
+  buildTranslationRequest, buildVisionRequest, outputBudget, parseTranslation, retryOutputBudget, type ModelSettings, type RequestOverrides,
+} from './openai-request.builder.js';
 import type {
-  BatchResultLine, BatchSnapshot, BatchStageName, GatewayRequest, ParsedResult, SubmittedBatch,
+  BatchResultLine, BatchSnapshot, BatchStageName, BudgetRetry, GatewayRequest, ParsedResult, SubmittedBatch,
 } from './openai-gateway.types.js';
 import { RateLimiter } from './rate-limiter.js';
-import { failure, parseResponseBody } from './response-body.parser.js';
+import { failure, parseResponseBody, type FullUsage } from './response-body.parser.js';
 import { isTransientStatus, parseResultLine } from './result-line.parser.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs, waitMs, type RetryPolicy } from './retry-policy.js';
 
@@ -92,12 +94,38 @@ export class OpenAiGateway {
     this.listPageSize = options?.listPageSize ?? 100;
   }
 
-  visionRequest(input: { lotId: string; additionalInfo: string | null; imageUrls: string[] }): Record<string, unknown> {
-    return buildVisionRequest(this.models, input);
+  visionRequest(input: { lotId: string; additionalInfo: string | null; imageUrls: string[] }, overrides?: RequestOverrides): Record<string, unknown> {
+    return buildVisionRequest(this.models, input, overrides);
   }
 
-  translationRequest(input: { html: string; languages: string[] }): Record<string, unknown> {
-    return buildTranslationRequest(this.models, input);
+  translationRequest(input: { html: string; languages: string[] }, overrides?: RequestOverrides): Record<string, unknown> {
+    return buildTranslationRequest(this.models, input, overrides);
+  }
+
+  /**
+   * The retry an answer cut at `max_output_tokens` earns: the record to keep
+   * (with the budget of the retry), or null when it earns none (another
+   * failure, another reason, or a budget already at the model's limit).
+   */
+  budgetRetryFor(
+    result: ParsedResult,
+    args: { stage: BatchStageName; via: BudgetRetry['via']; model?: string; maxOutputTokens?: number },
+  ): BudgetRetry | null {
+    if (result.ok || result.kind !== 'incomplete' || result.incomplete?.reason !== 'max_output_tokens') return null;
+    const model = args.model ?? (args.stage === 'vision' ? this.models.visionModel : this.models.translationModel);
+    // OpenAI echoes the request's max_output_tokens in the answer; the configured default otherwise.
+    const spent = result.incomplete.maxOutputTokens ?? args.maxOutputTokens ?? outputBudget(model, this.models);
+    const next = retryOutputBudget(model, spent);
+    if (next === null) return null;
+    return {
+      stage: args.stage,
+      via: args.via,
+      reason: 'max_output_tokens',
+      max_output_tokens: spent,
+      retry_max_output_tokens: next,
+      usage: result.usage,
+      at: new Date().toISOString(),
+    };
   }
 
   parseTranslation(text: string, languages: string[]) {
@@ -189,7 +217,26 @@ export class OpenAiGateway {
    * the lot gets a ParsedResult saying what happened. Rejects with
    * `signal.reason` when the caller's signal aborts (sync-mode deadline).
    */
-  async respond(body: Record<string, unknown>, options: { signal?: AbortSignal; maxAttempts?: number } = {}): Promise<ParsedResult> {
+  async respond(
+    body: Record<string, unknown>,
+    options: { signal?: AbortSignal; maxAttempts?: number; budgetRetryStage?: BatchStageName } = {},
+  ): Promise<ParsedResult> {
+    const first = await this.respondOnce(body, options);
+    if (!options.budgetRetryStage) return first;
+    const model = typeof body.model === 'string' ? body.model : undefined;
+    const maxOutputTokens = typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined;
+    const retry = this.budgetRetryFor(first, { stage: options.budgetRetryStage, via: 'direct', model, maxOutputTokens });
+    if (!retry) return first;
+    // Issue 16: reasoning tokens count against max_output_tokens; one more try with a larger budget.
+    this.logger.warn(`OpenAI answer cut at max_output_tokens=${retry.max_output_tokens}; retrying once with ${retry.retry_max_output_tokens}`);
+    const second = await this.respondOnce({ ...body, max_output_tokens: retry.retry_max_output_tokens }, options);
+    const usage = sumUsage(first.usage, second.usage);
+    if (second.ok) return { ...second, usage, budgetRetry: retry };
+    const error = second.kind === 'incomplete' ? `${second.error.replace(/\.$/, '')} (also with max_output_tokens=${retry.retry_max_output_tokens}).` : second.error;
+    return { ...second, error, usage, budgetRetry: retry };
+  }
+
+  private async respondOnce(body: Record<string, unknown>, options: { signal?: AbortSignal; maxAttempts?: number }): Promise<ParsedResult> {
     const { signal } = options;
     const maxAttempts = Math.max(1, options.maxAttempts ?? this.config.openai.maxRetries + 1);
     try {
@@ -270,6 +317,15 @@ export class OpenAiGateway {
       }
     }
   }
+}
+
+function sumUsage(a: ParsedResult['usage'], b: ParsedResult['usage']): FullUsage {
+  return {
+    input_tokens: (a.input_tokens ?? 0) + (b.input_tokens ?? 0),
+    output_tokens: (a.output_tokens ?? 0) + (b.output_tokens ?? 0),
+    reasoning_tokens: (a.reasoning_tokens ?? 0) + (b.reasoning_tokens ?? 0),
+    total_tokens: (a.total_tokens ?? 0) + (b.total_tokens ?? 0),
+  };
 }
 
 /** What a thrown SDK error means for retrying; undefined for errors that are not OpenAI's (bugs). */

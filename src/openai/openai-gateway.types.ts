@@ -23,9 +23,39 @@ export type ResultErrorKind =
   | 'batch_expired'
   | 'malformed';
 
+/**
+ * An answer cut at `max_output_tokens` (status `incomplete`) and the one
+ * retry it earned with a larger budget (issue 16). Stored on the lot
+ * (`batch_lots.budget_retries`) so the attempt, its reason and what it
+ * billed stay visible after the lot is done.
+ */
+export interface BudgetRetry {
+  stage: BatchStageName;
+  /** Where the incomplete attempt ran. */
+  via: 'batch' | 'direct';
+  /** `incomplete_details.reason`: always `max_output_tokens` (content_filter is not retried). */
+  reason: string;
+  /** The budget the incomplete attempt had, and the one the retry gets. */
+  max_output_tokens: number;
+  retry_max_output_tokens: number;
+  /** What the incomplete attempt billed (reasoning included); also added to the lot's and job's usage. */
+  usage: TokenUsage;
+  at: string;
+}
+
 export type ParsedResult =
-  | { ok: true; text: string; usage: TokenUsage }
-  | { ok: false; kind: ResultErrorKind; error: string; usage: TokenUsage; statusCode?: number; retryable: boolean };
+  | { ok: true; text: string; usage: TokenUsage; budgetRetry?: BudgetRetry }
+  | {
+      ok: false;
+      kind: ResultErrorKind;
+      error: string;
+      usage: TokenUsage;
+      statusCode?: number;
+      retryable: boolean;
+      /** For `incomplete`: `incomplete_details.reason` and the `max_output_tokens` the answer echoed. */
+      incomplete?: { reason: string; maxOutputTokens: number | null };
+      budgetRetry?: BudgetRetry;
+    };
 
 /** A result line of an output or error file, matched by custom_id. */
 export interface BatchResultLine {

@@ -4,9 +4,18 @@ import { asRecord } from './response-body.parser.js';
 export interface ModelSettings {
   visionModel: string;
   translationModel: string;
+  /** `max_output_tokens` of non-reasoning models (per language for translations). */
   maxOutputTokens: number;
+  /** `max_output_tokens` of reasoning models: reasoning and answer together (OpenAI: reserve ≥ 25,000). */
+  reasoningMaxOutputTokens: number;
+  imageDetail: 'auto' | 'low' | 'high';
   temperature: number;
   reasoningEffort: 'low' | 'medium' | 'high';
+}
+
+/** Per-request overrides: the larger budget of a lot's retry after an answer cut at `max_output_tokens`. */
+export interface RequestOverrides {
+  maxOutputTokens?: number;
 }
 
 /**
@@ -30,10 +39,40 @@ const VISION_INSTRUCTIONS = [
   'Answer in English, as HTML only: one or more <p>…</p> paragraphs, no other tags, no Markdown, no preamble.',
 ].join(' ');
 
-/** Limits of the Responses `metadata` values. */
-const METADATA_VALUE_MAX = 512;
-/** gpt-4.1-mini's output limit: a translation into ten languages must not be cut at the vision budget. */
-const TRANSLATION_OUTPUT_CAP = 32_768;
+/**
+ * The largest `max_output_tokens` a model accepts (its output limit, from
+ * OpenAI's model pages); null when unknown. A budget retry never asks for more.
+ */
+export function modelOutputLimit(model: string): number | null {
+  const name = model.trim().toLowerCase();
+  if (/^gpt-5/.test(name)) return 128_000;
+  if (/^o\d/.test(name)) return 100_000;
+  if (/^gpt-4\.1/.test(name)) return 32_768;
+  if (/^(gpt-4o|chatgpt-4o)/.test(name)) return 16_384;
+  return null;
+}
+
+/**
+ * The budget of the one retry after an answer was cut at `max_output_tokens`:
+ * twice the first, capped at the model's output limit; null when it cannot
+ * grow (already at the limit).
+ */
+export function retryOutputBudget(model: string, current: number): number | null {
+  const limit = modelOutputLimit(model);
+  const next = limit === null ? current * 2 : Math.min(current * 2, limit);
+  return next > current ? next : null;
+}
+
+/** The default `max_output_tokens` for one answer of `model`. */
+export function outputBudget(model: string, settings: ModelSettings): number {
+  const budget = isReasoningModel(model) ? Math.max(settings.reasoningMaxOutputTokens, settings.maxOutputTokens) : settings.maxOutputTokens;
+  return capAtModelLimit(model, budget);
+}
+
+function capAtModelLimit(model: string, tokens: number): number {
+  const limit = modelOutputLimit(model);
+  return limit === null ? tokens : Math.min(tokens, limit);
+}
 
 function samplingFor(model: string, settings: ModelSettings): Record<string, unknown> {
   return isReasoningModel(model) ? { reasoning: { effort: settings.reasoningEffort } } : { temperature: settings.temperature };
@@ -43,6 +82,7 @@ function samplingFor(model: string, settings: ModelSettings): Record<string, unk
 export function buildVisionRequest(
   settings: ModelSettings,
   input: { lotId: string; additionalInfo: string | null; imageUrls: string[] },
+  overrides: RequestOverrides = {},
 ): Record<string, unknown> {
   const content: Record<string, unknown>[] = [
     {
@@ -53,17 +93,18 @@ export function buildVisionRequest(
   const info = input.additionalInfo?.trim();
   // Its own part, ending with the seller's text: the emulator reads the info up to the end of this part.
   if (info) content.push({ type: 'input_text', text: `${ADDITIONAL_INFO_LABEL} ${info}` });
-  for (const url of input.imageUrls) content.push({ type: 'input_image', image_url: url, detail: 'auto' });
+  for (const url of input.imageUrls) content.push({ type: 'input_image', image_url: url, detail: settings.imageDetail });
 
   return {
     model: settings.visionModel,
     instructions: VISION_INSTRUCTIONS,
     input: [{ role: 'user', content }],
-    max_output_tokens: settings.maxOutputTokens,
+    max_output_tokens: overrides.maxOutputTokens ?? outputBudget(settings.visionModel, settings),
     ...samplingFor(settings.visionModel, settings),
     // The lot's photos and notes are customer data: do not keep them at OpenAI longer than the call.
+    // No per-request `metadata`: it is only allowed with `store` on (Chat Completions rejects the
+    // pair with a 400; for Responses the rule is undocumented). The batch line's custom_id names the lot.
     store: false,
-    metadata: { lot_id: input.lotId.slice(0, METADATA_VALUE_MAX) },
   };
 }
 
@@ -72,7 +113,11 @@ export function buildVisionRequest(
  * required string per language code, so the answer is machine-checkable and a
  * missing language is detected instead of silently dropped.
  */
-export function buildTranslationRequest(settings: ModelSettings, input: { html: string; languages: string[] }): Record<string, unknown> {
+export function buildTranslationRequest(
+  settings: ModelSettings,
+  input: { html: string; languages: string[] },
+  overrides: RequestOverrides = {},
+): Record<string, unknown> {
   const languages = [...new Set(input.languages)];
   if (languages.length === 0) throw new Error('A translation request needs at least one language.');
   const names = languages.map((code) => `${code} (${languageName(code)})`).join(', ');
@@ -96,10 +141,17 @@ export function buildTranslationRequest(settings: ModelSettings, input: { html: 
         schema: { type: 'object', properties, required: languages, additionalProperties: false },
       },
     },
-    max_output_tokens: Math.min(TRANSLATION_OUTPUT_CAP, settings.maxOutputTokens * languages.length),
+    // A translation into ten languages must not be cut at the one-answer budget (up to the model's output limit).
+    max_output_tokens: overrides.maxOutputTokens ?? translationBudget(settings, languages.length),
     ...samplingFor(settings.translationModel, settings),
     store: false,
   };
+}
+
+function translationBudget(settings: ModelSettings, languages: number): number {
+  const model = settings.translationModel;
+  const perLanguage = settings.maxOutputTokens * languages;
+  return capAtModelLimit(model, isReasoningModel(model) ? Math.max(settings.reasoningMaxOutputTokens, perLanguage) : perLanguage);
 }
 
 /** The JSON text of a translation result → `{lang: html}`; every requested language must be a non-empty string. */

@@ -58,8 +58,10 @@ export function parseResponseBody(body: unknown): ParsedResult {
   if (response.status === 'incomplete') {
     const reason = asRecord(response.incomplete_details)?.reason;
     const why = typeof reason === 'string' ? reason : 'unknown';
-    // The same request would stop at the same limit (max_output_tokens) or filter (content_filter).
-    return failure('incomplete', `The response is incomplete: ${why}.`, false, usage);
+    // The same request would stop at the same limit (max_output_tokens) or filter (content_filter);
+    // a larger budget may not (the callers retry max_output_tokens once with one).
+    const budget = typeof response.max_output_tokens === 'number' ? response.max_output_tokens : null;
+    return { ...failure('incomplete', `The response is incomplete: ${why}.`, false, usage), incomplete: { reason: why, maxOutputTokens: budget } } as ParsedResult;
   }
   if (response.status === 'cancelled') return failure('request_failed', 'The response was cancelled.', true, usage);
 

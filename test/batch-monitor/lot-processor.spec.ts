@@ -27,6 +27,7 @@ describe('LotProcessorService.processDirect', () => {
       missingImages: [gone],
       processedImages: 2,
       usage: expect.objectContaining({ total_tokens: expect.any(Number) }),
+      budgetRetries: [],
     });
     expect(h.emu.stats().responsesCreated - before).toBe(2);
   });

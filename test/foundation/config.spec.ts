@@ -23,7 +23,9 @@ test('defaults follow reference 002 and SPEC §10', () => {
   expect(config.limits).toMatchObject({ maxBatchSize: 50000, syncMaxImages: 20, maxLanguages: 10 });
   expect(config.webhooks).toMatchObject({ timeoutMs: 30000, maxRetries: 5, retryBaseMs: 30000 });
   expect(config.worker.pollIntervalMs).toBe(30000);
-  expect(config.openai).toMatchObject({ visionModel: 'o4-mini', translationModel: 'gpt-4.1-mini', maxOutputTokens: 4000, temperature: 0.1 });
+  expect(config.openai).toMatchObject({
+    visionModel: 'o4-mini', translationModel: 'gpt-4.1-mini', maxOutputTokens: 4000, reasoningMaxOutputTokens: 25_000, imageDetail: 'auto', temperature: 0.1,
+  });
   expect(config.network.allowPrivateNetworks).toBe(false);
 });
 

@@ -2,12 +2,12 @@ import { Test } from '@nestjs/testing';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { OpenAiGatewayModule } from '../../src/openai/openai-gateway.module.js';
 import { OpenAiGateway } from '../../src/openai/openai-gateway.service.js';
-import { isReasoningModel } from '../../src/openai/openai-request.builder.js';
-import { expectedDescription, gatewayConfig, startGateway, useGatewayWithImages } from './gateway-support.js';
+import { isReasoningModel, modelOutputLimit, retryOutputBudget } from '../../src/openai/openai-request.builder.js';
+import { expectedDescription, gatewayConfig, newGateway, startGateway, useGatewayWithImages } from './gateway-support.js';
 
 const ctx = useGatewayWithImages();
 
-type Part = { type: string; text?: string; image_url?: string };
+type Part = { type: string; text?: string; image_url?: string; detail?: string };
 const partsOf = (body: Record<string, unknown>) => (body.input as { role: string; content: Part[] }[])[0].content;
 
 describe('vision request', () => {
@@ -16,11 +16,14 @@ describe('vision request', () => {
     expect(body.model).toBe('o4-mini');
     expect(body).not.toHaveProperty('temperature');
     expect(body.reasoning).toEqual({ effort: 'medium' });
-    expect(body.max_output_tokens).toBe(4000);
+    // OpenAI's reasoning guide: reserve at least 25,000 tokens for reasoning and output (OPENAI_REASONING_MAX_OUTPUT_TOKENS).
+    expect(body.max_output_tokens).toBe(25_000);
     expect(body.store).toBe(false);
+    // Issue 16: no per-request metadata unless store is on (the batch line's custom_id names the lot).
+    expect(body).not.toHaveProperty('metadata');
     expect(String(body.instructions)).toMatch(/<p>/);
     const parts = partsOf(body);
-    expect(parts.filter((p) => p.type === 'input_image').map((p) => p.image_url)).toEqual(['https://a/1.jpg', 'https://a/2.jpg']);
+    expect(parts.filter((p) => p.type === 'input_image').map((p) => [p.image_url, p.detail])).toEqual([['https://a/1.jpg', 'auto'], ['https://a/2.jpg', 'auto']]);
     expect(parts.filter((p) => p.type === 'input_text').map((p) => p.text)).toContain('Additional information: Front bumper cracked');
   });
 
@@ -52,6 +55,29 @@ describe('vision request', () => {
       total_tokens: expect.any(Number),
     });
     expect(result.usage.reasoning_tokens).toBeGreaterThan(0);
+  });
+
+  it('sends OPENAI_IMAGE_DETAIL as the detail of every input_image, and OPENAI_REASONING_MAX_OUTPUT_TOKENS as the budget', () => {
+    for (const detail of ['low', 'high'] as const) {
+      const gateway = newGateway(ctx.fx.emu.url, { OPENAI_IMAGE_DETAIL: detail, OPENAI_REASONING_MAX_OUTPUT_TOKENS: '40000' });
+      const body = gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] });
+      expect(partsOf(body).filter((p) => p.type === 'input_image').map((p) => p.detail)).toEqual([detail, detail]);
+      expect(body.max_output_tokens).toBe(40_000);
+      // An explicit budget (a lot's retry) wins.
+      expect(gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: [] }, { maxOutputTokens: 80_000 }).max_output_tokens).toBe(80_000);
+    }
+    expect(() => gatewayConfig(ctx.fx.emu.url, { OPENAI_IMAGE_DETAIL: 'original' })).toThrow(/OPENAI_IMAGE_DETAIL/);
+  });
+
+  it('doubles a budget cut at max_output_tokens, up to the model output limit', () => {
+    expect(retryOutputBudget('o4-mini', 25_000)).toBe(50_000);
+    expect(retryOutputBudget('o4-mini', 60_000)).toBe(100_000);
+    expect(retryOutputBudget('o4-mini', 100_000)).toBeNull();
+    expect(retryOutputBudget('gpt-5-mini', 100_000)).toBe(128_000);
+    expect(retryOutputBudget('gpt-4.1-mini', 8_000)).toBe(16_000);
+    expect(retryOutputBudget('gpt-4.1-mini', 32_768)).toBeNull();
+    expect(modelOutputLimit('some-future-model')).toBeNull();
+    expect(retryOutputBudget('some-future-model', 1000)).toBe(2000);
   });
 
   it('classifies reasoning models by family', () => {

@@ -129,3 +129,42 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(headers({ 'retry-after': '3600' }), 60_000)).toBeUndefined();
   });
 });
+
+describe('respond() and answers cut at max_output_tokens (issue 16)', () => {
+  const DEEP = 'Engine fire [emulator:deep-reasoning]';
+
+  it('retries once with twice the budget, returns the answer, and counts both attempts in usage', async () => {
+    const before = calls();
+    const result = await ctx.fx.gateway.respond(vision(DEEP), { budgetRetryStage: 'vision' });
+    expect(calls() - before).toBe(2);
+    expect(result).toMatchObject({ ok: true, text: expectedDescription('Engine fire', 0) });
+    expect(result.budgetRetry).toEqual({
+      stage: 'vision', via: 'direct', reason: 'max_output_tokens', max_output_tokens: 25_000, retry_max_output_tokens: 50_000,
+      usage: expect.objectContaining({ output_tokens: 25_000, reasoning_tokens: 25_000 }), at: expect.any(String),
+    });
+    // 25,000 reasoning tokens billed for the cut attempt + 30,000 for the one that fit.
+    expect(result.usage.reasoning_tokens).toBe(55_000);
+    const text = Math.ceil(expectedDescription('Engine fire', 0).length / 4);
+    expect(result.usage.output_tokens).toBe(25_000 + 30_000 + text);
+  });
+
+  it('fails with the reason when the larger budget is cut too; both attempts billed', async () => {
+    const before = calls();
+    const result = await ctx.fx.gateway.respond(vision('Always cut [emulator:incomplete]'), { budgetRetryStage: 'vision' });
+    expect(calls() - before).toBe(2);
+    expect(result).toMatchObject({
+      ok: false, kind: 'incomplete', retryable: false,
+      error: 'The response is incomplete: max_output_tokens (also with max_output_tokens=50000).',
+      usage: { output_tokens: 75_000 },
+      budgetRetry: { max_output_tokens: 25_000, retry_max_output_tokens: 50_000 },
+    });
+  });
+
+  it('makes one call only without a stage (the caller already decided the budget)', async () => {
+    const before = calls();
+    const result = await ctx.fx.gateway.respond(vision(DEEP));
+    expect(calls() - before).toBe(1);
+    expect(result).toMatchObject({ ok: false, kind: 'incomplete', incomplete: { reason: 'max_output_tokens', maxOutputTokens: 25_000 } });
+    expect(result.budgetRetry).toBeUndefined();
+  });
+});

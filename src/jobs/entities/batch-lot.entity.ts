@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { JobStatus } from './job-status.js';
 import type { TokenUsage } from './batch-job.entity.js';
+import type { BudgetRetry } from '../../openai/openai-gateway.types.js';
 
 /** One vehicle of a job. Its row id is the `custom_id` of its OpenAI batch requests. */
 @Entity('batch_lots')
@@ -49,6 +50,10 @@ export class BatchLot {
 
   @Column({ type: 'jsonb', default: {} })
   usage: TokenUsage;
+
+  /** Answers cut at max_output_tokens and the one retry each earned (stage, budgets, what the cut attempt billed). */
+  @Column({ name: 'budget_retries', type: 'jsonb', default: [] })
+  budgetRetries: BudgetRetry[];
 
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;

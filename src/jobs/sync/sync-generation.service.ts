@@ -130,6 +130,7 @@ export class SyncGenerationService {
         processedImages: direct?.processedImages ?? 0,
         errorMessage: error,
         usage: direct?.usage ?? {},
+        budgetRetries: direct?.budgetRetries ?? [],
         processedAt: finishedAt,
       },
     );
