@@ -6,6 +6,7 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchResultLine } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
 import { emptySummary, LotResultWriter, mergeSummaries, translationOutcome, visionOutcome, type LotOutcome, type WriteSummary } from './lot-result.writer.js';
+import { readVision } from './lot-processor.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
 import { addUsageSql } from './usage.js';
@@ -110,7 +111,7 @@ export class BatchIngestionService {
     const stage = batch.stage === 'vision' ? VISION : TRANSLATION;
     const targets = targetLanguages(batch.languages);
     const toOutcome = (line: BatchResultLine): LotOutcome =>
-      stage === VISION ? visionOutcome(line.customId, line.result) : translationOutcome(line.customId, this.translation.read(line.result, targets));
+      stage === VISION ? visionOutcome(line.customId, readVision(line.result)) : translationOutcome(line.customId, this.translation.read(line.result, targets));
     const summary = emptySummary();
     let chunk: LotOutcome[] = [];
     const flush = async () => {

@@ -4,6 +4,7 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
 import { isRetryableFailure } from '../translation/retryable-failure.js';
+import { sanitizeModelHtml } from '../common/html/model-html.js';
 import { ImageCheckService } from './image-check.service.js';
 import { addUsage } from './usage.js';
 
@@ -39,6 +40,22 @@ export type DirectLotResult =
 
 export function visionError(result: Extract<ParsedResult, { ok: false }>): string {
   return `Vision analysis failed (${result.kind}): ${result.error}`;
+}
+
+/**
+ * A vision answer as a lot may keep it: the HTML reduced to the harmless
+ * allow-list (src/common/html/model-html.ts). With translations read by
+ * TranslationService.read, this is the only way model text becomes lot
+ * content — direct calls (sync mode, fallbacks) through `describe`, batch
+ * output through the ingestion. An answer with nothing harmless left is empty.
+ */
+export function readVision(result: ParsedResult): ParsedResult {
+  if (!result.ok) return result;
+  const text = sanitizeModelHtml(result.text);
+  if (text === '') {
+    return { ok: false, kind: 'empty_text', error: 'The response has no text left once unsafe markup is removed.', usage: result.usage, retryable: false };
+  }
+  return { ...result, text };
 }
 
 /**
@@ -80,8 +97,8 @@ export class LotProcessorService {
     return { customId: lot.id, body: this.gateway.visionRequest({ lotId: lot.lotId, additionalInfo: lot.additionalInfo, imageUrls }) };
   }
 
-  /** The direct vision call of a lot whose images were checked. */
-  describe(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], signal?: AbortSignal): Promise<ParsedResult> {
-    return this.gateway.respond(this.visionRequest(lot, imageUrls).body, { signal });
+  /** The direct vision call of a lot whose images were checked, its HTML sanitised. */
+  async describe(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], signal?: AbortSignal): Promise<ParsedResult> {
+    return readVision(await this.gateway.respond(this.visionRequest(lot, imageUrls).body, { signal }));
   }
 }

@@ -5,7 +5,7 @@ import { buildResponse, type ResponseObject } from './response-builder.js';
 import { parseResponsesRequest } from './responses-request.js';
 import { fillSchema } from './schema-filler.js';
 import type { StatsRecorder } from './stats.js';
-import { describeDamage, extractAdditionalInfo, extractSourceHtml, findTriggers } from './text-generator.js';
+import { describeDamage, extractAdditionalInfo, extractSourceHtml, findTriggers, withHostileHtml } from './text-generator.js';
 
 export type ResponsesOutcome =
   | { ok: true; status: 200; body: ResponseObject }
@@ -38,10 +38,11 @@ export class ResponsesService {
     if (triggers.has('fail-500')) throw serverError();
     await fetchImages(req.images, { timeoutMs: this.imageTimeoutMs, onFetch: () => this.stats.increment('imageFetches') });
 
-    const description = describeDamage(extractAdditionalInfo(req.userTextParts), req.images.length);
+    const hostile = triggers.has('hostile-html') ? withHostileHtml : (html: string) => html;
+    const description = hostile(describeDamage(extractAdditionalInfo(req.userTextParts), req.images.length));
     let text: string;
     if (req.textFormat.type === 'json_schema') {
-      text = JSON.stringify(fillSchema(req.textFormat.schema, { description, sourceHtml: extractSourceHtml(userText) }));
+      text = JSON.stringify(fillSchema(req.textFormat.schema, { description, sourceHtml: hostile(extractSourceHtml(userText)) }));
     } else if (req.textFormat.type === 'json_object') {
       text = JSON.stringify({ description });
     } else {
