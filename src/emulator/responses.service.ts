@@ -1,5 +1,6 @@
 import { ApiError, invalidRequest, serverError, type OpenAIErrorBody } from './api-error.js';
 import type { Route } from './http-server.js';
+import type { OutboundTarget } from '../common/http/safe-request.js';
 import { fetchImages } from './image-fetcher.js';
 import { buildResponse, type ResponseObject } from './response-builder.js';
 import { parseResponsesRequest } from './responses-request.js';
@@ -19,6 +20,7 @@ export class ResponsesService {
   constructor(
     private readonly stats: StatsRecorder,
     private readonly imageTimeoutMs: number,
+    private readonly images: OutboundTarget,
   ) {}
 
   async create(body: unknown): Promise<ResponsesOutcome> {
@@ -36,7 +38,7 @@ export class ResponsesService {
     const userText = req.userTextParts.join('\n');
     const triggers = findTriggers(userText);
     if (triggers.has('fail-500')) throw serverError();
-    await fetchImages(req.images, { timeoutMs: this.imageTimeoutMs, onFetch: () => this.stats.increment('imageFetches') });
+    await fetchImages(req.images, { timeoutMs: this.imageTimeoutMs, onFetch: () => this.stats.increment('imageFetches'), target: this.images });
 
     const hostile = triggers.has('hostile-html') ? withHostileHtml : (html: string) => html;
     const description = hostile(describeDamage(extractAdditionalInfo(req.userTextParts), req.images.length));

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { classifyHost } from './address-policy.js';
 import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
-import type { NetworkPolicy } from './safe-dispatcher.js';
+import { refusalFor, type NetworkPolicy } from './safe-dispatcher.js';
 import { errorText } from '../errors/error-text.js';
 
 export const OUTBOUND_USER_AGENT = 'Generation-Service/2.0';
@@ -59,7 +59,7 @@ export function checkOutboundUrl(raw: string, policy: NetworkPolicy): URL {
   }
   // The WHATWG parser has already rewritten 2130706433, 0x7f.1 and 017700000001 into 127.0.0.1.
   if (!policy.allowPrivateNetworks) {
-    const reason = classifyHost(url.hostname);
+    const reason = refusalFor(url.hostname, classifyHost(url.hostname), policy);
     if (reason) throw new SsrfBlockedError(shown, reason);
   }
   return url;
