@@ -45,6 +45,15 @@ export function redactUrl(url: URL): string {
   return copy.href;
 }
 
+/**
+ * A URL or text as listings may show it: the `user:password@` of every http(s)
+ * URL in it becomes `***:***@` (a lone user, often a token, `***@`).
+ */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/\b(https?:\/\/)([^\s/?#@]*)@/gi, (_match, scheme: string, userinfo: string) =>
+    `${scheme}${userinfo.includes(':') ? '***:***' : '***'}@`);
+}
+
 /** Parses and pre-checks a URL: http(s) only, and a public host unless private networks are allowed. */
 export function checkOutboundUrl(raw: string, policy: NetworkPolicy): URL {
   let url: URL;
