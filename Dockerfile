@@ -24,6 +24,7 @@ RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=5000 \
+    MANAGEMENT_PORT=9464 \
     APP_ROLE=all \
     LOG_JSON=true
 WORKDIR /app
@@ -31,7 +32,8 @@ COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 USER node
-EXPOSE 5000
+# 5000: the API and public probes; 9464: detailed health and /metrics, for the cluster's inside only.
+EXPOSE 5000 9464
 # /health checks the database, the schema and the workers (reference 002's HEALTHCHECK, without curl).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=40s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
