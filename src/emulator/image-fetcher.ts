@@ -15,6 +15,7 @@ export const MAX_IMAGE_REDIRECTS = 5;
 /** Largest image read; past it the download is abandoned (OpenAI refuses such images too). */
 export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+export const EMULATOR_USER_AGENT = 'OpenAI-Emulator-Image-Fetcher/1.0';
 
 const DATA_URL = /^data:([^;,]+)(;base64)?,/i;
 
@@ -70,7 +71,8 @@ async function download(first: string, options: ImageFetcherOptions): Promise<nu
   for (let hop = 0; ; hop++) {
     const response = await safeRequest(
       url,
-      { method: 'GET', headers: { accept: 'image/*' }, timeoutMs: options.timeoutMs, maxBytes: MAX_IMAGE_BYTES, signal },
+      // Its own User-Agent: image hosts (and tests) tell OpenAI's downloads from the service's image checks.
+      { method: 'GET', headers: { accept: 'image/*', 'user-agent': EMULATOR_USER_AGENT }, timeoutMs: options.timeoutMs, maxBytes: MAX_IMAGE_BYTES, signal },
       options.target,
     );
     const location = response.headers.location;

@@ -1,5 +1,5 @@
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { MAX_IMAGE_REDIRECTS } from '../../src/emulator/image-fetcher.js';
+import { EMULATOR_USER_AGENT, MAX_IMAGE_REDIRECTS } from '../../src/emulator/image-fetcher.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 
 /*
@@ -50,6 +50,8 @@ test('a loopback image host is reached when allowed, and a redirect within it is
   const before = host.requests.length;
   expect((await vision(emu, to(`${host.url}/img/b.png`))).status).toBe(200);
   expect(host.requests.slice(before).map((r) => r.path)).toEqual([`/to?${encodeURIComponent(`${host.url}/img/b.png`)}`, '/img/b.png']);
+  // Its own User-Agent, so image hosts and tests tell OpenAI's downloads from the service's image checks.
+  expect(host.requests.slice(before).map((r) => r.headers['user-agent'])).toEqual([EMULATOR_USER_AGENT, EMULATOR_USER_AGENT]);
 });
 
 test.each([

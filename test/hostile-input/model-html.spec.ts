@@ -1,4 +1,5 @@
-import { sanitizeModelHtml } from '../../src/common/html/model-html.js';
+import sanitizeHtml from 'sanitize-html';
+import { isAlreadyClean, MODEL_HTML_TAGS, sanitizeModelHtml } from '../../src/common/html/model-html.js';
 import { describeDamage, HOSTILE_HTML, translateHtml } from '../../src/emulator/text-generator.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { lotRows, startPipeline, untilTerminal, waitFor, type PipelineHarness } from '../pipeline/pipeline-support.js';
@@ -34,6 +35,18 @@ test('the allow-list keeps text and harmless tags, drops everything else', () =>
   expect(sanitizeModelHtml(kept)).toBe(kept.replace('<br>', '<br />'));
   expect(sanitizeModelHtml('<p style="color:red" class="x" id="y">text</p><svg onload="x()"><script>1</script></svg>')).toBe('<p>text</p>');
   expect(sanitizeModelHtml(sanitizeModelHtml(HOSTILE_HTML))).toBe(CLEAN_TAIL); // idempotent
+});
+
+test('the fast path takes only HTML that sanitize-html would leave exactly as it is', () => {
+  const clean = [describeDamage('A & B <c>', 2), translateHtml(describeDamage('x', 1), 'de'), '<ul><li>a</li><li><strong>b</strong><br /></li></ul>', 'plain text'];
+  for (const html of clean) {
+    expect([html, isAlreadyClean(html)]).toEqual([html, true]);
+    expect(sanitizeHtml(html, { allowedTags: [...MODEL_HTML_TAGS], allowedAttributes: {} })).toBe(html);
+  }
+  const notClean = ['<p>open', '<p>a</strong>', '<br>', '<P>x</P>', '<p class="a">x</p>', 'a > b', 'A & B', '&quot;q&quot;', '<div>x</div>', '</p>', HOSTILE_HTML];
+  for (const html of notClean) expect([html, isAlreadyClean(html)]).toEqual([html, false]);
+  expect(sanitizeModelHtml('<p>open')).toBe('<p>open</p>');
+  expect(sanitizeModelHtml('A & B')).toBe('A &amp; B');
 });
 
 describe('hostile model HTML end to end', () => {
