@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { ManagementModule } from './management/management.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { WebhooksApiModule, WebhooksModule } from './webhooks/webhooks.module.js';
 import { WorkerCoreModule, WorkerModule } from './worker/worker.module.js';
@@ -28,6 +29,7 @@ export class AppModule {
         WorkerCoreModule,
         HealthModule,
         MetricsModule,
+        ManagementModule,
         BatchMonitorModule,
         WebhooksModule,
         ...(config.runsApi ? [JobsModule] : []),

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { logSettings } from './config/app-config.js';
 import { ConfigError, parseEnvironment } from './config/environment.js';
-import { createApp, createLogger } from './bootstrap/create-app.js';
+import { createApp, createLogger, listenAll } from './bootstrap/create-app.js';
 import { resolveRuntime } from './bootstrap/runtime.js';
 import { runMigrations } from './database/data-source.js';
 
@@ -43,8 +43,12 @@ async function main(): Promise<void> {
     await runMigrations(config.database.url, (line) => logger.log(line, 'Migrations'));
   }
   app = await createApp(config, { logger });
-  await app.listen(config.port, '0.0.0.0');
-  logger.log(`Generation Service (${config.role}) listening on http://localhost:${config.port} — docs at /docs`, 'Bootstrap');
+  const ports = await listenAll(app, config, '0.0.0.0');
+  logger.log(
+    `Generation Service (${config.role}) listening on http://localhost:${ports.port} — docs at /docs; ` +
+      `management (detailed /health, /metrics) on port ${ports.managementPort}, for the cluster's inside only`,
+    'Bootstrap',
+  );
   if (config.auth.generated) {
     logger.warn(`SHARED_KEY is unset: using the development key kept in ${env.DATA_DIR}/shared-key:\n    ${config.auth.sharedKey}`, 'Bootstrap');
   }

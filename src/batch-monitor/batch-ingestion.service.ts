@@ -8,6 +8,7 @@ import { TranslationService, targetLanguages } from '../translation/translation.
 import {
   emptySummary, LotResultWriter, mergeSummaries, translationOutcome, visionOutcome, withBudgetRetry, type LotOutcome, type WriteSummary,
 } from './lot-result.writer.js';
+import { readVision } from './lot-processor.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
 import { addUsageSql } from './usage.js';
@@ -113,7 +114,7 @@ export class BatchIngestionService {
     const targets = targetLanguages(batch.languages);
     const toOutcome = (line: BatchResultLine): LotOutcome => {
       const outcome =
-        stage === VISION ? visionOutcome(line.customId, line.result) : translationOutcome(line.customId, this.translation.read(line.result, targets));
+        stage === VISION ? visionOutcome(line.customId, readVision(line.result)) : translationOutcome(line.customId, this.translation.read(line.result, targets));
       // An answer cut at max_output_tokens: one direct retry with a larger budget (the writer allows one per lot and stage).
       return withBudgetRetry(outcome, this.gateway.budgetRetryFor(line.result, { stage: stage.stage, via: 'batch' }));
     };

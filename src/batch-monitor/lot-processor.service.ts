@@ -5,6 +5,7 @@ import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai
 import type { RequestOverrides } from '../openai/openai-request.builder.js';
 import { TranslationService, targetLanguages, type DirectBudget } from '../translation/translation.service.js';
 import { isRetryableFailure } from '../translation/retryable-failure.js';
+import { sanitizeModelHtml } from '../common/html/model-html.js';
 import { ImageCheckService } from './image-check.service.js';
 import { addUsage } from './usage.js';
 
@@ -44,6 +45,29 @@ export type DirectLotResult = (
 
 export function visionError(result: Extract<ParsedResult, { ok: false }>): string {
   return `Vision analysis failed (${result.kind}): ${result.error}`;
+}
+
+/**
+ * A vision answer as a lot may keep it: the HTML reduced to the harmless
+ * allow-list (src/common/html/model-html.ts). With translations read by
+ * TranslationService.read, this is the only way model text becomes lot
+ * content — direct calls (sync mode, fallbacks) through `describe`, batch
+ * output through the ingestion. An answer with nothing harmless left is empty.
+ */
+export function readVision(result: ParsedResult): ParsedResult {
+  if (!result.ok) return result;
+  const text = sanitizeModelHtml(result.text);
+  if (text === '') {
+    return {
+      ok: false,
+      kind: 'empty_text',
+      error: 'The response has no text left once unsafe markup is removed.',
+      usage: result.usage,
+      retryable: false,
+      ...(result.budgetRetry ? { budgetRetry: result.budgetRetry } : {}),
+    };
+  }
+  return { ...result, text };
 }
 
 /**
@@ -91,17 +115,19 @@ export class LotProcessorService {
    * The direct vision call of a lot whose images were checked. An answer cut
    * at max_output_tokens is retried once with a larger budget, unless the
    * lot's retry budget is already decided (`budget`), then that is used once.
+   * The description comes back sanitised (readVision).
    */
-  describe(
+  async describe(
     lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>,
     imageUrls: string[],
     signal?: AbortSignal,
     budget: DirectBudget = 'default',
   ): Promise<ParsedResult> {
     const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
-    return this.gateway.respond(this.visionRequest(lot, imageUrls, overrides).body, {
+    const result = await this.gateway.respond(this.visionRequest(lot, imageUrls, overrides).body, {
       signal,
       ...(budget === 'default' ? { budgetRetryStage: 'vision' as const } : {}),
     });
+    return readVision(result);
   }
 }

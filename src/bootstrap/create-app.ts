@@ -5,6 +5,10 @@ import { AppModule } from '../app.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { setupSwagger } from './swagger.js';
 import { createValidationPipe } from '../common/validation/validation.pipe.js';
+import { ManagementServer } from '../management/management.server.js';
+import { applyHttpHygiene } from './http-hygiene.js';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** Largest accepted request body: 50,000 lots with several images each fit well within it. */
 export const MAX_BODY_BYTES = 100 * 1024 * 1024;
@@ -44,7 +48,18 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.disable('x-powered-by');
   // API answers change with every poll and clients do not revalidate: hashing each body for an ETag is pure cost.
   app.set('etag', false);
+  applyHttpHygiene(app, config);
   app.useGlobalPipes(createValidationPipe());
   setupSwagger(app);
   return app;
+}
+
+/**
+ * Listens on the public port and on the management port (detailed health,
+ * /metrics); either may be 0 (any free port). Resolves with the actual ports.
+ */
+export async function listenAll(app: INestApplication, ports: { port: number; managementPort: number }, host: string): Promise<{ port: number; managementPort: number }> {
+  await app.listen(ports.port, host);
+  const managementPort = await app.get(ManagementServer).listen(ports.managementPort, host);
+  return { port: ((app.getHttpServer() as Server).address() as AddressInfo).port, managementPort };
 }

@@ -30,6 +30,10 @@ export interface RuntimeEndpoints {
 export class AppConfig {
   readonly env: Environment['NODE_ENV'];
   readonly port: number;
+  /** Detailed health and /metrics are served here, not on `port`. */
+  readonly managementPort: number;
+  /** The public HTTP server: CORS policy and timeouts that bound slow clients. */
+  readonly http: { corsOrigins: string[]; requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
   readonly role: AppRole;
   readonly runsApi: boolean;
   readonly runsWorker: boolean;
@@ -76,6 +80,14 @@ export class AppConfig {
   constructor(env: Environment, runtime: RuntimeEndpoints) {
     this.env = env.NODE_ENV;
     this.port = env.PORT;
+    this.managementPort = env.MANAGEMENT_PORT;
+    this.http = {
+      corsOrigins: env.CORS_ORIGINS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT * 1000,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeoutMs: Math.min(env.HTTP_HEADERS_TIMEOUT, env.HTTP_REQUEST_TIMEOUT) * 1000,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
+    };
     this.role = env.APP_ROLE;
     this.runsApi = env.APP_ROLE !== 'worker';
     this.runsWorker = env.APP_ROLE !== 'api';

@@ -1,6 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
-  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Max, Min, MinLength, ValidateIf, validateSync,
+  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf, validateSync,
 } from 'class-validator';
 
 const toBool = ({ value }: { value: unknown }) => {
@@ -28,6 +28,28 @@ export class Environment {
 
   @Transform(toNumber) @IsInt() @Min(0) @Max(65535)
   PORT = 5000;
+
+  /** Port of the management listener (detailed health, Prometheus /metrics): for the cluster's inside only. */
+  @Transform(toNumber) @IsInt() @Min(0) @Max(65535)
+  MANAGEMENT_PORT = 9464;
+
+  /** Browser origins allowed to call the API cross-origin, comma-separated (`https://app.example.com`); empty: none. */
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '') : value))
+  @IsString({ each: true })
+  @Matches(/^https?:\/\/[^/?#\s*]+$/, { each: true, message: 'CORS_ORIGINS must list origins such as https://app.example.com (scheme and host, optional port, no path or wildcard)' })
+  CORS_ORIGINS: string[] = [];
+
+  /** Seconds a client may take to send one whole request, body included (a 100 MB upload at ~1 MB/s fits). */
+  @Transform(toNumber) @IsNumber() @Min(0.1) @Max(3600)
+  HTTP_REQUEST_TIMEOUT = 120;
+
+  /** Seconds a client may take to send the request line and headers (capped at HTTP_REQUEST_TIMEOUT). */
+  @Transform(toNumber) @IsNumber() @Min(0.1) @Max(600)
+  HTTP_HEADERS_TIMEOUT = 20;
+
+  /** Seconds an idle keep-alive connection stays open; set it above a load balancer's idle timeout (AWS ALB: 60 → 65). */
+  @Transform(toNumber) @IsNumber() @Min(0.1) @Max(3600)
+  HTTP_KEEP_ALIVE_TIMEOUT = 5;
 
   @Transform(({ value }) => (value === '' || value === undefined ? undefined : String(value).toLowerCase()))
   @IsIn(['api', 'worker', 'all'])
@@ -205,14 +227,19 @@ export function parseEnvironment(source: Record<string, string | undefined>): En
   const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: true, forbidUnknownValues: false });
-  if (errors.length > 0) {
+  const crossChecks: string[] = [];
+  // Port 0 means "any free port" (tests): two zeros never collide.
+  if (errors.length === 0 && env.MANAGEMENT_PORT !== 0 && env.MANAGEMENT_PORT === env.PORT) {
+    crossChecks.push(`MANAGEMENT_PORT must differ from PORT (both ${env.PORT}): the management port is for the cluster's inside only`);
+  }
+  if (errors.length > 0 || crossChecks.length > 0) {
     const problems = errors.flatMap((error) => {
       const shown = error.property.includes('KEY') ? '<hidden>' : JSON.stringify(error.value);
       return Object.values(error.constraints ?? {}).map((message) =>
         message.startsWith(error.property) ? `${message} (got ${shown})` : `${error.property}: ${message} (got ${shown})`,
       );
     });
-    throw new ConfigError(problems);
+    throw new ConfigError([...problems, ...crossChecks]);
   }
   return env;
 }

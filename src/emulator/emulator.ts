@@ -8,6 +8,8 @@ import { faultRoutes } from './faults.routes.js';
 import { createEmulatorServer } from './http-server.js';
 import { ResponsesService, responsesRoutes } from './responses.service.js';
 import { StatsRecorder, type EmulatorStats } from './stats.js';
+import { createSafeDispatcher, type NetworkPolicy } from '../common/http/safe-dispatcher.js';
+import type { OutboundTarget } from '../common/http/safe-request.js';
 
 export { FaultControl } from './faults.js';
 export type { BatchFault, BatchFaultEffect, DelayFault, Fault, HttpFault } from './faults.js';
@@ -22,8 +24,15 @@ export interface EmulatorOptions {
   apiKey?: string;
   /** Time a batch takes from `in_progress` to `completed` (default 5000 ms). */
   batchDurationMs?: number;
-  /** Timeout of each image download (default 5000 ms). */
+  /** Timeout of each image download, redirects included (default 5000 ms). */
   imageFetchTimeoutMs?: number;
+  /**
+   * Which addresses image downloads may reach, checked like the service's own
+   * outbound calls (src/common/http), on every redirect hop. Default: loopback
+   * allowed (local image hosts, as in the tests and offline mode), private,
+   * link-local and metadata addresses refused — as OpenAI could never reach them.
+   */
+  imageNetwork?: NetworkPolicy;
   log?: (line: string) => void;
 }
 
@@ -36,6 +45,14 @@ export interface RunningEmulator {
   stats(): EmulatorStats;
 }
 
+/** The image downloads' guarded connection pool (plain class: the emulator has no Nest dependency). */
+class OutboundHttpTarget implements OutboundTarget {
+  readonly dispatcher;
+  constructor(readonly policy: NetworkPolicy) {
+    this.dispatcher = createSafeDispatcher(policy);
+  }
+}
+
 /** Batch input files reach 200 MB; leave room for the multipart envelope. */
 const MAX_BODY_BYTES = 220 * 1024 * 1024;
 
@@ -45,7 +62,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const stats = new StatsRecorder();
   const faults = new FaultControl();
   const files = new FileStore();
-  const responses = new ResponsesService(stats, options.imageFetchTimeoutMs ?? 5000);
+  const images = new OutboundHttpTarget(options.imageNetwork ?? { allowPrivateNetworks: false, allowLoopback: true });
+  const responses = new ResponsesService(stats, options.imageFetchTimeoutMs ?? 5000, images);
   const batches = new BatchEngine({ files, responses, stats, durationMs: options.batchDurationMs ?? 5000, log });
 
   const server = createEmulatorServer({
@@ -76,6 +94,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     close() {
       closing ??= new Promise<void>((resolve) => {
         batches.close();
+        void images.dispatcher.close().catch(() => undefined);
         server.close(() => resolve());
         // Keep-alive sockets (the SDK pools connections) would hold close() open.
         server.closeAllConnections();

@@ -1,3 +1,4 @@
+import { safeRequest, type OutboundTarget } from '../common/http/safe-request.js';
 import { ApiError, invalidRequest } from './api-error.js';
 import type { ImageRef } from './responses-request.js';
 
@@ -5,7 +6,16 @@ export interface ImageFetcherOptions {
   timeoutMs: number;
   /** Called once per HTTP(S) download attempt. */
   onFetch(): void;
+  /** The service's SSRF-safe outbound client (src/common/http): its policy decides which addresses may be reached. */
+  target: OutboundTarget;
 }
+
+/** Redirects followed at most, like a browser-grade client; each hop is checked like the first URL. */
+export const MAX_IMAGE_REDIRECTS = 5;
+/** Largest image read; past it the download is abandoned (OpenAI refuses such images too). */
+export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+export const EMULATOR_USER_AGENT = 'OpenAI-Emulator-Image-Fetcher/1.0';
 
 const DATA_URL = /^data:([^;,]+)(;base64)?,/i;
 
@@ -43,13 +53,37 @@ async function fetchOne(image: ImageRef, options: ImageFetcherOptions): Promise<
   }
   options.onFetch();
   try {
-    const response = await fetch(image.url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow' });
-    const body = Buffer.from(await response.arrayBuffer());
-    const contentType = response.headers.get('content-type') ?? '';
-    if (!response.ok || !contentType.toLowerCase().startsWith('image/')) throw new Error('not an image');
-    return body.length;
+    return await download(image.url, options);
   } catch {
     throw downloadError(image.url);
+  }
+}
+
+/**
+ * Downloads through the SSRF-safe client, which never follows redirects by
+ * itself: each hop is followed here and goes through the same checks (scheme,
+ * host name, connect-time address), so a public URL cannot redirect the
+ * download to loopback, a private network or a metadata service.
+ */
+async function download(first: string, options: ImageFetcherOptions): Promise<number> {
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  let url = first;
+  for (let hop = 0; ; hop++) {
+    const response = await safeRequest(
+      url,
+      // Its own User-Agent: image hosts (and tests) tell OpenAI's downloads from the service's image checks.
+      { method: 'GET', headers: { accept: 'image/*', 'user-agent': EMULATOR_USER_AGENT }, timeoutMs: options.timeoutMs, maxBytes: MAX_IMAGE_BYTES, signal },
+      options.target,
+    );
+    const location = response.headers.location;
+    if (REDIRECTS.has(response.status) && location) {
+      if (hop >= MAX_IMAGE_REDIRECTS) throw new Error('too many redirects');
+      url = new URL(location, url).href;
+      continue;
+    }
+    const contentType = (response.headers['content-type'] ?? '').toLowerCase();
+    if (response.status < 200 || response.status > 299 || !contentType.startsWith('image/') || response.truncated) throw new Error('not an image');
+    return response.body.length;
   }
 }
 

@@ -13,6 +13,8 @@ async function main(): Promise<void> {
     host: process.env.EMULATOR_HOST ?? '127.0.0.1',
     batchDurationMs,
     apiKey: process.env.EMULATOR_API_KEY || undefined,
+    // Loopback image hosts are reachable (local testing); private networks only when asked for.
+    imageNetwork: { allowPrivateNetworks: process.env.EMULATOR_ALLOW_PRIVATE_NETWORKS === 'true', allowLoopback: true },
     log: process.env.EMULATOR_QUIET ? undefined : (line) => console.log(line),
   });
   console.log(`OpenAI emulator listening at ${emulator.url} (batch duration ${batchDurationMs} ms)`);

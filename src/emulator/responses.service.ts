@@ -1,11 +1,12 @@
 import { ApiError, invalidRequest, serverError, type OpenAIErrorBody } from './api-error.js';
 import type { Route } from './http-server.js';
+import type { OutboundTarget } from '../common/http/safe-request.js';
 import { fetchImages } from './image-fetcher.js';
 import { buildResponse, type ResponseObject } from './response-builder.js';
 import { parseResponsesRequest } from './responses-request.js';
 import { fillSchema } from './schema-filler.js';
 import type { StatsRecorder } from './stats.js';
-import { describeDamage, extractAdditionalInfo, extractSourceHtml, findTriggers } from './text-generator.js';
+import { describeDamage, extractAdditionalInfo, extractSourceHtml, findTriggers, withHostileHtml } from './text-generator.js';
 
 export type ResponsesOutcome =
   | { ok: true; status: 200; body: ResponseObject }
@@ -19,6 +20,7 @@ export class ResponsesService {
   constructor(
     private readonly stats: StatsRecorder,
     private readonly imageTimeoutMs: number,
+    private readonly images: OutboundTarget,
   ) {}
 
   async create(body: unknown): Promise<ResponsesOutcome> {
@@ -36,12 +38,13 @@ export class ResponsesService {
     const userText = req.userTextParts.join('\n');
     const triggers = findTriggers(userText);
     if (triggers.has('fail-500')) throw serverError();
-    await fetchImages(req.images, { timeoutMs: this.imageTimeoutMs, onFetch: () => this.stats.increment('imageFetches') });
+    await fetchImages(req.images, { timeoutMs: this.imageTimeoutMs, onFetch: () => this.stats.increment('imageFetches'), target: this.images });
 
-    const description = describeDamage(extractAdditionalInfo(req.userTextParts), req.images.length);
+    const hostile = triggers.has('hostile-html') ? withHostileHtml : (html: string) => html;
+    const description = hostile(describeDamage(extractAdditionalInfo(req.userTextParts), req.images.length));
     let text: string;
     if (req.textFormat.type === 'json_schema') {
-      text = JSON.stringify(fillSchema(req.textFormat.schema, { description, sourceHtml: extractSourceHtml(userText) }));
+      text = JSON.stringify(fillSchema(req.textFormat.schema, { description, sourceHtml: hostile(extractSourceHtml(userText)) }));
     } else if (req.textFormat.type === 'json_object') {
       text = JSON.stringify({ description });
     } else {

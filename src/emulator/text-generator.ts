@@ -14,7 +14,8 @@ export type Trigger =
   | 'message-first'
   | 'extra-items'
   | 'split-text'
-  | 'deep-reasoning';
+  | 'deep-reasoning'
+  | 'hostile-html';
 
 const TRIGGERS: readonly Trigger[] = [
   'refusal',
@@ -26,7 +27,21 @@ const TRIGGERS: readonly Trigger[] = [
   'extra-items',
   'split-text',
   'deep-reasoning',
+  'hostile-html',
 ];
+
+/**
+ * What `[emulator:hostile-html]` adds to a description or translation: the
+ * markup a model or a compromised proxy could answer — a script, an event
+ * handler, a `javascript:` link, an iframe, a style block — around text that
+ * must survive sanitising ("Hostile markup follows." and "Open the full report").
+ */
+export const HOSTILE_HTML =
+  '<p onclick="alert(\'p\')">Hostile markup follows<script>alert(\'script\')</script>.</p>' +
+  '<img src="x" onerror="alert(\'img\')">' +
+  '<p><a href="javascript:alert(\'link\')">Open the full report</a></p>' +
+  '<iframe src="https://attacker.example/frame"></iframe>' +
+  '<style>body{display:none}</style>';
 
 const MARKER = /\[emulator:([a-z0-9-]+)\]/g;
 /** `[emulator:next:X]` survives into the generated description as `[emulator:X]`, so it fires on the *next* request (the translation). */
@@ -88,6 +103,11 @@ export function extractSourceHtml(userText: string): string {
   const end = userText.toLowerCase().lastIndexOf('</p>');
   if (start >= 0 && end > start) return userText.slice(start, end + '</p>'.length);
   return userText.trim();
+}
+
+/** Appends HOSTILE_HTML (the `hostile-html` trigger). */
+export function withHostileHtml(html: string): string {
+  return html + HOSTILE_HTML;
 }
 
 /** "Translation": `[lang] ` inserted after every opening `<p>` tag (tags kept); plain text is wrapped in one `<p>`. */

@@ -1,109 +1,63 @@
-import { Controller, Get, HttpCode } from '@nestjs/common';
+import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { HealthCheck, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '../auth/signed.decorator.js';
-import { AppConfig } from '../config/app-config.js';
-import { WorkerHeartbeatService } from '../worker/worker-heartbeat.service.js';
-import { errorText } from '../common/errors/error-text.js';
+import { HealthService } from './health.service.js';
 
-const DB_TIMEOUT_MS = 1500;
+/** One section of a check result with nothing but each indicator's status. */
+function statusOf(section: Partial<HealthIndicatorResult> | undefined): HealthIndicatorResult | undefined {
+  if (!section) return undefined;
+  return Object.fromEntries(Object.entries(section).map(([name, value]) => [name, { status: value?.status }])) as HealthIndicatorResult;
+}
 
 /**
- * Probes for Kubernetes and Docker. Liveness looks at the process only, so a
- * database outage never gets healthy pods killed; readiness and /health need
- * the database, the schema and — in worker processes — a fresh heartbeat.
+ * A check result as the public port may show it: the status of each check and
+ * nothing that identifies hosts, processes, instances or URLs (issue 8 §6).
+ * The full result is on the management port (MANAGEMENT_PORT).
+ */
+export function statusOnly(result: HealthCheckResult): HealthCheckResult {
+  return { status: result.status, info: statusOf(result.info), error: statusOf(result.error), details: statusOf(result.details) ?? {} };
+}
+
+/**
+ * Probes for Kubernetes and Docker on the public port, reduced to a status per
+ * check; the same checks in detail are served on the management port.
  */
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
-    private readonly indicators: HealthIndicatorService,
-    private readonly heartbeats: WorkerHeartbeatService,
-    private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Overall health (Docker HEALTHCHECK): database, schema, workers, OpenAI mode' })
+  @ApiOperation({ summary: 'Overall health (Docker HEALTHCHECK): database, schema, workers, OpenAI mode — status per check only' })
   check() {
-    return this.health.check([...this.readinessChecks(), () => this.openAiMode(), () => this.workers(false)]);
+    return this.publicly(this.health.overall());
   }
 
   @Get('live')
   @HttpCode(200)
   @ApiOperation({ summary: 'Liveness: the process answers. Never depends on PostgreSQL or OpenAI.' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { process: { status: 'up', uptime_seconds: 12.3 } } } } })
+  @ApiOkResponse({ schema: { example: { status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } } } })
   live() {
-    return this.health.check([
-      () => this.indicators.check('process').up({ uptime_seconds: Math.round(process.uptime() * 10) / 10, pid: process.pid, role: this.config.role }),
-    ]);
+    return this.publicly(this.health.live());
   }
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: database ping, migrations applied, and this worker\'s heartbeat fresh' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready: see the failing indicator in `error`' })
+  @ApiOperation({ summary: 'Readiness: database ping, migrations applied, and this worker\'s heartbeat fresh — status per check only' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready: the failing check is named in `message` and `details.error`' })
   ready() {
-    return this.health.check([...this.readinessChecks(), () => this.workers(true)]);
+    return this.publicly(this.health.ready());
   }
 
-  private readinessChecks() {
-    return [
-      () => this.db.pingCheck('database', { timeout: DB_TIMEOUT_MS }),
-      () =>
-        this.indicators
-          .check('migrations')
-          .attempt(async () => {
-            const pending = await this.dataSource.showMigrations();
-            if (pending) throw new Error('pending migrations: run `npm run migrate` or start with RUN_MIGRATIONS=true');
-            return { applied: this.dataSource.migrations.length };
-          })
-          .withTimeout(DB_TIMEOUT_MS),
-    ];
-  }
-
-  /**
-   * Lists every known worker with its last heartbeat. Down when this process
-   * runs a worker whose own heartbeat is stale; degraded on /health when no
-   * worker anywhere is alive.
-   */
-  private async workers(requireSelf: boolean) {
-    const check = this.indicators.check('workers');
-    let workers;
+  private async publicly(check: Promise<HealthCheckResult>): Promise<HealthCheckResult> {
     try {
-      workers = await this.heartbeats.list();
+      return statusOnly(await check);
     } catch (error) {
-      return check.down({ message: `cannot read heartbeats: ${errorText(error)}` });
+      if (error instanceof ServiceUnavailableException) throw new ServiceUnavailableException(statusOnly(error.getResponse() as HealthCheckResult));
+      throw error;
     }
-    const self = workers.find((worker) => worker.instance_id === this.config.instanceId);
-    const summary = {
-      this_instance: this.config.runsWorker ? this.config.instanceId : null,
-      stale_after_seconds: this.config.worker.heartbeatStaleMs / 1000,
-      alive: workers.filter((worker) => worker.alive).length,
-      instances: workers,
-    };
-    if (this.config.runsWorker && !self?.alive) {
-      return check.down({ ...summary, message: 'this process runs a worker but its heartbeat is stale or missing' });
-    }
-    if (!requireSelf && summary.alive === 0) {
-      // Visible, but not fatal for an API-only process: restarting it would not revive the workers.
-      return check.degraded({ ...summary, message: 'no live worker: batch jobs will not progress' });
-    }
-    return check.up(summary);
-  }
-
-  private openAiMode() {
-    const check = this.indicators.check('openai');
-    const data = { mode: this.config.openai.offline ? 'offline-emulator' : 'openai', base_url: this.config.openai.baseUrl ?? 'https://api.openai.com/v1' };
-    // Offline mode is a loud, visible state, but the service itself works.
-    return this.config.openai.offline
-      ? check.degraded({ ...data, message: 'OFFLINE MODE: answers come from the built-in OpenAI emulator, not from OpenAI' })
-      : check.up(data);
   }
 }

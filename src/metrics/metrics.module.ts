@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
-import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
 
+/** Metrics are collected here and served on the management port only (src/management). */
 @Module({
-  controllers: [MetricsController],
   providers: [MetricsService, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
   exports: [MetricsService],
 })

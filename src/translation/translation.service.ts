@@ -4,6 +4,7 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import type { RequestOverrides } from '../openai/openai-request.builder.js';
 import { isRetryableFailure } from './retryable-failure.js';
+import { sanitizeModelHtml } from '../common/html/model-html.js';
 
 /** A translation outcome; `retryable` says whether asking again could help (the request did not really run). */
 export type TranslationOutcome = (
@@ -30,7 +31,8 @@ export function translationError(kind: string, error: string): string {
 /**
  * Translation of a lot's English HTML into all its target languages in one
  * structured-output request (HTML tags preserved), as a batch line or a
- * direct call, and the reading of its answer.
+ * direct call, and the reading of its answer — the one way a translation
+ * becomes lot content, sanitised like descriptions (src/common/html/model-html.ts).
  */
 @Injectable()
 export class TranslationService {
@@ -59,6 +61,17 @@ export class TranslationService {
     }
     const parsed = this.gateway.parseTranslation(result.text, targets);
     if (!parsed.ok) return { ok: false, error: translationError('malformed', parsed.error), retryable: false, usage: result.usage, ...extra };
-    return { ok: true, translations: parsed.translations, usage: result.usage, ...extra };
+    // Every language reduced to the harmless allow-list, like the description (readVision).
+    const translations: Record<string, string> = {};
+    const empty: string[] = [];
+    for (const [language, html] of Object.entries(parsed.translations)) {
+      translations[language] = sanitizeModelHtml(html);
+      if (translations[language] === '') empty.push(language);
+    }
+    if (empty.length > 0) {
+      const error = `The translation has no text left once unsafe markup is removed: ${empty.join(', ')}.`;
+      return { ok: false, error: translationError('empty_text', error), retryable: false, usage: result.usage, ...extra };
+    }
+    return { ok: true, translations, usage: result.usage, ...extra };
   }
 }

@@ -1,3 +1,4 @@
+import { maskUrlCredentials } from '../common/http/safe-request.js';
 import type { WebhookAttemptDto, WebhookDeliveryDto } from './dto/webhook-delivery.dto.js';
 import type { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity.js';
 import type { WebhookDelivery } from './webhook-delivery.entity.js';
@@ -5,6 +6,8 @@ import type { WebhookDelivery } from './webhook-delivery.entity.js';
 export type WebhookDeliveryView = WebhookDeliveryDto;
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+/** Credentials in a receiver's URL (`https://user:password@…`) are sent, never listed. */
+const masked = (text: string | null): string | null => (text === null ? null : maskUrlCredentials(text));
 
 export function attemptView(attempt: WebhookDeliveryAttempt): WebhookAttemptDto {
   return {
@@ -15,7 +18,7 @@ export function attemptView(attempt: WebhookDeliveryAttempt): WebhookAttemptDto 
     duration_ms: attempt.durationMs,
     response_status: attempt.responseStatus,
     response_excerpt: attempt.responseExcerpt,
-    error_message: attempt.errorMessage,
+    error_message: masked(attempt.errorMessage),
   };
 }
 
@@ -25,7 +28,7 @@ export function deliveryView(delivery: WebhookDelivery, attempts: WebhookDeliver
     id: delivery.id,
     webhook_id: delivery.id,
     batch_job_id: delivery.batchJobId,
-    webhook_url: delivery.webhookUrl,
+    webhook_url: maskUrlCredentials(delivery.webhookUrl),
     event: delivery.event,
     part: delivery.part,
     parts: delivery.parts,
@@ -38,7 +41,7 @@ export function deliveryView(delivery: WebhookDelivery, attempts: WebhookDeliver
     delivered_at: iso(delivery.deliveredAt),
     response_status: delivery.responseStatus,
     response_excerpt: delivery.responseExcerpt,
-    error_message: delivery.errorMessage,
+    error_message: masked(delivery.errorMessage),
     created_at: delivery.createdAt.toISOString(),
     updated_at: delivery.updatedAt.toISOString(),
     attempts: attempts.map(attemptView),

@@ -46,6 +46,8 @@ describe('000 — worker never started', () => {
       const ready = await app.fetch('/health/ready');
       return ready.status === 503 ? ready : undefined;
     }, { timeoutMs: 5_000, what: 'readiness to fail' });
-    expect(JSON.stringify(await response.json())).toMatch(/heartbeat is stale/);
+    expect(await response.json()).toMatchObject({ message: 'Not healthy: workers', details: { error: { workers: { status: 'down' } } } });
+    // Why, in detail, on the management port.
+    expect(JSON.stringify(await (await app.manage('/health/ready')).json())).toMatch(/heartbeat is stale/);
   });
 });

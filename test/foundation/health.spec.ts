@@ -10,9 +10,9 @@ describe('health with the database up', () => {
   });
   afterAll(() => t.close());
 
-  test('/health/ready is 200 once this worker has beaten, and lists it', async () => {
+  test('/health/ready is 200 once this worker has beaten, and lists it on the management port', async () => {
     const body = await waitFor(async () => {
-      const res = await t.fetch('/health/ready');
+      const res = await t.manage('/health/ready');
       return res.status === 200 ? json(res) : undefined;
     }, { timeoutMs: 10_000, what: 'readiness' });
     expect(body.status).toBe('ok');
@@ -22,19 +22,32 @@ describe('health with the database up', () => {
     expect(body.info.workers.instances).toEqual([
       expect.objectContaining({ instance_id: t.config.instanceId, role: 'all', alive: true, pid: process.pid }),
     ]);
+    // The public port: the same checks, a status each and nothing else.
+    const pub = await t.fetch('/health/ready');
+    expect(pub.status).toBe(200);
+    expect(await json(pub)).toEqual({
+      status: 'ok',
+      info: { database: { status: 'up' }, migrations: { status: 'up' }, workers: { status: 'up' } },
+      error: {},
+      details: { database: { status: 'up' }, migrations: { status: 'up' }, workers: { status: 'up' } },
+    });
   });
 
-  test('/health answers 200 for the Docker HEALTHCHECK and shows the OpenAI mode', async () => {
+  test('/health answers 200 for the Docker HEALTHCHECK; the OpenAI mode is shown on the management port', async () => {
     const res = await t.fetch('/health');
     expect(res.status).toBe(200);
-    const body = await json(res);
-    expect(body.info.openai).toMatchObject({ status: 'up', mode: 'openai' });
+    expect((await json(res)).info.openai).toEqual({ status: 'up' });
+    const detailed = await t.manage('/health');
+    expect(detailed.status).toBe(200);
+    expect((await json(detailed)).info.openai).toMatchObject({ status: 'up', mode: 'openai', base_url: t.config.openai.baseUrl });
   });
 
-  test('/health/live needs no signature and reports the process', async () => {
+  test('/health/live needs no signature and reports the process (its pid and role on the management port only)', async () => {
     const res = await t.fetch('/health/live');
     expect(res.status).toBe(200);
-    expect((await json(res)).info.process).toMatchObject({ status: 'up', role: 'all', pid: process.pid });
+    expect((await json(res)).info.process).toEqual({ status: 'up' });
+    const detailed = await t.manage('/health/live');
+    expect((await json(detailed)).info.process).toMatchObject({ status: 'up', role: 'all', pid: process.pid });
   });
 });
 
@@ -56,7 +69,10 @@ describe('health with the database down', () => {
       expect(body).toMatchObject({ error: 'Service unavailable', code: 'SERVICE_UNAVAILABLE' });
       expect(body.message).toMatch(/^Not healthy: database/);
       expect(body.details.status).toBe('error');
-      expect(body.details.error.database.status).toBe('down');
+      expect(body.details.error.database).toEqual({ status: 'down' });
+      const detailed = await t.manage(path);
+      expect(detailed.status).toBe(503);
+      expect(await json(detailed)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { error: { database: { status: 'down', message: expect.any(String) } } } });
     }
   });
 });
@@ -73,11 +89,14 @@ describe('worker liveness', () => {
     await t.app.get(WorkerHeartbeatService).beat();
     expect((await t.fetch('/health/ready')).status).toBe(200);
     const stale = await waitFor(async () => {
-      const res = await t.fetch('/health/ready');
+      const res = await t.manage('/health/ready');
       return res.status === 503 ? json(res) : undefined;
     }, { timeoutMs: 10_000, what: 'a stale heartbeat' });
     expect(stale.details.error.workers.message).toMatch(/heartbeat is stale/);
     expect(stale.details.error.workers.instances[0]).toMatchObject({ instance_id: t.config.instanceId, alive: false });
+    const pub = await t.fetch('/health/ready');
+    expect(pub.status).toBe(503);
+    expect(await json(pub)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: 'Not healthy: workers', details: { error: { workers: { status: 'down' } } } });
   });
 
   test('an API-only process stays ready and healthy without a worker of its own, and /health shows that none is alive', async () => {
@@ -87,7 +106,8 @@ describe('worker liveness', () => {
       expect((await api.fetch('/health/ready')).status).toBe(200);
       const overall = await api.fetch('/health');
       expect(overall.status).toBe(200);
-      const body = await json(overall);
+      expect(await json(overall)).toMatchObject({ status: 'degraded', info: { workers: { status: 'degraded' } } });
+      const body = await json(await api.manage('/health'));
       expect(body.status).toBe('degraded');
       expect(body.info.workers).toMatchObject({ status: 'degraded', alive: 0, message: expect.stringMatching(/no live worker/) });
     } finally {

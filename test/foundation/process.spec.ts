@@ -28,7 +28,14 @@ function start(env: Record<string, string>): Started {
   return { child, output: () => output, exited };
 }
 
-async function waitForHealth(port: number, timeoutMs: number, started: Started): Promise<Record<string, any>> {
+/** Waits for /health 200 on the public port, then answers the management port's detailed /health. */
+async function waitForHealth(port: number, timeoutMs: number, started: Started, managementPort?: number): Promise<Record<string, any>> {
+  const body = await waitForPublicHealth(port, timeoutMs, started);
+  if (managementPort === undefined) return body;
+  return (await (await fetch(`http://127.0.0.1:${managementPort}/health`)).json()) as Record<string, any>;
+}
+
+async function waitForPublicHealth(port: number, timeoutMs: number, started: Started): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void started.exited.then((code) => (exitCode = code));
@@ -74,10 +81,11 @@ describe('embedded PostgreSQL and offline mode (npm start on a fresh clone)', ()
 
   test('starts, serves, stops PostgreSQL on SIGINT, and restarts on the same data', async () => {
     const port = await freePort();
-    const env = { DATA_DIR: dataDir, PORT: String(port), WORKER_POLL_INTERVAL: '0.5' };
+    const managementPort = await freePort();
+    const env = { DATA_DIR: dataDir, PORT: String(port), MANAGEMENT_PORT: String(managementPort), WORKER_POLL_INTERVAL: '0.5' };
 
     const first = start(env);
-    const health = await waitForHealth(port, 90_000, first);
+    const health = await waitForHealth(port, 90_000, first, managementPort);
     expect(health.status).toBe('degraded'); // offline mode is visible in /health
     expect(health.info.openai).toMatchObject({ status: 'degraded', mode: 'offline-emulator' });
     expect(health.info.workers.alive).toBe(1);

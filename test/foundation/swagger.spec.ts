@@ -14,7 +14,12 @@ test('/docs serves Swagger UI with the signing helper', async () => {
   expect(page.status).toBe(200);
   const html = await page.text();
   expect(html).toContain('swagger-ui');
-  expect(html).toContain('requestInterceptor');
+  // The signing helper is a served script (the CSP allows no inline script).
+  expect(html).toContain(`<script src='/docs/swagger-signing.js'></script>`);
+  const script = await t.fetch('/docs/swagger-signing.js');
+  expect(script.status).toBe(200);
+  expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+  expect(await script.text()).toContain('requestInterceptor');
 });
 
 test('/docs-json is a valid OpenAPI 3 document describing every route with its security and errors', async () => {

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplication, Type } from '@nestjs/common';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/bootstrap/create-app.js';
+import { createApp, listenAll } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { canonicalJson } from '../../src/auth/canonical-json.js';
@@ -16,6 +15,10 @@ export interface TestApp {
   db: TestDatabase;
   /** Base URL, e.g. http://127.0.0.1:40123 */
   url: string;
+  /** Base URL of the management port (detailed health, /metrics). */
+  managementUrl: string;
+  /** fetch() against the management port. */
+  manage(path: string, init?: RequestInit): Promise<Response>;
   /** fetch() against the app; `signWith` adds X-Signature over that message. */
   fetch(path: string, init?: RequestInit & { signWith?: string }): Promise<Response>;
   /** POST /api/v1/generate-descriptions signed like the seed's Python client. */
@@ -47,6 +50,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     OPENAI_BASE_URL: options.openaiBaseUrl ?? 'http://127.0.0.1:9/v1',
     WORKER_POLL_INTERVAL: '0.2',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
+    MANAGEMENT_PORT: '0',
     ...options.env,
   });
   const config = new AppConfig(env, {
@@ -59,9 +63,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sharedKeyGenerated: false,
   });
   const app = await createApp(config, { extraModules: options.extraModules });
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  // Both listeners on free ports; the management port is found from the server itself.
+  const ports = await listenAll(app, { port: 0, managementPort: config.managementPort }, '127.0.0.1');
+  const url = `http://127.0.0.1:${ports.port}`;
+  const managementUrl = `http://127.0.0.1:${ports.managementPort}`;
 
   const doFetch: TestApp['fetch'] = (path, init = {}) => {
     const { signWith, ...rest } = init;
@@ -74,6 +79,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     db,
     url,
+    managementUrl,
+    manage: (path, init) => fetch(managementUrl + path, init),
     fetch: doFetch,
     postLots: (body, init = {}) =>
       doFetch('/api/v1/generate-descriptions', {

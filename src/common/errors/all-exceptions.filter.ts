@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { ApiException, type ErrorBody } from './api-exception.js';
+import { allowedMethods } from './allowed-methods.js';
 import { ERROR_TITLES, ErrorCode } from './error-code.js';
 
 /** Maps the errors Nest and body-parser raise themselves to the documented shape. */
@@ -35,7 +36,7 @@ function fromHttpException(exception: HttpException, request: Request): ErrorBod
  * A deliberate 503 (Terminus when a probe fails): the check result goes in
  * `details`, and the message names what is down.
  */
-function fromUnavailable(exception: HttpException): ErrorBody {
+export function fromUnavailable(exception: HttpException): ErrorBody {
   const response = exception.getResponse() as { status?: string; error?: Record<string, { message?: string }> } | string;
   if (typeof response === 'object' && response.error && typeof response.error === 'object') {
     const down = Object.entries(response.error).map(([name, info]) => (info?.message ? `${name} (${info.message})` : name));
@@ -47,6 +48,14 @@ function fromUnavailable(exception: HttpException): ErrorBody {
     };
   }
   return { error: ERROR_TITLES[ErrorCode.ServiceUnavailable], message: exception.message, code: ErrorCode.ServiceUnavailable };
+}
+
+function methodNotAllowed(request: Request, allow: string[]): ErrorBody {
+  return {
+    error: ERROR_TITLES[ErrorCode.MethodNotAllowed],
+    message: `${request.method} is not allowed on ${request.path}; allowed: ${allow.join(', ')}`,
+    code: ErrorCode.MethodNotAllowed,
+  };
 }
 
 /** Errors body-parser raises before any route runs (they carry `type` and `status`). */
@@ -101,6 +110,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (parsed) return [...parsed, {}];
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      if (status === HttpStatus.NOT_FOUND) {
+        // A known path with a method it does not serve is 405 with Allow, not "no route".
+        const allow = allowedMethods(request);
+        if (allow.length > 0 && !allow.includes(request.method)) return [405, methodNotAllowed(request, allow), { Allow: allow.join(', ') }];
+      }
       if (status < 500) return [status, fromHttpException(exception, request), {}];
       if (status === HttpStatus.SERVICE_UNAVAILABLE) return [status, fromUnavailable(exception), { 'Retry-After': '5' }];
     }

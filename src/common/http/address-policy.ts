@@ -109,3 +109,19 @@ export function isIpLiteral(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   return isIP(bare) !== 0;
 }
+
+/**
+ * True when `ip` is a loopback address (127.0.0.0/8, ::1, or an IPv6 form
+ * embedding an IPv4 loopback) — what a policy with `allowLoopback` still lets through.
+ */
+export function isLoopbackAddress(ip: string): boolean {
+  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  if (isIP(bare) === 0) return false;
+  try {
+    let parsed = ipaddr.parse(isIP(bare) === 6 ? canonicalIpv6(bare) : bare);
+    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+    return parsed.range() === 'loopback';
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { classifyHost } from './address-policy.js';
 import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
-import type { NetworkPolicy } from './safe-dispatcher.js';
+import { refusalFor, type NetworkPolicy } from './safe-dispatcher.js';
 import { errorText } from '../errors/error-text.js';
 
 export const OUTBOUND_USER_AGENT = 'Generation-Service/2.0';
@@ -45,6 +45,15 @@ export function redactUrl(url: URL): string {
   return copy.href;
 }
 
+/**
+ * A URL or text as listings may show it: the `user:password@` of every http(s)
+ * URL in it becomes `***:***@` (a lone user, often a token, `***@`).
+ */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/\b(https?:\/\/)([^\s/?#@]*)@/gi, (_match, scheme: string, userinfo: string) =>
+    `${scheme}${userinfo.includes(':') ? '***:***' : '***'}@`);
+}
+
 /** Parses and pre-checks a URL: http(s) only, and a public host unless private networks are allowed. */
 export function checkOutboundUrl(raw: string, policy: NetworkPolicy): URL {
   let url: URL;
@@ -59,7 +68,7 @@ export function checkOutboundUrl(raw: string, policy: NetworkPolicy): URL {
   }
   // The WHATWG parser has already rewritten 2130706433, 0x7f.1 and 017700000001 into 127.0.0.1.
   if (!policy.allowPrivateNetworks) {
-    const reason = classifyHost(url.hostname);
+    const reason = refusalFor(url.hostname, classifyHost(url.hostname), policy);
     if (reason) throw new SsrfBlockedError(shown, reason);
   }
   return url;
