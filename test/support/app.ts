@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication, Type } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/bootstrap/create-app.js';
+import { createApp, type CreateAppOptions } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { canonicalJson } from '../../src/auth/canonical-json.js';
@@ -34,6 +34,8 @@ export interface TestAppOptions {
   openaiBaseUrl?: string;
   /** Extra Nest modules (e.g. probe controllers) mounted beside the app's own. */
   extraModules?: Type[];
+  /** Smaller body limits or parser heaps (see CreateAppOptions). */
+  bodyParsing?: CreateAppOptions['bodyParsing'];
 }
 
 /** Boots the real application (same wiring as main.ts) on a random loopback port against a fresh database. */
@@ -58,7 +60,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sharedKey: env.SHARED_KEY!,
     sharedKeyGenerated: false,
   });
-  const app = await createApp(config, { extraModules: options.extraModules });
+  const app = await createApp(config, { extraModules: options.extraModules, bodyParsing: options.bodyParsing });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

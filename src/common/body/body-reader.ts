@@ -50,6 +50,12 @@ export function checkMediaType(header: string | undefined): void {
   if (!JSON_SUBTYPE.test(type)) {
     throw unsupported(`Content-Type ${type} is not accepted: send ${ACCEPTED_MEDIA_TYPES}`, { content_type: header });
   }
+  // The parser is lenient (it drops `charset` without a value, keeps the first of two, ignores an unterminated quote):
+  // any mention of a charset must be exactly one, well-formed `utf-8`, or a proxy could read what we did not.
+  const mentions = header.match(/charset/gi)?.length ?? 0;
+  if (mentions > 1 || (mentions === 1 && charset === undefined)) {
+    throw unsupported('Ambiguous charset parameter: send exactly one charset=utf-8, or none', { content_type: header });
+  }
   if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
     throw unsupported(`charset ${charset} is not accepted: JSON bodies must be UTF-8`, { content_type: header });
   }
