@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { canonicalJson } from '../../src/auth/canonical-json.js';
 import { sign } from '../../src/auth/hmac.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
+import { postOnFreshConnection } from '../support/app.js';
 
 /**
  * The real entry point (`dist/src/main.js`, built by `npm test`'s pretest step)
@@ -105,9 +106,7 @@ describe('embedded PostgreSQL and offline mode (npm start on a fresh clone)', ()
     const inflated = Buffer.alloc(100 * 1024 * 1024, '[],');
     inflated[0] = 0x5b;
     inflated.write('[]]', inflated.length - 3);
-    const bomb = await fetch(`${base}/generate-descriptions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync(inflated),
-    });
+    const bomb = await postOnFreshConnection(`${base}/generate-descriptions`, gzipSync(inflated), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
     expect(bomb.status).toBe(413);
     expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
 

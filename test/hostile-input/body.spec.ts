@@ -3,7 +3,7 @@ import { canonicalJson } from '../../src/auth/canonical-json.js';
 import { JsonBodyParser } from '../../src/common/body/json-body.parser.js';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../../src/common/body/json-limits.js';
 import { JsonShapeScanner } from '../../src/common/body/json-shape-scanner.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { postOnFreshConnection, startTestApp, type TestApp } from '../support/app.js';
 import { body, countRows, lot, lots, type Json } from '../jobs/jobs-support.js';
 
 /*
@@ -169,8 +169,8 @@ describe('2. bounded work before authentication', () => {
     inflated.write('[]]', inflated.length - 3);
     const bomb = gzipSync(inflated, { level: 9 });
     expect(bomb.length).toBeLessThan(200 * 1024);
-    const res = await post(t, bomb, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, '[]');
-    const json = await refused(res, 413, 'PAYLOAD_TOO_LARGE');
+    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, bomb, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    const json = await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE');
     expect(json.details).toEqual({ max_values: MAX_JSON_VALUES });
   });
 
@@ -185,13 +185,13 @@ describe('2. bounded work before authentication', () => {
     const text = Buffer.alloc(40 * 1024 * 1024, '0,');
     text[0] = 0x5b;
     text.write('0]', text.length - 2);
-    const res = await post(t, text, { 'Content-Type': 'application/json' }, '[]');
-    expect((await refused(res, 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({ max_values: MAX_JSON_VALUES });
+    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, text, { 'Content-Type': 'application/json' });
+    expect((await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({ max_values: MAX_JSON_VALUES });
   });
 
   test('a declared length above the real byte limit → 413 before reading', async () => {
-    const res = await post(t, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20), { 'Content-Type': 'application/json' });
-    expect((await refused(res, 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({ max_bytes: MAX_BODY_BYTES });
+    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20), { 'Content-Type': 'application/json' });
+    expect((await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({ max_bytes: MAX_BODY_BYTES });
   });
 
   test.each([

@@ -96,3 +96,32 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 /** The JSON body of a response, untyped: tests assert its shape themselves. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (response: Response): Promise<any> => response.json() as Promise<any>;
+
+/**
+ * POST on a connection of its own (never a pooled keep-alive socket). For
+ * bodies that take seconds to build: by then fetch's pooled socket may be
+ * at the server's keep-alive timeout, and the server closing it as the
+ * upload starts reads as ECONNRESET — a race in the test, not the service.
+ */
+export async function postOnFreshConnection(
+  url: string, body: Buffer, headers: Record<string, string>,
+): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+        } catch {
+          resolve({ status: res.statusCode ?? 0, body: text });
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
