@@ -40,10 +40,11 @@ function resetKernelPeak(): boolean {
  * Peak RSS while `work` runs: the kernel's exact high-water mark where it can
  * be reset, and RSS sampled every 20 ms otherwise (the sampler also runs
  * when the kernel figure is available, and the larger of the two is kept).
- * `baseline` is the RSS after a full GC just before the work.
+ * `baseline` is the RSS after a full GC just before the work (unless the
+ * caller collected already: a full GC is itself an event-loop stall).
  */
-export async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; baseline: number; peak: number }> {
-  gc();
+export async function peakRss<T>(work: () => Promise<T>, { collectFirst = true } = {}): Promise<{ result: T; baseline: number; peak: number }> {
+  if (collectFirst) gc();
   const baseline = process.memoryUsage.rss();
   const exact = resetKernelPeak();
   let sampled = baseline;

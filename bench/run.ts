@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { startBenchEnv } from './bench-env.js';
 import { buildRequest, benchCreate, postBatch } from './create-request.bench.js';
 import { benchEndToEnd } from './end-to-end.bench.js';
+import { benchBombs, benchConcurrentCreates } from './hostile-input.bench.js';
 import { benchIngestion } from './ingestion.bench.js';
 import { LoadClient } from './load-client.js';
 import { megabytes, MB, printTable, seconds, type Row } from './measure.js';
@@ -15,12 +16,16 @@ import { benchDownload, benchStatus, completeWithResults } from './polling.bench
 
 const GB = 1024 * MB;
 
-/** BENCH_STEPS=1,4 runs only those measurements (1 always runs: 2, 3 and 5 use its jobs). */
-const STEPS = new Set((process.env.BENCH_STEPS ?? '1,2,3,4,5').split(',').map((part) => part.trim()));
+/**
+ * BENCH_STEPS=1,4 runs only those measurements (1 runs whenever 2, 3 or 5 does: they use its jobs);
+ * BENCH_STEPS=6,7 runs only the hostile-input figures of issue 8.
+ */
+const STEPS = new Set((process.env.BENCH_STEPS ?? '1,2,3,4,5,6,7').split(',').map((part) => part.trim()));
+if (['2', '3', '5'].some((n) => STEPS.has(n))) STEPS.add('1');
 
 async function step(rows: Row[], name: string, work: () => Promise<Row[]>): Promise<void> {
   const number = /^\((\d)\)/.exec(name)?.[1];
-  if (number && number !== '1' && !STEPS.has(number)) return;
+  if (number && !STEPS.has(number)) return;
   console.log(`\n== ${name}`);
   try {
     rows.push(...(await work()));
@@ -71,6 +76,29 @@ async function main(): Promise<void> {
       return [
         { metric: `download 50,000 lots × 3 languages (${megabytes(download.bytes)})`, value: seconds(download.elapsedMs), target: '', met: null },
         { metric: 'RSS growth during the download', value: megabytes(download.growth), target: '< 100 MB', met: download.growth < 100 * MB },
+      ];
+    });
+
+    await step(rows, '(6) decompression bomb and 100 MB of tiny values, unauthenticated', async () => {
+      const bomb = await benchBombs(api);
+      const figures = (name: string, impact: typeof bomb.compressed): Row[] => [
+        { metric: name, value: String(impact.result), target: '413', met: impact.result === 413 },
+        { metric: '  peak RSS meanwhile (whole process)', value: megabytes(impact.peakRss), target: '< 1.5 GB', met: impact.peakRss < 1.5 * GB },
+        { metric: `  worst GET /health/live meanwhile (${impact.probes} probes, ${impact.failedProbes} failed)`, value: seconds(impact.worstLiveMs), target: '< 1.5 s', met: impact.worstLiveMs < 1500 && impact.failedProbes === 0 },
+      ];
+      return [
+        ...figures(`gzip bomb: ${(bomb.gzipBytes / 1024).toFixed(0)} KB inflating to 100 MB of [] values`, bomb.compressed),
+        ...figures('the same 100 MB uncompressed', bomb.uncompressed),
+      ];
+    });
+
+    await step(rows, '(7) three concurrent 50,000-lot POSTs', async () => {
+      const creates = await benchConcurrentCreates(api, request);
+      const all201 = creates.result.every((status) => status === 201);
+      return [
+        { metric: 'three 50,000-lot POSTs at once', value: creates.result.join(', '), target: '201 × 3', met: all201 },
+        { metric: 'peak RSS meanwhile (whole process)', value: megabytes(creates.peakRss), target: '< 1.5 GB', met: creates.peakRss < 1.5 * GB },
+        { metric: `worst GET /health/live meanwhile (${creates.probes} probes, ${creates.failedProbes} failed)`, value: seconds(creates.worstLiveMs), target: '', met: null },
       ];
     });
 

@@ -10,5 +10,8 @@ export const DEFAULT_CLIENT_ID = 'default';
 
 export interface AuthenticatedRequest extends Request {
   client?: ApiClient;
+  /** The body exactly as received (decompressed): what the signature covers. Set by the JSON body middleware. */
   rawBody?: Buffer;
+  /** From the same single parse as `body`: the seed signature's message and the body's `signature` field. */
+  signedBody?: { canonicalLots: string; signatureField?: string | null };
 }

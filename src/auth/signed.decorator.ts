@@ -10,9 +10,18 @@ export type SignedSubject = 'lots' | 'job_id' | 'query';
 
 export const SIGNED_SUBJECT = 'hmac:signed-subject';
 export const PUBLIC_ROUTE = 'hmac:public';
+export const QUERY_PARAMETERS = 'hmac:query-parameters';
 
 /** Requires an HMAC signature over `subject`. */
 export const Signed = (subject: SignedSubject) => SetMetadata(SIGNED_SUBJECT, subject);
+
+/**
+ * The only query parameters a route accepts; any other is `400` before the
+ * signature is even looked at. On a `@Signed('query')` route this keeps a
+ * job-id or body signature from passing as a query signature (`?<job_id>`
+ * signs exactly like the job id).
+ */
+export const QueryParameters = (names: readonly string[]) => SetMetadata(QUERY_PARAMETERS, names);
 
 /** Marks a route that needs no signature (health probes, docs, metrics). */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);

@@ -9,9 +9,12 @@ import { ManagementServer } from '../management/management.server.js';
 import { applyHttpHygiene } from './http-hygiene.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JsonBodyModule } from '../common/body/json-body.module.js';
+import { jsonBodyMiddleware } from '../common/body/json-body.middleware.js';
+import { JsonBodyParser, type BodyParsingOptions } from '../common/body/json-body.parser.js';
 
-/** Largest accepted request body: 50,000 lots with several images each fit well within it. */
-export const MAX_BODY_BYTES = 100 * 1024 * 1024;
+/** Largest accepted request body (see src/common/body/json-limits.ts for the others). */
+export { MAX_BODY_BYTES } from '../common/body/json-limits.js';
 
 const LEVELS: Record<AppConfig['log']['level'], LogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug'],
@@ -33,22 +36,24 @@ export interface CreateAppOptions {
   logger?: ConsoleLogger | false;
   /** Extra modules mounted beside the application's own (tests mount probe routes this way). */
   extraModules?: Type[];
+  /** Smaller body limits or parser heaps (tests prove the limits' logic with small bodies this way). */
+  bodyParsing?: BodyParsingOptions;
 }
 
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   const root = AppModule.forRoot(config);
-  root.imports = [...(root.imports ?? []), ...(options.extraModules ?? [])];
+  root.imports = [...(root.imports ?? []), JsonBodyModule.forRoot(options.bodyParsing), ...(options.extraModules ?? [])];
   const app = await NestFactory.create<NestExpressApplication>(root, {
     logger: options.logger === undefined ? createLogger(config) : options.logger,
-    rawBody: true, // the HMAC guard signs the body as sent
-    bodyParser: false,
+    bodyParser: false, // one parser of our own, below: the body is parsed once, from the bytes the signature covers
   });
-  app.useBodyParser('json', { limit: MAX_BODY_BYTES });
+  // Security headers, no-store and CORS first, so that every answer carries them, body refusals (415, 413) included.
+  applyHttpHygiene(app, config);
+  app.use(jsonBodyMiddleware(app.get(JsonBodyParser)));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   // API answers change with every poll and clients do not revalidate: hashing each body for an ETag is pure cost.
   app.set('etag', false);
-  applyHttpHygiene(app, config);
   app.useGlobalPipes(createValidationPipe());
   setupSwagger(app);
   return app;

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { IsInt, IsString, Max, Min } from 'class-validator';
 import { Public } from '../../src/auth/signed.decorator.js';
 import { MAX_BODY_BYTES } from '../../src/bootstrap/create-app.js';
-import { startTestApp, type TestApp, json } from '../support/app.js';
+import { postOnFreshConnection, startTestApp, type TestApp, json } from '../support/app.js';
 
 class ProbeDto {
   @IsString() name: string;
@@ -49,9 +49,9 @@ test('malformed JSON → 400 INVALID_JSON (reference 002 example, byte for byte)
 
 test('payload too large → 413 PAYLOAD_TOO_LARGE', async () => {
   const big = Buffer.alloc(MAX_BODY_BYTES + 1024, 0x20);
-  const res = await postRaw('/probe/dto', big);
+  const res = await postOnFreshConnection(`${t.url}/probe/dto`, big, { 'Content-Type': 'application/json' });
   expect(res.status).toBe(413);
-  const body = await json(res);
+  const body = res.body;
   expectShape(body);
   expect(body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { max_bytes: MAX_BODY_BYTES } });
 });

@@ -5,7 +5,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { gzipSync } from 'node:zlib';
+import { canonicalJson } from '../../src/auth/canonical-json.js';
+import { sign } from '../../src/auth/hmac.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
+import { postOnFreshConnection } from '../support/app.js';
 
 /**
  * The real entry point (`dist/src/main.js`, built by `npm test`'s pretest step)
@@ -94,6 +98,25 @@ describe('embedded PostgreSQL and offline mode (npm start on a fresh clone)', ()
     expect(key.length).toBeGreaterThanOrEqual(32);
     expect(first.output()).toContain(key); // printed so a newcomer can sign requests
     expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBe(200);
+
+    // Bodies over 1 MB are parsed in the parser thread, whose script must resolve from dist/ as `npm start` runs it.
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    const lots = Array.from({ length: 1_500 }, (_, i) => ({ lot_id: `big-${i}`, additional_info: 'd'.repeat(800), images: [{ url: `https://img.invalid/${i}.jpg` }] }));
+    const big = JSON.stringify({ version: '1.0.0', languages: ['en'], lots });
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    const created = await fetch(`${base}/generate-descriptions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature': sign(key, canonicalJson(lots)) }, body: big,
+    });
+    expect(created.status).toBe(201);
+    const jobId = ((await created.json()) as { job_id: string }).job_id;
+    expect((await fetch(`${base}/batch-jobs/${jobId}/cancel`, { method: 'POST', headers: { 'X-Signature': sign(key, jobId) } })).status).toBe(200);
+    // A gzip bomb is refused by the built service too, and it keeps answering.
+    const inflated = Buffer.alloc(100 * 1024 * 1024, '[],');
+    inflated[0] = 0x5b;
+    inflated.write('[]]', inflated.length - 3);
+    const bomb = await postOnFreshConnection(`${base}/generate-descriptions`, gzipSync(inflated), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    expect(bomb.status).toBe(413);
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
 
     const pgPort = Number(/embedded PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(first.output())?.[1]);
     expect(pgPort).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplication, Type } from '@nestjs/common';
-import { createApp, listenAll } from '../../src/bootstrap/create-app.js';
+import { createApp, listenAll, type CreateAppOptions } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
 import { canonicalJson } from '../../src/auth/canonical-json.js';
@@ -37,6 +37,8 @@ export interface TestAppOptions {
   openaiBaseUrl?: string;
   /** Extra Nest modules (e.g. probe controllers) mounted beside the app's own. */
   extraModules?: Type[];
+  /** Smaller body limits or parser heaps (see CreateAppOptions). */
+  bodyParsing?: CreateAppOptions['bodyParsing'];
 }
 
 /** Boots the real application (same wiring as main.ts) on a random loopback port against a fresh database. */
@@ -62,7 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sharedKey: env.SHARED_KEY!,
     sharedKeyGenerated: false,
   });
-  const app = await createApp(config, { extraModules: options.extraModules });
+  const app = await createApp(config, { extraModules: options.extraModules, bodyParsing: options.bodyParsing });
   // Both listeners on free ports; the management port is found from the server itself.
   const ports = await listenAll(app, { port: 0, managementPort: config.managementPort }, '127.0.0.1');
   const url = `http://127.0.0.1:${ports.port}`;
@@ -101,3 +103,32 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 /** The JSON body of a response, untyped: tests assert its shape themselves. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (response: Response): Promise<any> => response.json() as Promise<any>;
+
+/**
+ * POST on a connection of its own (never a pooled keep-alive socket). For
+ * bodies that take seconds to build: by then fetch's pooled socket may be
+ * at the server's keep-alive timeout, and the server closing it as the
+ * upload starts reads as ECONNRESET — a race in the test, not the service.
+ */
+export async function postOnFreshConnection(
+  url: string, body: Buffer, headers: Record<string, string>,
+): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+        } catch {
+          resolve({ status: res.statusCode ?? 0, body: text });
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -4,6 +4,7 @@
  */
 export enum ErrorCode {
   InvalidJson = 'INVALID_JSON',
+  JsonTooDeep = 'JSON_TOO_DEEP',
   ValidationFailed = 'VALIDATION_FAILED',
   MissingSignature = 'MISSING_SIGNATURE',
   InvalidSignature = 'INVALID_SIGNATURE',
@@ -31,6 +32,7 @@ export enum ErrorCode {
 /** The `error` title that goes with each code, as in reference 002's examples. */
 export const ERROR_TITLES: Record<ErrorCode, string> = {
   [ErrorCode.InvalidJson]: 'Invalid request format',
+  [ErrorCode.JsonTooDeep]: 'Invalid request format',
   [ErrorCode.ValidationFailed]: 'Validation failed',
   [ErrorCode.MissingSignature]: 'Authentication required',
   [ErrorCode.InvalidSignature]: 'Authentication failed',

@@ -1,10 +1,10 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Signed } from '../../auth/signed.decorator.js';
+import { QueryParameters, Signed } from '../../auth/signed.decorator.js';
 import { HMAC_SECURITY } from '../../bootstrap/swagger.js';
 import { ApiErrors, ApiNotCancellable, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { CancelledJobDto, JobListDto } from '../dto/job-responses.dto.js';
-import { ListJobsQueryDto } from '../dto/list-jobs.query.dto.js';
+import { LIST_JOBS_PARAMETERS, ListJobsQueryDto } from '../dto/list-jobs.query.dto.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
@@ -19,11 +19,13 @@ export class BatchJobsController {
 
   @Get()
   @Signed('query')
+  @QueryParameters(LIST_JOBS_PARAMETERS)
   @ApiOperation({
     summary: "List the client's jobs, newest first",
     description:
       'Signature: HMAC over the raw query string as sent, without `?` (e.g. `status=processing&limit=20`; empty string when there is none). ' +
-      '`created_after` is inclusive, `created_before` exclusive. Bad values answer 400 VALIDATION_FAILED.',
+      '`created_after` is inclusive, `created_before` exclusive. Bad values, and any other parameter (checked before the signature), ' +
+      'answer 400 VALIDATION_FAILED.',
   })
   @ApiOkResponse({ type: JobListDto })
   @ApiErrors(

@@ -61,7 +61,8 @@ export class GenerateController {
   @ApiOkResponse({ type: SyncResultDto, description: 'Synchronous result (one lot)' })
   @ApiCreatedResponse({ type: AcceptedJobDto, description: 'Batch job accepted (2 or more lots)' })
   @ApiErrors(
-    ERROR_EXAMPLES.invalidJson, ERROR_EXAMPLES.validation, ...AUTH_ERRORS, ERROR_EXAMPLES.duplicateLotId, ERROR_EXAMPLES.batchSize,
+    ERROR_EXAMPLES.invalidJson, ERROR_EXAMPLES.jsonTooDeep, ERROR_EXAMPLES.validation, ...AUTH_ERRORS, ERROR_EXAMPLES.duplicateLotId,
+    ERROR_EXAMPLES.batchSize, ERROR_EXAMPLES.payloadTooLarge, ERROR_EXAMPLES.unsupportedMediaType,
     ERROR_EXAMPLES.invalidImageUrls, ERROR_EXAMPLES.invalidWebhook, ERROR_EXAMPLES.unsupportedLanguage, ERROR_EXAMPLES.tooManyLanguages,
     ERROR_EXAMPLES.tooManyImages, ERROR_EXAMPLES.openAiError, ERROR_EXAMPLES.openAiTimeout,
   )

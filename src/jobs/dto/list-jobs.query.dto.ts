@@ -5,6 +5,8 @@ import { JobStatus } from '../entities/job-status.js';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 10;
+/** Every query parameter the list accepts: anything else is 400, so no other signature passes as a list query. */
+export const LIST_JOBS_PARAMETERS = ['status', 'limit', 'offset', 'created_after', 'created_before'] as const;
 
 /** Query of `GET /batch-jobs` (reference 002). Bad values are a 400 VALIDATION_FAILED, never silently clamped. */
 export class ListJobsQueryDto {

@@ -62,10 +62,15 @@ class ProblemList {
   }
 }
 
+/** PostgreSQL text cannot hold U+0000: refused here with the field named, never a 500 from the database. */
+const NUL_PROBLEM = 'must not contain NUL (\\u0000) characters';
+const hasNul = (value: string) => value.includes('\0');
+
 function optionalText(value: unknown, path: string, max: number, problems: ProblemList): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') problems.add(`${path}: must be a string`);
   else if (value.length > max) problems.add(`${path}: must be at most ${max} characters (got ${value.length})`);
+  else if (hasNul(value)) problems.add(`${path}: ${NUL_PROBLEM}`);
   else return value;
   return null;
 }
@@ -79,6 +84,7 @@ function readLot(raw: unknown, index: number, problems: ProblemList): RequestedL
   const lotId = raw.lot_id;
   if (typeof lotId !== 'string' || lotId.trim() === '') problems.add(`${path}.lot_id: is required and must be a non-empty string`);
   else if (lotId.length > FIELD_LIMITS.lotId) problems.add(`${path}.lot_id: must be at most ${FIELD_LIMITS.lotId} characters`);
+  else if (hasNul(lotId)) problems.add(`${path}.lot_id: ${NUL_PROBLEM}`);
   const additionalInfo = optionalText(raw.additional_info, `${path}.additional_info`, FIELD_LIMITS.additionalInfo, problems);
   const webhookUrl = optionalText(raw.webhook, `${path}.webhook`, FIELD_LIMITS.url, problems);
   const images: { url: string }[] = [];
@@ -99,7 +105,8 @@ function readEnvelope(body: Json, problems: ProblemList): { version: string; lan
   if (body.version !== undefined && body.version !== null) {
     if (typeof body.version !== 'string' || body.version.trim() === '' || body.version.length > FIELD_LIMITS.version) {
       problems.add(`version: must be a non-empty string of at most ${FIELD_LIMITS.version} characters, e.g. "1.0.0"`);
-    } else version = body.version;
+    } else if (hasNul(body.version)) problems.add(`version: ${NUL_PROBLEM}`);
+    else version = body.version;
   }
   let languages: unknown[] = DEFAULT_LANGUAGES;
   if (body.languages !== undefined && body.languages !== null) {

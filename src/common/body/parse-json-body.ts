@@ -1,0 +1,51 @@
+import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToJsonText, type RawJson } from '../../auth/canonical-json.js';
+
+/** What a body turns into: the seed signature's message and the value the routes see, from one parse. */
+export interface ParsedJsonBody {
+  ok: true;
+  /** Python's canonical `json.dumps(body.lots, …)`: the message of a `@Signed('lots')` route. */
+  canonicalLots: string;
+  /** The body's `signature` field when it is a string, `null` when it is something else, absent when absent. */
+  signatureField?: string | null;
+  /** The parsed body as JSON text for `JSON.parse` (crosses the thread boundary cheaply; parsed after authentication). */
+  jsonText: string;
+}
+
+export interface RefusedJsonBody {
+  ok: false;
+  kind: 'utf8' | JsonRefusal['kind'];
+  message: string;
+  path?: string;
+}
+
+export type JsonBodyOutcome = ParsedJsonBody | RefusedJsonBody;
+
+/**
+ * Decodes the bytes as strict UTF-8 (no byte-order mark, no replacement
+ * characters) and parses them exactly once. Runs on the event loop for small
+ * bodies and in the parser pool for large ones; it returns its refusals
+ * instead of throwing so they cross the thread boundary intact.
+ */
+export function parseJsonBody(bytes: Uint8Array, maxDepth: number): JsonBodyOutcome {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return { ok: false, kind: 'utf8', message: 'Request body is not valid UTF-8' };
+  }
+  let tree: RawJson;
+  try {
+    tree = parseRawJson(text, { maxDepth });
+  } catch (error) {
+    if (error instanceof JsonRefusal) return { ok: false, kind: error.kind, message: error.message, path: error.path };
+    if (error instanceof RangeError) return { ok: false, kind: 'depth', message: 'JSON nesting too deep' }; // stack overflow despite the limit
+    throw error;
+  }
+  const signature = memberOf(tree, 'signature');
+  return {
+    ok: true,
+    canonicalLots: canonicalMember(tree, 'lots'),
+    ...(signature === undefined || signature === null ? {} : { signatureField: typeof signature === 'string' ? signature : null }),
+    jsonText: rawToJsonText(tree),
+  };
+}
