@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
+import type { CallGuard } from '../openai/openai-gateway.service.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
 import { isRetryableFailure } from '../translation/retryable-failure.js';
 import { ImageCheckService } from './image-check.service.js';
@@ -62,14 +63,14 @@ export class LotProcessorService {
       return { ok: false, error: ImageCheckService.noUsableImageError(images), upstreamFailure: false, ...base, usage: addUsage() };
     }
 
-    const vision = await this.describe(lot, images.usable, signal);
+    const vision = await this.describe(lot, images.usable, { signal });
     if (!vision.ok) {
       return { ok: false, error: visionError(vision), upstreamFailure: isRetryableFailure(vision), ...base, usage: addUsage(vision.usage) };
     }
 
     const targets = targetLanguages(languages);
     if (targets.length === 0) return { ok: true, visionResult: vision.text, translations: {}, ...base, usage: addUsage(vision.usage) };
-    const translation = await this.translation.translate(vision.text, targets, signal);
+    const translation = await this.translation.translate(vision.text, targets, { signal });
     const usage = addUsage(vision.usage, translation.usage);
     if (!translation.ok) return { ok: false, error: translation.error, upstreamFailure: translation.retryable, ...base, usage };
     return { ok: true, visionResult: vision.text, translations: translation.translations, ...base, usage };
@@ -81,7 +82,7 @@ export class LotProcessorService {
   }
 
   /** The direct vision call of a lot whose images were checked. */
-  describe(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], signal?: AbortSignal): Promise<ParsedResult> {
-    return this.gateway.respond(this.visionRequest(lot, imageUrls).body, { signal });
+  describe(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], guard: CallGuard = {}): Promise<ParsedResult> {
+    return this.gateway.respond(this.visionRequest(lot, imageUrls).body, guard);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
-import { OpenAiGateway } from '../openai/openai-gateway.service.js';
+import { OpenAiGateway, type CallGuard } from '../openai/openai-gateway.service.js';
 import type { GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import { isRetryableFailure } from './retryable-failure.js';
 
@@ -33,8 +33,8 @@ export class TranslationService {
   }
 
   /** One direct call (sync mode and fallbacks). */
-  async translate(html: string, targets: string[], signal?: AbortSignal): Promise<TranslationOutcome> {
-    const result = await this.gateway.respond(this.gateway.translationRequest({ html, languages: targets }), { signal });
+  async translate(html: string, targets: string[], guard: CallGuard = {}): Promise<TranslationOutcome> {
+    const result = await this.gateway.respond(this.gateway.translationRequest({ html, languages: targets }), guard);
     return this.read(result, targets);
   }
 

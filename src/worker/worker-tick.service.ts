@@ -7,6 +7,7 @@ import { WorkerTaskRegistry, type WorkerTask } from './worker-task.js';
 import { errorText } from '../common/errors/error-text.js';
 
 const INTERVAL_NAME = 'worker-tick';
+const KEEPER_INTERVAL_NAME = 'worker-claim-keeper';
 
 /**
  * The worker loop (only in processes whose APP_ROLE includes `worker`; the
@@ -19,6 +20,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger('Worker');
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
+  private keeping = false;
   private lastTickAt?: Date;
 
   constructor(
@@ -42,6 +44,8 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     );
     const interval = setInterval(() => void this.tick(), this.config.worker.pollIntervalMs);
     this.scheduler.addInterval(INTERVAL_NAME, interval);
+    // Claims stay valid exactly while their holder is alive and working: renewed (with the heartbeat) while steps run.
+    this.scheduler.addInterval(KEEPER_INTERVAL_NAME, setInterval(() => void this.keep(), this.config.worker.beatIntervalMs));
     // New work in this process: tick soon (debounced) rather than at the next interval.
     this.unsubscribe = this.signal.subscribe(() => {
       this.wakeTimer ??= setTimeout(() => {
@@ -52,9 +56,24 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     void this.tick();
   }
 
+  /** While any task holds claims: beat, and renew them (a step may outlast many ticks). */
+  private async keep(): Promise<void> {
+    const keepers = this.registry.listKeepers().filter((keeper) => keeper.held() > 0);
+    if (keepers.length === 0 || this.keeping) return;
+    this.keeping = true;
+    try {
+      await this.heartbeat.beat();
+      await Promise.all(keepers.map((keeper) => keeper.renew()));
+    } catch (error) {
+      this.logger.warn(`renewing claims failed: ${errorText(error)}`);
+    } finally {
+      this.keeping = false;
+    }
+  }
+
   /** One tick; also callable directly by tests that want a deterministic step. */
   async tick(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || this.registry.stopping.aborted) return;
     this.lastTickAt = new Date();
     try {
       await this.heartbeat.beat();
@@ -83,14 +102,26 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     return run;
   }
 
-  /** Before the database closes: stop ticking, let running tasks finish, retire the heartbeat. */
+  /**
+   * Before the database closes: claim nothing more at once, give in-flight
+   * steps SHUTDOWN_GRACE_SECONDS to finish (then abort them), release every
+   * claim still held so another worker continues immediately, retire the heartbeat.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    const started = Date.now();
     this.stopping = true;
+    this.registry.stop();
     this.unsubscribe?.();
     clearTimeout(this.wakeTimer);
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    // Renewal goes on while steps finish: the claims stay ours until released.
+    const grace = this.config.worker.shutdownGraceMs;
+    await Promise.all(this.registry.listKeepers().map((keeper) => keeper.stop(grace).catch((error: unknown) =>
+      this.logger.error(`stopping ${keeper.name} failed: ${errorText(error)}`),
+    )));
     await this.drain();
+    if (this.scheduler.doesExist('interval', KEEPER_INTERVAL_NAME)) this.scheduler.deleteInterval(KEEPER_INTERVAL_NAME);
     await this.heartbeat.retire().catch(() => undefined);
-    this.logger.log(`worker ${this.config.instanceId} stopped (last tick ${this.lastTickAt?.toISOString() ?? 'never'})`);
+    this.logger.log(`worker ${this.config.instanceId} stopped in ${Date.now() - started} ms (last tick ${this.lastTickAt?.toISOString() ?? 'never'})`);
   }
 }

@@ -1,0 +1,61 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import pg from 'pg';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { AppConfig } from '../config/app-config.js';
+import { waitMs } from './retry-policy.js';
+
+/** Where the gateway takes one request's worth of the OpenAI rate limit before a direct call. */
+export interface RequestBudget {
+  /** Resolves when a request may start; rejects with `signal.reason` when aborted while waiting. */
+  take(signal?: AbortSignal): Promise<void>;
+}
+export const OPENAI_REQUEST_BUDGET = Symbol('OPENAI_REQUEST_BUDGET');
+
+const TABLE = 'openai_request_budget';
+
+/**
+ * OPENAI_MAX_RPM for the whole deployment (OpenAI's limits are per
+ * organisation, not per replica): `rate-limiter-flexible` counting in
+ * PostgreSQL (table from a migration), a fixed one-minute window of
+ * OPENAI_MAX_RPM requests plus a one-second window of a sixtieth of it, so
+ * a minute's allowance never leaves as one burst. Every process on the
+ * database shares the same two counters; concurrency and 429 pauses stay
+ * per process (the gateway's RateLimiter).
+ */
+@Injectable()
+export class PostgresRequestBudget implements RequestBudget, OnApplicationShutdown {
+  private readonly logger = new Logger('OpenAiGateway');
+  private readonly pool: pg.Pool;
+  private readonly windows: RateLimiterPostgres[];
+
+  constructor(config: AppConfig) {
+    this.pool = new pg.Pool({ connectionString: config.database.url, max: 2, application_name: `generation-service:rpm`, connectionTimeoutMillis: 5000 });
+    // An idle client whose server went away emits 'error': without a listener that would crash the process.
+    this.pool.on('error', (error) => this.logger.warn(`request budget connection lost: ${error.message}`));
+    const rpm = config.openai.maxRpm;
+    const common = { storeClient: this.pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: true };
+    this.windows = [
+      new RateLimiterPostgres({ ...common, keyPrefix: 'openai-rps', points: Math.max(1, Math.ceil(rpm / 60)), duration: 1 }),
+      new RateLimiterPostgres({ ...common, keyPrefix: 'openai-rpm', points: rpm, duration: 60 }),
+    ];
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    for (const window of this.windows) {
+      for (;;) {
+        if (signal?.aborted) throw signal.reason;
+        try {
+          await window.consume('responses');
+          break;
+        } catch (refused) {
+          if (!(refused instanceof RateLimiterRes)) throw refused; // the store failed: a database error
+          await waitMs(Math.max(5, refused.msBeforeNext), signal);
+        }
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
