@@ -5,6 +5,7 @@ import { ConfigError, parseEnvironment } from './config/environment.js';
 import { createApp, createLogger } from './bootstrap/create-app.js';
 import { resolveRuntime } from './bootstrap/runtime.js';
 import { runMigrations } from './database/data-source.js';
+import { WorkerTickService } from './worker/worker-tick.service.js';
 
 /**
  * Starts the service: validates configuration, resolves the database and
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     }
     closing = true;
     logger.log(`${signal} received: shutting down`, 'Bootstrap');
+    // The worker first and at once: no new claims, steps finish or are abandoned within the grace, claims released.
+    if (app && config.runsWorker) await app.get(WorkerTickService).stop().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await app?.close().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await runtime.shutdown();
     logger.log('stopped', 'Bootstrap');

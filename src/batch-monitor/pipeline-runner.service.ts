@@ -11,6 +11,7 @@ import { JobFinisherService } from './job-finisher.service.js';
 import { ACTIVE_STAGES, isActiveStage, PipelineStage, TRANSLATION, VISION, type ActiveStage } from './pipeline-stage.js';
 import type { StageOutcome } from './stage-outcome.js';
 import { errorText } from '../common/errors/error-text.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
 const JOBS_PER_CLAIM = 4;
@@ -45,6 +46,7 @@ export class PipelineRunnerService implements OnModuleInit {
     private readonly finisher: JobFinisherService,
     private readonly reconciler: BatchReconcilerService,
     private readonly config: AppConfig,
+    private readonly outage: DatabaseOutageMonitor,
     imageCheck: ImageCheckStage,
     submit: BatchSubmitStage,
     wait: BatchAwaitStage,
@@ -140,9 +142,11 @@ export class PipelineRunnerService implements OnModuleInit {
         this.logger.log(`job_id=${claim.job.id}: ${stage} step abandoned (${errorText(claim.signal.reason ?? error)})`);
         return;
       }
-      await this.recordFailure(claim, stage, error).catch((inner: unknown) =>
-        this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`),
-      );
+      // Without a database nothing can be recorded: the lease (or the staleness bound) brings the job back.
+      if (this.outage.absorb(error)) return;
+      await this.recordFailure(claim, stage, error).catch((inner: unknown) => {
+        if (!this.outage.absorb(inner)) this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`);
+      });
     } finally {
       // Released with its outcome, or (aborted by shutdown) still held until releaseHeld().
       if (!claim.signal.aborted || !claim.stopping.aborted) this.claims.forget(claim);

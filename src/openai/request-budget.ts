@@ -1,7 +1,8 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppConfig } from '../config/app-config.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 import { waitMs } from './retry-policy.js';
 
 /** Where the gateway takes one request's worth of the OpenAI rate limit before a direct call. */
@@ -24,14 +25,13 @@ const TABLE = 'openai_request_budget';
  */
 @Injectable()
 export class PostgresRequestBudget implements RequestBudget, OnApplicationShutdown {
-  private readonly logger = new Logger('OpenAiGateway');
   private readonly pool: pg.Pool;
   private readonly windows: RateLimiterPostgres[];
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, outage: DatabaseOutageMonitor) {
     this.pool = new pg.Pool({ connectionString: config.database.url, max: 2, application_name: `generation-service:rpm`, connectionTimeoutMillis: 5000 });
     // An idle client whose server went away emits 'error': without a listener that would crash the process.
-    this.pool.on('error', (error) => this.logger.warn(`request budget connection lost: ${error.message}`));
+    this.pool.on('error', (error) => outage.failed(error));
     const rpm = config.openai.maxRpm;
     const common = { storeClient: this.pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: true };
     this.windows = [

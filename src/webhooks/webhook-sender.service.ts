@@ -11,6 +11,7 @@ import { WebhookDelivery } from './webhook-delivery.entity.js';
 import { serializePayload } from './webhook-payload.js';
 import { decideAttempt, type AttemptResult, type Decision } from './webhook-retry-policy.js';
 import { webhookHeaders } from './webhook-signature.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 export const WEBHOOK_TASK_NAME = 'webhook-delivery';
 /** Deliveries claimed (and sent concurrently) at a time by one worker. */
@@ -47,6 +48,7 @@ export class WebhookSenderService implements OnModuleInit {
     private readonly http: SafeHttpClient,
     private readonly config: AppConfig,
     private readonly registry: WorkerTaskRegistry,
+    private readonly outage: DatabaseOutageMonitor,
   ) {}
 
   /** Attempts being sent, each with the controller that aborts it when shutdown's grace is over. */
@@ -176,6 +178,7 @@ export class WebhookSenderService implements OnModuleInit {
       await this.record(delivery, result, decision, Date.now() - started);
     } catch (error) {
       // The lease expires and the attempt is made again (marked lost): never silently dropped.
+      if (this.outage.absorb(error)) return;
       this.logger.error(`webhook ${delivery.id} attempt ${delivery.attempt}: recording the outcome failed: ${String(error)}`);
     }
   }

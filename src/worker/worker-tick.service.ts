@@ -5,6 +5,7 @@ import { WorkerHeartbeatService } from './worker-heartbeat.service.js';
 import { WorkerSignal } from './worker-signal.js';
 import { WorkerTaskRegistry, type WorkerTask } from './worker-task.js';
 import { errorText } from '../common/errors/error-text.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 const INTERVAL_NAME = 'worker-tick';
 const KEEPER_INTERVAL_NAME = 'worker-claim-keeper';
@@ -21,6 +22,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
   private keeping = false;
+  private stopped: Promise<void> | undefined;
   private lastTickAt?: Date;
 
   constructor(
@@ -29,6 +31,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     private readonly scheduler: SchedulerRegistry,
     private readonly registry: WorkerTaskRegistry,
     private readonly signal: WorkerSignal,
+    private readonly outage: DatabaseOutageMonitor,
   ) {}
 
   private unsubscribe?: () => void;
@@ -65,7 +68,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
       await this.heartbeat.beat();
       await Promise.all(keepers.map((keeper) => keeper.renew()));
     } catch (error) {
-      this.logger.warn(`renewing claims failed: ${errorText(error)}`);
+      if (!this.outage.absorb(error)) this.logger.warn(`renewing claims failed: ${errorText(error)}`);
     } finally {
       this.keeping = false;
     }
@@ -77,7 +80,10 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     this.lastTickAt = new Date();
     try {
       await this.heartbeat.beat();
+      this.outage.succeeded();
     } catch (error) {
+      // A database outage is reported once (and reminded), not once per tick; the tasks would only fail too.
+      if (this.outage.absorb(error)) return;
       this.logger.error(`heartbeat failed: ${errorText(error)}`);
     }
     await Promise.all(this.registry.list().map((task) => this.start(task)));
@@ -95,6 +101,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
       .run()
       .catch((error: unknown) => {
         // One failing task never stops the loop; it is retried on the next tick.
+        if (this.outage.absorb(error)) return;
         this.logger.error(`task ${task.name} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
       })
       .finally(() => this.running.delete(task.name));
@@ -107,7 +114,22 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
    * steps SHUTDOWN_GRACE_SECONDS to finish (then abort them), release every
    * claim still held so another worker continues immediately, retire the heartbeat.
    */
-  async beforeApplicationShutdown(): Promise<void> {
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * The shutdown itself, called by main.ts the moment a signal arrives —
+   * before Nest's own close, whose onModuleDestroy hooks (e.g. the HTTP
+   * client's, which waits for requests in flight) would otherwise delay it —
+   * and by beforeApplicationShutdown when the app is closed directly.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
     const started = Date.now();
     this.stopping = true;
     this.registry.stop();
