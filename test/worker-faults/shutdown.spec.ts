@@ -51,6 +51,7 @@ async function terminate(w: WorkerProcess, laterJobId: string): Promise<number> 
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no exit 15 s after SIGTERM:\n${w.output()}`)), 15_000))),
   ]).finally(() => clearTimeout(timer));
   expect(exit.code).toBe(0);
+  console.log(`${expect.getState().currentTestName}: exit ${exit.at - signalledAt} ms after SIGTERM (grace ${GRACE_S * 1000} ms)`);
   return exit.at - signalledAt;
 }
 
