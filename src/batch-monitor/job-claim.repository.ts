@@ -209,11 +209,11 @@ export class JobClaimRepository {
     for (const held of this.held.values()) if (!held.controller.signal.aborted) held.controller.abort(reason);
   }
 
-  /** Hands every claim still held back to the other workers, due at once (shutdown). Returns how many. */
-  async releaseHeld(): Promise<number> {
-    if (this.held.size === 0) return 0;
-    const tokens = [...this.held.keys()];
-    this.held.clear();
+  /** Hands claims still held (all, or `only` these) back to the other workers, due at once (shutdown). Returns how many. */
+  async releaseHeld(only?: ClaimedJob[]): Promise<number> {
+    const tokens = only ? only.map((claim) => claim.token).filter((token) => this.held.has(token)) : [...this.held.keys()];
+    if (tokens.length === 0) return 0;
+    for (const token of tokens) this.held.delete(token);
     const [, count]: [unknown[], number] = await this.dataSource.query(
       `UPDATE batch_jobs SET claim_token = NULL, claimed_by = NULL, next_check_at = now(), updated_at = now()
         WHERE claim_token = ANY($1::uuid[])`,

@@ -84,6 +84,11 @@ export class PipelineRunnerService implements OnModuleInit {
     while (Date.now() < stopAt && !this.stopping) {
       const claimed = await this.claims.claimDue(JOBS_PER_CLAIM);
       if (claimed.length === 0) return;
+      // Shutdown began while these were being claimed: hand them straight back.
+      if (this.stopping) {
+        await this.claims.releaseHeld(claimed);
+        return;
+      }
       await Promise.all(claimed.map((claim) => this.track(this.handle(claim))));
     }
   }

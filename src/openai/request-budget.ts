@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppConfig } from '../config/app-config.js';
@@ -59,3 +59,15 @@ export class PostgresRequestBudget implements RequestBudget, OnApplicationShutdo
     await this.pool.end();
   }
 }
+
+/**
+ * The deployment-wide budget where the application has its database (AppModule
+ * imports it next to DatabaseModule). Global and optional for the gateway: a
+ * gateway wired without a database (tools, tests) paces OPENAI_MAX_RPM itself.
+ */
+@Global()
+@Module({
+  providers: [{ provide: OPENAI_REQUEST_BUDGET, useClass: PostgresRequestBudget }],
+  exports: [OPENAI_REQUEST_BUDGET],
+})
+export class RequestBudgetModule {}

@@ -67,6 +67,11 @@ export class WebhookSenderService implements OnModuleInit {
     while (Date.now() < stopAt && !this.registry.stopping.aborted) {
       const claimed = await this.claim(CLAIM_BATCH);
       if (claimed.length === 0) break;
+      if (this.registry.stopping.aborted) {
+        // Shutdown began while these were being claimed: nothing was sent, hand them straight back.
+        await Promise.all(claimed.map((delivery) => this.handBack(delivery, 0)));
+        break;
+      }
       // One failing delivery never stops the others: send() records its own failures.
       await Promise.all(claimed.map((delivery) => this.track(delivery)));
       attempts += claimed.length;
