@@ -84,7 +84,7 @@ export class OpenAiGateway {
   private readonly listPageSize: number;
   private readonly rpm: RequestBudget;
   private readonly uploadTimeoutMs: number;
-  private readonly counters = { requests: 0, retries: 0, rateLimited: 0, failedCalls: 0, filesUploaded: 0, batchesCreated: 0 };
+  private readonly counters = { requests: 0, retries: 0, rateLimited: 0, failedCalls: 0, filesUploaded: 0, batchesCreated: 0, budgetWaits: 0, budgetWaitedMs: 0 };
 
   constructor(
     private readonly config: AppConfig,
@@ -97,7 +97,7 @@ export class OpenAiGateway {
     // With the deployment-wide budget (the application) the local limiter keeps concurrency and 429 pauses only;
     // without one (a gateway built alone) it also paces OPENAI_MAX_RPM for this process.
     this.limiter = new RateLimiter({ maxPerMinute: budget ? Infinity : openai.maxRpm, maxConcurrent: openai.maxConcurrent });
-    this.rpm = budget ?? { take: async () => undefined };
+    this.rpm = budget ?? { take: async () => 0 };
     // No upload may outlast a claim: the claim's signal aborts it anyway, the timeout bounds it even if renewal stalls.
     this.uploadTimeoutMs = Math.min(UPLOAD_TIMEOUT_MS, config.pipeline.claimLeaseMs);
     this.models = openai;
@@ -125,7 +125,9 @@ export class OpenAiGateway {
 
   get metrics(): GatewayMetrics {
     const limiter = this.limiter.stats;
-    return { ...this.counters, rateLimitWaits: limiter.waits, rateLimitWaitedMs: limiter.waitedMs, inFlight: limiter.inFlight };
+    const { budgetWaits, budgetWaitedMs, ...counters } = this.counters;
+    // Waits for the deployment-wide budget count like waits at the local limiter.
+    return { ...counters, rateLimitWaits: limiter.waits + budgetWaits, rateLimitWaitedMs: limiter.waitedMs + budgetWaitedMs, inFlight: limiter.inFlight };
   }
 
   /**
@@ -216,7 +218,11 @@ export class OpenAiGateway {
       const response = await this.call('responses.create', maxAttempts, async () => {
         const release = await this.limiter.acquire(signal);
         try {
-          await this.rpm.take(signal);
+          const waited = await this.rpm.take(signal);
+          if (waited > 0) {
+            this.counters.budgetWaits++;
+            this.counters.budgetWaitedMs += waited;
+          }
           await options.fence?.();
           return await this.client.responses.create(body as unknown as ResponseCreateParamsNonStreaming, { signal });
         } finally {

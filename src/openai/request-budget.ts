@@ -7,8 +7,8 @@ import { waitMs } from './retry-policy.js';
 
 /** Where the gateway takes one request's worth of the OpenAI rate limit before a direct call. */
 export interface RequestBudget {
-  /** Resolves when a request may start; rejects with `signal.reason` when aborted while waiting. */
-  take(signal?: AbortSignal): Promise<void>;
+  /** Resolves (with the milliseconds waited) when a request may start; rejects with `signal.reason` when aborted while waiting. */
+  take(signal?: AbortSignal): Promise<number>;
 }
 export const OPENAI_REQUEST_BUDGET = Symbol('OPENAI_REQUEST_BUDGET');
 
@@ -40,7 +40,8 @@ export class PostgresRequestBudget implements RequestBudget, OnApplicationShutdo
     ];
   }
 
-  async take(signal?: AbortSignal): Promise<void> {
+  async take(signal?: AbortSignal): Promise<number> {
+    const started = Date.now();
     for (const window of this.windows) {
       for (;;) {
         if (signal?.aborted) throw signal.reason;
@@ -53,6 +54,7 @@ export class PostgresRequestBudget implements RequestBudget, OnApplicationShutdo
         }
       }
     }
+    return Date.now() - started;
   }
 
   async onApplicationShutdown(): Promise<void> {

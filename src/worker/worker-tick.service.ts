@@ -141,7 +141,14 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     await Promise.all(this.registry.listKeepers().map((keeper) => keeper.stop(grace).catch((error: unknown) =>
       this.logger.error(`stopping ${keeper.name} failed: ${errorText(error)}`),
     )));
-    await this.drain();
+    // Tasks without claims (the reconciliation sweep) get what is left of the grace, not more.
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.drain().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(1_000, started + grace - Date.now())))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) this.logger.warn(`tasks still running after the ${grace} ms grace (${[...this.running.keys()].join(', ')}); stopping anyway`);
     if (this.scheduler.doesExist('interval', KEEPER_INTERVAL_NAME)) this.scheduler.deleteInterval(KEEPER_INTERVAL_NAME);
     await this.heartbeat.retire().catch(() => undefined);
     this.logger.log(`worker ${this.config.instanceId} stopped in ${Date.now() - started} ms (last tick ${this.lastTickAt?.toISOString() ?? 'never'})`);
