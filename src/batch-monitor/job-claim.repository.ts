@@ -76,14 +76,17 @@ export class JobClaimRepository {
   /** Claims this process holds, by token: renewed by the keeper, fenced before billable calls, released on shutdown. */
   private readonly held = new Map<string, Held>();
   private readonly windDown = new AbortController();
+  /** Claims whose step ended without a database to record it on: released as soon as it is back. */
+  private readonly unreleased = new Set<string>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
   ) {}
 
+  /** Claims this process must keep alive or hand back (the keeper runs while this is above 0). */
   get heldCount(): number {
-    return this.held.size;
+    return this.held.size + this.unreleased.size;
   }
 
   /**
@@ -169,6 +172,14 @@ export class JobClaimRepository {
    * replica takes its job over).
    */
   async renewHeld(): Promise<void> {
+    if (this.unreleased.size > 0) {
+      const pending = [...this.unreleased];
+      await this.dataSource.query(
+        `UPDATE batch_jobs SET claim_token = NULL, claimed_by = NULL, next_check_at = now() WHERE claim_token = ANY($1::uuid[])`,
+        [pending],
+      );
+      for (const token of pending) this.unreleased.delete(token);
+    }
     if (this.held.size === 0) return;
     const tokens = [...this.held.keys()];
     try {
@@ -199,6 +210,11 @@ export class JobClaimRepository {
     this.held.delete(claim.token);
   }
 
+  /** A step that ended while the database was away: its claim is handed back once the database answers again. */
+  releaseLater(claim: ClaimedJob): void {
+    if (this.held.delete(claim.token)) this.unreleased.add(claim.token);
+  }
+
   /** Shutdown begins: no new claims; running loops see `stopping` and hand their jobs back at the next boundary. */
   beginShutdown(): void {
     if (!this.windDown.signal.aborted) this.windDown.abort(new Error('shutting down'));
@@ -211,9 +227,10 @@ export class JobClaimRepository {
 
   /** Hands claims still held (all, or `only` these) back to the other workers, due at once (shutdown). Returns how many. */
   async releaseHeld(only?: ClaimedJob[]): Promise<number> {
-    const tokens = only ? only.map((claim) => claim.token).filter((token) => this.held.has(token)) : [...this.held.keys()];
+    const tokens = only ? only.map((claim) => claim.token).filter((token) => this.held.has(token)) : [...this.held.keys(), ...this.unreleased];
     if (tokens.length === 0) return 0;
     for (const token of tokens) this.held.delete(token);
+    if (!only) this.unreleased.clear();
     const [, count]: [unknown[], number] = await this.dataSource.query(
       `UPDATE batch_jobs SET claim_token = NULL, claimed_by = NULL, next_check_at = now(), updated_at = now()
         WHERE claim_token = ANY($1::uuid[])`,

@@ -147,8 +147,11 @@ export class PipelineRunnerService implements OnModuleInit {
         this.logger.log(`job_id=${claim.job.id}: ${stage} step abandoned (${errorText(claim.signal.reason ?? error)})`);
         return;
       }
-      // Without a database nothing can be recorded: the lease (or the staleness bound) brings the job back.
-      if (this.outage.absorb(error)) return;
+      // Without a database nothing can be recorded: the claim is handed back once it is back (not after the lease).
+      if (this.outage.absorb(error)) {
+        this.claims.releaseLater(claim);
+        return;
+      }
       await this.recordFailure(claim, stage, error).catch((inner: unknown) => {
         if (!this.outage.absorb(inner)) this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`);
       });
