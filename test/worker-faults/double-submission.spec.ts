@@ -35,7 +35,8 @@ describe('an OpenAI call that outlives the claim', () => {
   let b: TestApp;
 
   beforeEach(async () => {
-    h = await startSharedDatabase();
+    // Batches run for 4 s: the job is still open when the hanging upload returns, as in production.
+    h = await startSharedDatabase(4_000);
     [a, b] = [await h.start(SHORT_LEASE), await h.start(SHORT_LEASE)];
   });
   afterEach(() => h.close());
