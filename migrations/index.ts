@@ -2,6 +2,13 @@ import { InitialSchema1763790000000 } from './1763790000000-initial-schema.js';
 import { PipelineClaims1763790100000 } from './1763790100000-pipeline-claims.js';
 import { WebhookDeliveryPlan1763790200000 } from './1763790200000-webhook-delivery-plan.js';
 import { LotBudgetRetries1763790300000 } from './1763790300000-lot-budget-retries.js';
+import { OpenAiRequestBudget1763790400000 } from './1763790400000-openai-request-budget.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
-export const MIGRATIONS = [InitialSchema1763790000000, PipelineClaims1763790100000, WebhookDeliveryPlan1763790200000, LotBudgetRetries1763790300000];
+export const MIGRATIONS = [
+  InitialSchema1763790000000,
+  PipelineClaims1763790100000,
+  WebhookDeliveryPlan1763790200000,
+  LotBudgetRetries1763790300000,
+  OpenAiRequestBudget1763790400000,
+];

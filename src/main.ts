@@ -5,11 +5,14 @@ import { ConfigError, parseEnvironment } from './config/environment.js';
 import { createApp, createLogger, listenAll } from './bootstrap/create-app.js';
 import { resolveRuntime } from './bootstrap/runtime.js';
 import { runMigrations } from './database/data-source.js';
+import { WorkerTickService } from './worker/worker-tick.service.js';
 
 /**
  * Starts the service: validates configuration, resolves the database and
  * OpenAI (embedded/offline when unset), migrates, and serves. SIGINT/SIGTERM
- * close the app first, then whatever start-up started.
+ * close the app first (the worker stops claiming at once, gives its steps
+ * SHUTDOWN_GRACE_SECONDS and releases its claims), then whatever start-up
+ * started — the embedded PostgreSQL last. A second signal stops at once.
  */
 async function main(): Promise<void> {
   let env;
@@ -29,15 +32,22 @@ async function main(): Promise<void> {
   let closing = false;
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   const stop = async (signal: string) => {
-    if (closing) return;
+    if (closing) {
+      logger.warn(`${signal} received again: stopping without waiting for work in flight`, 'Bootstrap');
+      await runtime.shutdown();
+      process.exit(1);
+    }
     closing = true;
     logger.log(`${signal} received: shutting down`, 'Bootstrap');
+    // The worker first and at once: no new claims, steps finish or are abandoned within the grace, claims released.
+    if (app && config.runsWorker) await app.get(WorkerTickService).stop().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await app?.close().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await runtime.shutdown();
+    logger.log('stopped', 'Bootstrap');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 
   if (config.database.runMigrations) {
     await runMigrations(config.database.url, (line) => logger.log(line, 'Migrations'));

@@ -58,11 +58,11 @@ export class BatchIngestionService {
    * Null when another worker is ingesting it, the job is over, or it was
    * ingested already.
    */
-  ingest(batchRowId: string): Promise<IngestionSummary | null> {
+  ingest(batchRowId: string, signal?: AbortSignal): Promise<IngestionSummary | null> {
     return this.ingestLines(batchRowId, (batch) => {
       const files = [batch.output_file_id, batch.error_file_id].filter((id): id is string => id !== null);
-      return files.map((fileId) => this.gateway.readResults(fileId));
-    });
+      return files.map((fileId) => this.gateway.readResults(fileId, signal));
+    }, signal);
   }
 
   /**
@@ -72,6 +72,8 @@ export class BatchIngestionService {
   async ingestLines(
     batchRowId: string,
     sources: (batch: LockedBatch) => AsyncIterable<BatchResultLine>[],
+    /** Aborted (lost claim, shutdown grace over): the transaction rolls back and the next holder starts clean. */
+    signal?: AbortSignal,
   ): Promise<IngestionSummary | null> {
     return this.dataSource.transaction(async (manager) => {
       const [batch] = (await manager.query(
@@ -89,7 +91,7 @@ export class BatchIngestionService {
 
       const summary: IngestionSummary = { ...emptySummary(), openaiBatchId: batch.openai_batch_id, lines: 0 };
       for (const source of sources(batch)) {
-        mergeSummaries(summary, await this.applyStream(manager, batch, source, (lines) => (summary.lines += lines)));
+        mergeSummaries(summary, await this.applyStream(manager, batch, source, (lines) => (summary.lines += lines), signal));
       }
       await manager.query(`UPDATE openai_batches SET ingested_at = now(), updated_at = now() WHERE id = $1`, [batch.id]);
       await manager.query(
@@ -109,6 +111,7 @@ export class BatchIngestionService {
     batch: LockedBatch,
     lines: AsyncIterable<BatchResultLine>,
     countLines: (n: number) => void,
+    signal?: AbortSignal,
   ): Promise<WriteSummary> {
     const stage = batch.stage === 'vision' ? VISION : TRANSLATION;
     const targets = targetLanguages(batch.languages);
@@ -121,6 +124,7 @@ export class BatchIngestionService {
     const summary = emptySummary();
     let chunk: LotOutcome[] = [];
     const flush = async () => {
+      if (signal?.aborted) throw signal.reason;
       if (chunk.length === 0) return;
       countLines(chunk.length);
       const outcomes = chunk;

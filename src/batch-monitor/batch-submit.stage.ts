@@ -84,14 +84,23 @@ export class BatchSubmitStage {
       jobId: job.id,
       stage: names.stage,
       requests: this.requests(job.id, names, targetLanguages(job.languages)),
-      onCreated: (batch) => this.recordCreated(job.id, names, batch, partOffset),
+      onCreated: (batch) => this.recordCreated(claim, names, batch, partOffset),
+      // Verified right before each upload and each create; a lost claim aborts whatever is in flight.
+      signal: claim.signal,
+      fence: () => this.claims.fence(claim),
     });
     this.logger.log(`job_id=${job.id}: ${names.stage} submitted as ${submitted.length} batch(es), attempt ${attempt}`);
     return continueAfter(this.config.worker.pollIntervalMs, { currentStage: names.awaiting, submitStartedAt: null });
   }
 
-  /** Saves the batch row (and the job's one column for it) the moment OpenAI answered (reference 001). */
-  private async recordCreated(jobId: string, names: BatchStageNames, batch: SubmittedBatch, partOffset: number): Promise<void> {
+  /**
+   * Saves the batch row (and the job's one column for it) the moment OpenAI
+   * answered (reference 001). The batch exists and is paid for whoever holds
+   * the job now, so its row is written in any case (the holder follows it
+   * rather than creating another); the job's column only under our claim.
+   */
+  private async recordCreated(claim: ClaimedJob, names: BatchStageNames, batch: SubmittedBatch, partOffset: number): Promise<void> {
+    const jobId = claim.job.id;
     await this.hooks.afterCreated?.(batch, jobId);
     await this.dataSource.transaction(async (manager) => {
       // The sweep may have attached it already (a replica listed batches between create and here).
@@ -103,7 +112,11 @@ export class BatchSubmitStage {
       );
       if (batch.part === 1) {
         const column = names === VISION ? 'openai_batch_id' : 'openai_translation_batch_id';
-        await manager.query(`UPDATE batch_jobs SET ${column} = $2, updated_at = now() WHERE id = $1`, [jobId, batch.openaiBatchId]);
+        const [, fenced]: [unknown[], number] = await manager.query(
+          `UPDATE batch_jobs SET ${column} = $2, updated_at = now() WHERE id = $1 AND claim_token = $3`,
+          [jobId, batch.openaiBatchId, claim.token],
+        );
+        if (fenced === 0) this.logger.warn(`job_id=${jobId}: claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`);
       }
     });
   }

@@ -70,7 +70,7 @@ export class DirectFallbackStage {
       );
       if (lots.length === 0) return this.finisher.afterStage(claim, names);
 
-      const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(lot, names, targets));
+      const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(claim, lot, names, targets));
       const summary = await this.dataSource.transaction(async (manager) => {
         const written = await this.writer.write(manager, { jobId: job.id, stage: names, needsTranslation: targets.length > 0, outcomes });
         await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [job.id, JSON.stringify(written.usage)]);
@@ -85,17 +85,20 @@ export class DirectFallbackStage {
       }
       // The job may have been cancelled meanwhile: stop spending on it.
       if (!(await this.claims.update(claim, {}))) return FINISHED;
-      if (Date.now() - started > TIME_BUDGET_MS) return continueAfter(0);
+      // Shutdown: this chunk is saved; the job goes back to the other workers at once.
+      if (claim.stopping.aborted || Date.now() - started > TIME_BUDGET_MS) return continueAfter(0);
     }
   }
 
-  private async processOne(lot: WaitingLot, names: BatchStageNames, targets: string[]): Promise<LotOutcome> {
+  /** One direct call, fenced by the claim right before it leaves and aborted with it. */
+  private async processOne(claim: ClaimedJob, lot: WaitingLot, names: BatchStageNames, targets: string[]): Promise<LotOutcome> {
+    const guard = { signal: claim.signal, fence: () => this.claims.fence(claim) };
     const budget = directBudget(lot.budget_retries, names);
     if (names === VISION) {
       const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
-      return visionOutcome(lot.id, await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, undefined, budget));
+      return visionOutcome(lot.id, await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget));
     }
-    return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets, undefined, budget));
+    return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets, guard, budget));
   }
 
   /** OpenAI kept failing: the lots still waiting fail with the last error each one got. */

@@ -42,9 +42,9 @@ export class ImageCheckStage {
       );
       if (lots.length === 0) break;
       const unknown = lots.flatMap((lot) => lot.images.map((image) => image.url)).filter((url) => !known.has(url));
-      for (const [url, probe] of await this.images.probeAll(unknown)) known.set(url, probe);
+      for (const [url, probe] of await this.images.probeAll(unknown, claim.signal)) known.set(url, probe);
       await this.record(job.id, lots, known);
-      if (Date.now() - started > TIME_BUDGET_MS) {
+      if (claim.stopping.aborted || Date.now() - started > TIME_BUDGET_MS) {
         return continueAfter(0, { currentStage: PipelineStage.ImageCheck, startedAt: job.startedAt ?? new Date(started) });
       }
     }

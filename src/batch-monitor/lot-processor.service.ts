@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
+import type { CallGuard } from '../openai/openai-gateway.service.js';
 import type { RequestOverrides } from '../openai/openai-request.builder.js';
 import { TranslationService, targetLanguages, type DirectBudget } from '../translation/translation.service.js';
 import { isRetryableFailure } from '../translation/retryable-failure.js';
@@ -91,7 +92,7 @@ export class LotProcessorService {
       return { ok: false, error: ImageCheckService.noUsableImageError(images), upstreamFailure: false, ...base, usage: addUsage() };
     }
 
-    const vision = await this.describe(lot, images.usable, signal);
+    const vision = await this.describe(lot, images.usable, { signal });
     if (vision.budgetRetry) base.budgetRetries.push(vision.budgetRetry);
     if (!vision.ok) {
       return { ok: false, error: visionError(vision), upstreamFailure: isRetryableFailure(vision), ...base, usage: addUsage(vision.usage) };
@@ -99,7 +100,7 @@ export class LotProcessorService {
 
     const targets = targetLanguages(languages);
     if (targets.length === 0) return { ok: true, visionResult: vision.text, translations: {}, ...base, usage: addUsage(vision.usage) };
-    const translation = await this.translation.translate(vision.text, targets, signal);
+    const translation = await this.translation.translate(vision.text, targets, { signal });
     if (translation.budgetRetry) base.budgetRetries.push(translation.budgetRetry);
     const usage = addUsage(vision.usage, translation.usage);
     if (!translation.ok) return { ok: false, error: translation.error, upstreamFailure: translation.retryable, ...base, usage };
@@ -115,17 +116,17 @@ export class LotProcessorService {
    * The direct vision call of a lot whose images were checked. An answer cut
    * at max_output_tokens is retried once with a larger budget, unless the
    * lot's retry budget is already decided (`budget`), then that is used once.
-   * The description comes back sanitised (readVision).
+   * The call is fenced and aborted by `guard`; the description comes back sanitised (readVision).
    */
   async describe(
     lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>,
     imageUrls: string[],
-    signal?: AbortSignal,
+    guard: CallGuard = {},
     budget: DirectBudget = 'default',
   ): Promise<ParsedResult> {
     const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
     const result = await this.gateway.respond(this.visionRequest(lot, imageUrls, overrides).body, {
-      signal,
+      ...guard,
       ...(budget === 'default' ? { budgetRetryStage: 'vision' as const } : {}),
     });
     return readVision(result);

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerTaskRegistry } from '../worker/worker-task.js';
 import { BatchAwaitStage } from './batch-await.stage.js';
@@ -6,11 +6,12 @@ import { BatchReconcilerService } from './batch-reconciler.service.js';
 import { BatchSubmitStage } from './batch-submit.stage.js';
 import { DirectFallbackStage } from './direct-fallback.stage.js';
 import { ImageCheckStage } from './image-check.stage.js';
-import { JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
+import { ClaimLostError, JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import { ACTIVE_STAGES, isActiveStage, PipelineStage, TRANSLATION, VISION, type ActiveStage } from './pipeline-stage.js';
 import type { StageOutcome } from './stage-outcome.js';
 import { errorText } from '../common/errors/error-text.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
 const JOBS_PER_CLAIM = 4;
@@ -33,11 +34,11 @@ type StageHandler = (claim: ClaimedJob) => Promise<StageOutcome>;
  * BATCH_RECONCILE_INTERVAL.
  */
 @Injectable()
-export class PipelineRunnerService implements OnModuleInit, OnApplicationShutdown {
+export class PipelineRunnerService implements OnModuleInit {
   private readonly logger = new Logger('Pipeline');
   private readonly handlers: Record<ActiveStage, StageHandler>;
   private lastSweepAt = 0;
-  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly registry: WorkerTaskRegistry,
@@ -45,6 +46,7 @@ export class PipelineRunnerService implements OnModuleInit, OnApplicationShutdow
     private readonly finisher: JobFinisherService,
     private readonly reconciler: BatchReconcilerService,
     private readonly config: AppConfig,
+    private readonly outage: DatabaseOutageMonitor,
     imageCheck: ImageCheckStage,
     submit: BatchSubmitStage,
     wait: BatchAwaitStage,
@@ -68,21 +70,60 @@ export class PipelineRunnerService implements OnModuleInit, OnApplicationShutdow
     if (missing.length > 0) throw new Error(`Pipeline stages without a handler: ${missing.join(', ')}`);
     this.registry.register({ name: PIPELINE_TASK, run: () => this.runDue() });
     this.registry.register({ name: RECONCILE_TASK, run: () => this.sweepIfDue() });
+    this.registry.registerKeeper({
+      name: PIPELINE_TASK,
+      held: () => this.claims.heldCount,
+      renew: () => this.claims.renewHeld(),
+      stop: (graceMs) => this.stop(graceMs),
+    });
   }
 
-  /** Claims and handles due jobs until none is due (or the run budget is spent). */
+  /** Claims and handles due jobs until none is due (or the run budget is spent, or shutdown began). */
   async runDue(): Promise<void> {
     const stopAt = Date.now() + RUN_BUDGET_MS;
     while (Date.now() < stopAt && !this.stopping) {
       const claimed = await this.claims.claimDue(JOBS_PER_CLAIM);
       if (claimed.length === 0) return;
-      await Promise.all(claimed.map((claim) => this.handle(claim)));
+      // Shutdown began while these were being claimed: hand them straight back.
+      if (this.stopping) {
+        await this.claims.releaseHeld(claimed);
+        return;
+      }
+      await Promise.all(claimed.map((claim) => this.track(this.handle(claim))));
     }
   }
 
-  /** Claims no new job once shutdown began (claimed ones finish their step, or their lease expires). */
-  onApplicationShutdown(): void {
-    this.stopping = true;
+  private get stopping(): boolean {
+    return this.registry.stopping.aborted;
+  }
+
+  /**
+   * Shutdown (the registry's stop signal already keeps runDue from claiming):
+   * in-flight steps get `graceMs` to finish — loops hand their job back at
+   * the next chunk — then they are aborted, and every claim still held is
+   * released, due at once, so another worker continues immediately.
+   */
+  private async stop(graceMs: number): Promise<void> {
+    this.claims.beginShutdown();
+    const settled = Promise.all([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([
+      settled.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (expired) {
+      this.logger.warn(`shutdown grace of ${graceMs} ms over: aborting ${this.claims.heldCount} step(s) in flight`);
+      this.claims.abortHeld(new Error('shutdown grace period over'));
+      await settled;
+    }
+    const released = await this.claims.releaseHeld();
+    if (released > 0) this.logger.log(`released ${released} claim(s) for other workers`);
+  }
+
+  private track(step: Promise<void>): Promise<void> {
+    this.inFlight.add(step);
+    return step.finally(() => this.inFlight.delete(step));
   }
 
   async sweepIfDue(): Promise<void> {
@@ -101,9 +142,22 @@ export class PipelineRunnerService implements OnModuleInit, OnApplicationShutdow
         await this.claims.update(claim, outcome.patch, { release: { delayMs: outcome.delayMs, resetErrors: true } });
       }
     } catch (error) {
-      await this.recordFailure(claim, stage, error).catch((inner: unknown) =>
-        this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`),
-      );
+      if (claim.signal.aborted || error instanceof ClaimLostError) {
+        // Lost claim: the new holder carries on. Shutdown: the claim is released below the grace period.
+        this.logger.log(`job_id=${claim.job.id}: ${stage} step abandoned (${errorText(claim.signal.reason ?? error)})`);
+        return;
+      }
+      // Without a database nothing can be recorded: the claim is handed back once it is back (not after the lease).
+      if (this.outage.absorb(error)) {
+        this.claims.releaseLater(claim);
+        return;
+      }
+      await this.recordFailure(claim, stage, error).catch((inner: unknown) => {
+        if (!this.outage.absorb(inner)) this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`);
+      });
+    } finally {
+      // Released with its outcome, or (aborted by shutdown) still held until releaseHeld().
+      if (!claim.signal.aborted || !claim.stopping.aborted) this.claims.forget(claim);
     }
   }
 

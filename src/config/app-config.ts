@@ -60,7 +60,14 @@ export class AppConfig {
   readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
   /** Synchronous mode deadline and per-client rate limits of the jobs API. */
   readonly jobs: { syncDeadlineMs: number; rateLimits: { windowMs: number; sync: number; batch: number; polling: number } };
-  readonly worker: { pollIntervalMs: number; heartbeatStaleMs: number };
+  readonly worker: {
+    pollIntervalMs: number;
+    heartbeatStaleMs: number;
+    /** How often the heartbeat is written and held claims renewed, independent of the tick: well inside both the staleness bound and the lease. */
+    beatIntervalMs: number;
+    /** SIGTERM/SIGINT: time in-flight steps get before they are aborted and their claims released. */
+    shutdownGraceMs: number;
+  };
   /** The batch pipeline: stage deadlines, claims, retries, reconciliation, image checks. */
   readonly pipeline: {
     visionDeadlineMs: number;
@@ -123,6 +130,8 @@ export class AppConfig {
     this.worker = {
       pollIntervalMs: (env.WORKER_POLL_INTERVAL ?? (runtime.offline ? 2 : 30)) * 1000,
       heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000,
+      beatIntervalMs: Math.max(10, Math.min(env.HEARTBEAT_STALE_AFTER, env.WORKER_CLAIM_LEASE) * 1000 / 4),
+      shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     };
     this.pipeline = {
       visionDeadlineMs: env.VISION_STAGE_DEADLINE * 1000,

@@ -120,6 +120,13 @@ export class Environment {
   @Transform(toNumber) @IsNumber() @Min(0.001) @Max(86400)
   WORKER_CLAIM_LEASE = 600;
 
+  /**
+   * Seconds a stopping worker (SIGTERM/SIGINT) gives its in-flight steps before it aborts them and hands
+   * their claims back; keep it well under Kubernetes' terminationGracePeriodSeconds (30 s by default).
+   */
+  @Transform(toNumber) @IsNumber() @Min(0.1) @Max(3600)
+  SHUTDOWN_GRACE_SECONDS = 20;
+
   /** Seconds to wait for a batch we cancelled to reach `cancelled` (and its partial output) before giving up on it. */
   @Transform(toNumber) @IsNumber() @Min(0) @Max(86400)
   BATCH_CANCEL_GRACE = 600;

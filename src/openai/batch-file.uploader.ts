@@ -32,6 +32,8 @@ export async function uploadBatchFile(args: {
   path: string;
   filename: string;
   timeoutMs: number;
+  /** The caller's abort (lost claim, shutdown), on top of the timeout. */
+  signal?: AbortSignal;
 }): Promise<{ id: string }> {
   const boundary = `gs-${randomBytes(16).toString('hex')}`;
   const safeName = args.filename.replace(/["\r\n\\]/g, '_');
@@ -56,7 +58,7 @@ export async function uploadBatchFile(args: {
       accept: 'application/json',
     },
     body: Readable.from(body()),
-    signal: AbortSignal.timeout(args.timeoutMs),
+    signal: args.signal ? AbortSignal.any([AbortSignal.timeout(args.timeoutMs), args.signal]) : AbortSignal.timeout(args.timeoutMs),
   });
   const text = await response.body.text();
   let json: unknown;

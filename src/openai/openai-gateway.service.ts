@@ -15,6 +15,7 @@ import type {
   BatchResultLine, BatchSnapshot, BatchStageName, BudgetRetry, GatewayRequest, ParsedResult, SubmittedBatch,
 } from './openai-gateway.types.js';
 import { RateLimiter } from './rate-limiter.js';
+import { OPENAI_REQUEST_BUDGET, type RequestBudget } from './request-budget.js';
 import { failure, parseResponseBody, type FullUsage } from './response-body.parser.js';
 import { isTransientStatus, parseResultLine } from './result-line.parser.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs, waitMs, type RetryPolicy } from './retry-policy.js';
@@ -48,6 +49,12 @@ export interface GatewayMetrics {
   inFlight: number;
 }
 
+/** What ties a billable call to the caller's claim: aborted with it, and fenced right before the request leaves. */
+export interface CallGuard {
+  signal?: AbortSignal;
+  fence?: () => Promise<void>;
+}
+
 interface CallFailure {
   transient: boolean;
   description: string;
@@ -77,16 +84,24 @@ export class OpenAiGateway {
   private readonly retry: Omit<RetryPolicy, 'maxAttempts'>;
   private readonly batchAttempts: number;
   private readonly listPageSize: number;
-  private readonly counters = { requests: 0, retries: 0, rateLimited: 0, failedCalls: 0, filesUploaded: 0, batchesCreated: 0 };
+  private readonly rpm: RequestBudget;
+  private readonly uploadTimeoutMs: number;
+  private readonly counters = { requests: 0, retries: 0, rateLimited: 0, failedCalls: 0, filesUploaded: 0, batchesCreated: 0, budgetWaits: 0, budgetWaitedMs: 0 };
 
   constructor(
     private readonly config: AppConfig,
     @Optional() @Inject(OPENAI_GATEWAY_OPTIONS) options: OpenAiGatewayOptions | null = null,
+    @Optional() @Inject(OPENAI_REQUEST_BUDGET) budget: RequestBudget | null = null,
   ) {
     const openai = config.openai;
     // SDK retries off: the gateway retries itself so Retry-After, counters and aborts behave one way everywhere.
     this.client = new OpenAI({ apiKey: openai.apiKey, baseURL: openai.baseUrl, maxRetries: 0, timeout: openai.requestTimeoutMs });
-    this.limiter = new RateLimiter({ maxPerMinute: openai.maxRpm, maxConcurrent: openai.maxConcurrent });
+    // With the deployment-wide budget (the application) the local limiter keeps concurrency and 429 pauses only;
+    // without one (a gateway built alone) it also paces OPENAI_MAX_RPM for this process.
+    this.limiter = new RateLimiter({ maxPerMinute: budget ? Infinity : openai.maxRpm, maxConcurrent: openai.maxConcurrent });
+    this.rpm = budget ?? { take: async () => 0 };
+    // No upload may outlast a claim: the claim's signal aborts it anyway, the timeout bounds it even if renewal stalls.
+    this.uploadTimeoutMs = Math.min(UPLOAD_TIMEOUT_MS, config.pipeline.claimLeaseMs);
     this.models = openai;
     this.limits = { ...OPENAI_BATCH_LIMITS, ...options?.batchLimits };
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options?.retry };
@@ -138,7 +153,9 @@ export class OpenAiGateway {
 
   get metrics(): GatewayMetrics {
     const limiter = this.limiter.stats;
-    return { ...this.counters, rateLimitWaits: limiter.waits, rateLimitWaitedMs: limiter.waitedMs, inFlight: limiter.inFlight };
+    const { budgetWaits, budgetWaitedMs, ...counters } = this.counters;
+    // Waits for the deployment-wide budget count like waits at the local limiter.
+    return { ...counters, rateLimitWaits: limiter.waits + budgetWaits, rateLimitWaitedMs: limiter.waitedMs + budgetWaitedMs, inFlight: limiter.inFlight };
   }
 
   /**
@@ -151,11 +168,16 @@ export class OpenAiGateway {
     stage: BatchStageName;
     requests: AsyncIterable<GatewayRequest> | Iterable<GatewayRequest>;
     onCreated: (batch: SubmittedBatch) => Promise<void>;
+    /** Aborts every upload and create in flight (the caller lost its claim, or is shutting down). */
+    signal?: AbortSignal;
+    /** Verifies the caller still holds the job; called immediately before each upload and each create. */
+    fence?: () => Promise<void>;
   }): Promise<SubmittedBatch[]> {
     const submitted: SubmittedBatch[] = [];
+    const guard = { signal: args.signal, fence: args.fence };
     await writeBatchParts(args.requests, this.limits, BATCH_ENDPOINT, async (part) => {
-      const fileId = await this.uploadPart(args.jobId, args.stage, part);
-      const batchId = await this.createBatch(args.jobId, args.stage, part.part, fileId);
+      const fileId = await this.uploadPart(args.jobId, args.stage, part, guard);
+      const batchId = await this.createBatch(args.jobId, args.stage, part.part, fileId, guard);
       const batch: SubmittedBatch = { part: part.part, openaiBatchId: batchId, inputFileId: fileId, requestCount: part.customIds.length, customIds: part.customIds };
       this.logger.log(`job ${args.jobId}: ${args.stage} part ${part.part} → ${batchId} (${batch.requestCount} requests, ${part.bytes} bytes)`);
       submitted.push(batch);
@@ -195,8 +217,8 @@ export class OpenAiGateway {
    * string). If the connection drops mid-file this throws; ingestion is keyed
    * by custom_id, so the caller simply reads the file again.
    */
-  async *readResults(fileId: string): AsyncIterable<BatchResultLine> {
-    const response = await this.call('download file', this.batchAttempts, () => this.client.files.content(fileId));
+  async *readResults(fileId: string, signal?: AbortSignal): AsyncIterable<BatchResultLine> {
+    const response = await this.call('download file', this.batchAttempts, () => this.client.files.content(fileId, { signal }), signal);
     if (!response.body) return;
     const input = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
     const lines = createInterface({ input, crlfDelay: Infinity });
@@ -219,7 +241,7 @@ export class OpenAiGateway {
    */
   async respond(
     body: Record<string, unknown>,
-    options: { signal?: AbortSignal; maxAttempts?: number; budgetRetryStage?: BatchStageName } = {},
+    options: CallGuard & { maxAttempts?: number; budgetRetryStage?: BatchStageName } = {},
   ): Promise<ParsedResult> {
     const first = await this.respondOnce(body, options);
     if (!options.budgetRetryStage) return first;
@@ -236,13 +258,19 @@ export class OpenAiGateway {
     return { ...second, error, usage, budgetRetry: retry };
   }
 
-  private async respondOnce(body: Record<string, unknown>, options: { signal?: AbortSignal; maxAttempts?: number }): Promise<ParsedResult> {
+  private async respondOnce(body: Record<string, unknown>, options: CallGuard & { maxAttempts?: number }): Promise<ParsedResult> {
     const { signal } = options;
     const maxAttempts = Math.max(1, options.maxAttempts ?? this.config.openai.maxRetries + 1);
     try {
       const response = await this.call('responses.create', maxAttempts, async () => {
         const release = await this.limiter.acquire(signal);
         try {
+          const waited = await this.rpm.take(signal);
+          if (waited > 0) {
+            this.counters.budgetWaits++;
+            this.counters.budgetWaitedMs += waited;
+          }
+          await options.fence?.();
           return await this.client.responses.create(body as unknown as ResponseCreateParamsNonStreaming, { signal });
         } finally {
           release();
@@ -258,17 +286,21 @@ export class OpenAiGateway {
     }
   }
 
-  private async uploadPart(jobId: string, stage: BatchStageName, part: BatchFilePart): Promise<string> {
+  private async uploadPart(jobId: string, stage: BatchStageName, part: BatchFilePart, guard: CallGuard): Promise<string> {
     const filename = `${jobId}-${stage}-part${part.part}.jsonl`;
     const file = await this.call('upload batch file', this.batchAttempts, async () => {
+      await guard.fence?.();
       try {
-        return await uploadBatchFile({ baseURL: this.client.baseURL, apiKey: this.config.openai.apiKey, path: part.path, filename, timeoutMs: UPLOAD_TIMEOUT_MS });
+        return await uploadBatchFile({
+          baseURL: this.client.baseURL, apiKey: this.config.openai.apiKey, path: part.path, filename, timeoutMs: this.uploadTimeoutMs, signal: guard.signal,
+        });
       } catch (err) {
+        if (guard.signal?.aborted) throw guard.signal.reason;
         // Same errors as the SDK's, so one classification decides what to retry.
         if (err instanceof UploadHttpError) throw APIError.generate(err.status, err.body as object | undefined, undefined, err.headers);
         throw new APIConnectionError({ message: `File upload failed: ${err instanceof Error ? err.message : String(err)}` });
       }
-    });
+    }, guard.signal);
     this.counters.filesUploaded++;
     return file.id;
   }
@@ -278,21 +310,24 @@ export class OpenAiGateway {
    * happened anyway, so before trying again the recent batches are searched
    * for this input file: the retry adopts that batch instead of paying twice.
    */
-  private async createBatch(jobId: string, stage: BatchStageName, part: number, inputFileId: string): Promise<string> {
+  private async createBatch(jobId: string, stage: BatchStageName, part: number, inputFileId: string, guard: CallGuard): Promise<string> {
     let attempt = 0;
+    const { signal } = guard;
     const batch = await this.call('create batch', this.batchAttempts, async () => {
       attempt++;
       if (attempt > 1) {
-        const existing = (await this.client.batches.list({ limit: 100 })).data.find((b) => b.input_file_id === inputFileId);
+        const existing = (await this.client.batches.list({ limit: 100 }, { signal })).data.find((b) => b.input_file_id === inputFileId);
         if (existing) return existing;
       }
+      // The last moment to find out that another worker holds the job now: after this, the batch is paid for.
+      await guard.fence?.();
       return this.client.batches.create({
         input_file_id: inputFileId,
         endpoint: BATCH_ENDPOINT,
         completion_window: '24h',
         metadata: { job_id: jobId, stage, part: String(part), service: SERVICE_TAG },
-      });
-    });
+      }, { signal });
+    }, signal);
     this.counters.batchesCreated++;
     return batch.id;
   }

@@ -1,5 +1,5 @@
 export interface RateLimiterOptions {
-  /** Requests started per minute (OPENAI_MAX_RPM). */
+  /** Requests started per minute (OPENAI_MAX_RPM); Infinity: concurrency and pauses only (the rate is counted elsewhere). */
   maxPerMinute: number;
   /** Requests in flight at once (OPENAI_MAX_CONCURRENT). */
   maxConcurrent: number;
@@ -92,6 +92,11 @@ export class RateLimiter {
 
   private refill(): void {
     const now = this.now();
+    if (this.perMs === Infinity) {
+      this.tokens = Infinity;
+      this.refilledAt = now;
+      return;
+    }
     this.tokens = Math.min(this.capacity, this.tokens + (now - this.refilledAt) * this.perMs);
     this.refilledAt = now;
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
-import { OpenAiGateway } from '../openai/openai-gateway.service.js';
+import { OpenAiGateway, type CallGuard } from '../openai/openai-gateway.service.js';
 import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import type { RequestOverrides } from '../openai/openai-request.builder.js';
 import { isRetryableFailure } from './retryable-failure.js';
@@ -44,10 +44,10 @@ export class TranslationService {
   }
 
   /** One direct call (sync mode and fallbacks). */
-  async translate(html: string, targets: string[], signal?: AbortSignal, budget: DirectBudget = 'default'): Promise<TranslationOutcome> {
+  async translate(html: string, targets: string[], guard: CallGuard = {}, budget: DirectBudget = 'default'): Promise<TranslationOutcome> {
     const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
     const result = await this.gateway.respond(this.gateway.translationRequest({ html, languages: targets }, overrides), {
-      signal,
+      ...guard,
       ...(budget === 'default' ? { budgetRetryStage: 'translation' as const } : {}),
     });
     return this.read(result, targets);

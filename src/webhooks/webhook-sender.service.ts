@@ -11,6 +11,7 @@ import { WebhookDelivery } from './webhook-delivery.entity.js';
 import { serializePayload } from './webhook-payload.js';
 import { decideAttempt, type AttemptResult, type Decision } from './webhook-retry-policy.js';
 import { webhookHeaders } from './webhook-signature.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 export const WEBHOOK_TASK_NAME = 'webhook-delivery';
 /** Deliveries claimed (and sent concurrently) at a time by one worker. */
@@ -47,24 +48,58 @@ export class WebhookSenderService implements OnModuleInit {
     private readonly http: SafeHttpClient,
     private readonly config: AppConfig,
     private readonly registry: WorkerTaskRegistry,
+    private readonly outage: DatabaseOutageMonitor,
   ) {}
+
+  /** Attempts being sent, each with the controller that aborts it when shutdown's grace is over. */
+  private readonly inFlight = new Map<Promise<void>, AbortController>();
 
   onModuleInit(): void {
     this.registry.register({ name: WEBHOOK_TASK_NAME, run: async () => void (await this.deliverDue()) });
+    // Deliveries are leased by next_attempt_at (past the HTTP timeout): nothing to renew, only to stop.
+    this.registry.registerKeeper({ name: WEBHOOK_TASK_NAME, held: () => 0, renew: async () => undefined, stop: (graceMs) => this.stop(graceMs) });
   }
 
-  /** Sends every delivery that is due now; returns the number of attempts made. */
+  /** Sends every delivery that is due now; returns the number of attempts made. Claims nothing once shutdown began. */
   async deliverDue(): Promise<number> {
     const stopAt = Date.now() + RUN_BUDGET_MS;
     let attempts = 0;
-    while (Date.now() < stopAt) {
+    while (Date.now() < stopAt && !this.registry.stopping.aborted) {
       const claimed = await this.claim(CLAIM_BATCH);
       if (claimed.length === 0) break;
+      if (this.registry.stopping.aborted) {
+        // Shutdown began while these were being claimed: nothing was sent, hand them straight back.
+        await Promise.all(claimed.map((delivery) => this.handBack(delivery, 0)));
+        break;
+      }
       // One failing delivery never stops the others: send() records its own failures.
-      await Promise.all(claimed.map((delivery) => this.send(delivery)));
+      await Promise.all(claimed.map((delivery) => this.track(delivery)));
       attempts += claimed.length;
     }
     return attempts;
+  }
+
+  private track(delivery: ClaimedDelivery): Promise<void> {
+    const controller = new AbortController();
+    const sending = this.send(delivery, controller.signal).finally(() => this.inFlight.delete(sending));
+    this.inFlight.set(sending, controller);
+    return sending;
+  }
+
+  /**
+   * Shutdown: attempts in flight get `graceMs` to get their answer; then they
+   * are aborted and handed back due at once (the receiver may have the body
+   * already: it de-duplicates on webhook-id), so another worker sends them.
+   */
+  private async stop(graceMs: number): Promise<void> {
+    const settled = Promise.all([...this.inFlight.keys()]);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([settled.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+    clearTimeout(timer);
+    if (!expired) return;
+    this.logger.warn(`shutdown grace of ${graceMs} ms over: handing back ${this.inFlight.size} webhook attempt(s) in flight`);
+    for (const controller of this.inFlight.values()) controller.abort(new Error('shutdown grace period over'));
+    await settled;
   }
 
   private claim(limit: number): Promise<ClaimedDelivery[]> {
@@ -108,7 +143,7 @@ export class WebhookSenderService implements OnModuleInit {
     });
   }
 
-  private async send(delivery: ClaimedDelivery): Promise<void> {
+  private async send(delivery: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     const started = Date.now();
     let result: AttemptResult;
     try {
@@ -127,9 +162,16 @@ export class WebhookSenderService implements OnModuleInit {
         body,
         timeoutMs: this.config.webhooks.timeoutMs,
         maxBytes: EXCERPT_BYTES,
+        signal,
       });
       result = { response };
     } catch (error) {
+      if (signal.aborted) {
+        await this.handBack(delivery, Date.now() - started).catch((inner: unknown) =>
+          this.logger.error(`webhook ${delivery.id} attempt ${delivery.attempt}: handing it back failed: ${String(inner)}`),
+        );
+        return;
+      }
       result = { error };
     }
     const decision = decideAttempt(
@@ -141,8 +183,25 @@ export class WebhookSenderService implements OnModuleInit {
       await this.record(delivery, result, decision, Date.now() - started);
     } catch (error) {
       // The lease expires and the attempt is made again (marked lost): never silently dropped.
+      if (this.outage.absorb(error)) return;
       this.logger.error(`webhook ${delivery.id} attempt ${delivery.attempt}: recording the outcome failed: ${String(error)}`);
     }
+  }
+
+  /** An attempt aborted by shutdown: due again at once, not counted against the delivery's attempts. */
+  private async handBack(delivery: ClaimedDelivery, durationMs: number): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `UPDATE webhook_deliveries SET next_attempt_at = now(), attempt_count = attempt_count - 1
+          WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
+        [delivery.id, delivery.attempt],
+      );
+      await manager.query(
+        `DELETE FROM webhook_delivery_attempts WHERE delivery_id = $1 AND attempt = $2 AND outcome = 'in_flight'`,
+        [delivery.id, delivery.attempt],
+      );
+    });
+    this.logger.log(`webhook ${delivery.id} attempt ${delivery.attempt}: interrupted by shutdown after ${durationMs} ms; handed back`);
   }
 
   /** The body of this part, rebuilt from the job's lots (identical on every attempt while the job is unchanged). */

@@ -29,16 +29,12 @@ export class WorkerHeartbeatService {
   /** Writes this instance's beat, and forgets instances silent for a day (crashed replicas, old pods). */
   async beat(): Promise<void> {
     await this.heartbeats.createQueryBuilder().delete().where(`last_beat_at < now() - interval '1 day'`).execute();
-    await this.heartbeats.upsert(
-      {
-        instanceId: this.config.instanceId,
-        role: this.config.role,
-        hostname: hostname(),
-        pid: process.pid,
-        startedAt: this.startedAt,
-        lastBeatAt: new Date(),
-      },
-      ['instanceId'],
+    // The database's clock, like the claim query that compares against it (replicas' clocks may differ).
+    await this.heartbeats.query(
+      `INSERT INTO worker_heartbeats (instance_id, role, hostname, pid, started_at, last_beat_at)
+       VALUES ($1, $2, $3, $4, $5, now())
+       ON CONFLICT (instance_id) DO UPDATE SET last_beat_at = now()`,
+      [this.config.instanceId, this.config.role, hostname(), process.pid, this.startedAt],
     );
   }
 

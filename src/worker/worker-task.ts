@@ -11,6 +11,20 @@ export interface WorkerTask {
 }
 
 /**
+ * A task's side of liveness and shutdown: while it holds claims the worker
+ * renews them on every beat (and writes its heartbeat), and on SIGTERM/SIGINT
+ * it is given the grace period to finish or abandon its steps and release
+ * what it still holds.
+ */
+export interface WorkerKeeper {
+  readonly name: string;
+  /** Claims held right now (steps running). */
+  held(): number;
+  renew(): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
  * Where feature modules register their tasks (in their constructor or
  * onModuleInit). Present in every role; only a process whose APP_ROLE
  * includes `worker` runs the tick loop that executes them.
@@ -18,6 +32,25 @@ export interface WorkerTask {
 @Injectable()
 export class WorkerTaskRegistry {
   private readonly tasks: WorkerTask[] = [];
+  private readonly keepers: WorkerKeeper[] = [];
+  private readonly stopController = new AbortController();
+
+  /** Aborted the moment shutdown begins: tasks claim nothing after it. */
+  get stopping(): AbortSignal {
+    return this.stopController.signal;
+  }
+
+  stop(): void {
+    if (!this.stopController.signal.aborted) this.stopController.abort(new Error('shutting down'));
+  }
+
+  registerKeeper(keeper: WorkerKeeper): void {
+    this.keepers.push(keeper);
+  }
+
+  listKeepers(): readonly WorkerKeeper[] {
+    return this.keepers;
+  }
 
   register(task: WorkerTask): void {
     if (this.tasks.some((known) => known.name === task.name)) throw new Error(`Worker task ${task.name} registered twice`);
