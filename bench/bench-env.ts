@@ -81,8 +81,13 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       RATE_LIMIT_POLLING: '100000000',
     });
     const config = new AppConfig(env, {
-      databaseUrl, embeddedDatabase: false, openaiApiKey: 'sk-bench', openaiBaseUrl: emulator.url, offline: false,
-      sharedKey: BENCH_SHARED_KEY, sharedKeyGenerated: false,
+      databaseUrl,
+      embeddedDatabase: false,
+      openaiApiKey: 'sk-bench',
+      openaiBaseUrl: emulator.url,
+      offline: false,
+      sharedKey: BENCH_SHARED_KEY,
+      sharedKeyGenerated: false,
     });
     const app = await createApp(config, { logger: false });
     await app.listen(0, '127.0.0.1');

@@ -38,7 +38,11 @@ export async function postBatch(app: RunningApp, request: BenchRequest): Promise
  * SQL measured (one json_to_recordset statement).
  */
 async function baselineInsert(env: BenchEnv, text: string): Promise<void> {
-  const parsed = JSON.parse(text) as { version: string; languages: string[]; lots: { lot_id: string; additional_info?: string; webhook?: string; images: unknown }[] };
+  const parsed = JSON.parse(text) as {
+    version: string;
+    languages: string[];
+    lots: { lot_id: string; additional_info?: string; webhook?: string; images: unknown }[];
+  };
   const client = await env.sql.connect();
   try {
     await client.query('BEGIN');
@@ -48,7 +52,11 @@ async function baselineInsert(env: BenchEnv, text: string): Promise<void> {
       [parsed.version, JSON.stringify(parsed.languages), parsed.lots.length],
     );
     const lotRows = parsed.lots.map((lot, position) => ({
-      position, lot_id: lot.lot_id, additional_info: lot.additional_info ?? null, webhook_url: lot.webhook ?? null, images: lot.images,
+      position,
+      lot_id: lot.lot_id,
+      additional_info: lot.additional_info ?? null,
+      webhook_url: lot.webhook ?? null,
+      images: lot.images,
     }));
     await client.query(
       `INSERT INTO batch_lots (batch_job_id, position, lot_id, additional_info, webhook_url, images)

@@ -12,7 +12,8 @@ class LivenessProbe {
   private constructor(private readonly worker: Worker) {}
 
   static async start(url: string): Promise<LivenessProbe> {
-    const worker = new Worker(`
+    const worker = new Worker(
+      `
       const { parentPort, workerData } = require('node:worker_threads');
       let worst = 0, count = 0, failed = 0, running = true;
       parentPort.on('message', () => { running = false; });
@@ -31,7 +32,9 @@ class LivenessProbe {
         }
         parentPort.postMessage({ worst, count, failed });
       })();
-    `, { eval: true, workerData: { url: `${url}/health/live` } });
+    `,
+      { eval: true, workerData: { url: `${url}/health/live` } },
+    );
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
@@ -77,10 +80,14 @@ async function underProbe<T>(app: RunningApp, work: () => Promise<T>): Promise<I
  * and heap, which share this process.
  */
 class BombSender {
-  private constructor(private readonly worker: Worker, readonly bytes: number) {}
+  private constructor(
+    private readonly worker: Worker,
+    readonly bytes: number,
+  ) {}
 
   static async prepare(app: RunningApp, gzip: boolean): Promise<BombSender> {
-    const worker = new Worker(`
+    const worker = new Worker(
+      `
       const { parentPort, workerData } = require('node:worker_threads');
       const { gzipSync } = require('node:zlib');
       const plain = Buffer.alloc(100 * 1024 * 1024, '[],');
@@ -95,7 +102,9 @@ class BombSender {
         await res.arrayBuffer();
         parentPort.postMessage(res.status);
       });
-    `, { eval: true, workerData: { url: `${app.url}/api/v1/generate-descriptions`, gzip } });
+    `,
+      { eval: true, workerData: { url: `${app.url}/api/v1/generate-descriptions`, gzip } },
+    );
     const bytes = await new Promise<number>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -12,12 +12,24 @@ function outputLine(customId: string, n: number): string {
       status_code: 200,
       request_id: `req_${n}`,
       body: {
-        id: `resp_${n}`, object: 'response', status: 'completed', model: 'o4-mini',
+        id: `resp_${n}`,
+        object: 'response',
+        status: 'completed',
+        model: 'o4-mini',
         output: [
           { id: `rs_${n}`, type: 'reasoning', summary: [] },
           {
-            id: `msg_${n}`, type: 'message', role: 'assistant', status: 'completed',
-            content: [{ type: 'output_text', annotations: [], text: `<p>Damage assessment ${n}: minor rear damage, bumper scratched.</p><p>No structural damage visible.</p>` }],
+            id: `msg_${n}`,
+            type: 'message',
+            role: 'assistant',
+            status: 'completed',
+            content: [
+              {
+                type: 'output_text',
+                annotations: [],
+                text: `<p>Damage assessment ${n}: minor rear damage, bumper scratched.</p><p>No structural damage visible.</p>`,
+              },
+            ],
           },
         ],
         usage: { input_tokens: 2400, output_tokens: 120, output_tokens_details: { reasoning_tokens: 64 }, total_tokens: 2520 },
@@ -34,7 +46,10 @@ function outputLine(customId: string, n: number): string {
  * The lines are shuffled: results are matched by custom_id, never by order.
  */
 export async function benchIngestion(env: BenchEnv, app: RunningApp, jobId: string) {
-  await env.sql.query(`UPDATE batch_jobs SET status = 'processing', current_stage = 'vision_analysis', next_check_at = now() + interval '1 day' WHERE id = $1`, [jobId]);
+  await env.sql.query(
+    `UPDATE batch_jobs SET status = 'processing', current_stage = 'vision_analysis', next_check_at = now() + interval '1 day' WHERE id = $1`,
+    [jobId],
+  );
   await env.sql.query(`UPDATE batch_lots SET status = 'processing' WHERE batch_job_id = $1`, [jobId]);
   const { rows } = await env.sql.query<{ id: string }>('SELECT id FROM batch_lots WHERE batch_job_id = $1', [jobId]);
   const lines = rows.map((row, n) => outputLine(row.id, n));
@@ -44,7 +59,9 @@ export async function benchIngestion(env: BenchEnv, app: RunningApp, jobId: stri
   }
   const openai = new OpenAI({ apiKey: 'sk-bench', baseURL: env.emulator.url });
   const file = await openai.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'output.jsonl'), purpose: 'batch' });
-  const { rows: [batch] } = await env.sql.query<{ id: string }>(
+  const {
+    rows: [batch],
+  } = await env.sql.query<{ id: string }>(
     `INSERT INTO openai_batches (batch_job_id, stage, openai_batch_id, input_file_id, output_file_id, status, request_count, completed_count)
      VALUES ($1, 'vision', 'batch_bench_ingestion', 'file-input', $2, 'completed', $3, $3) RETURNING id`,
     [jobId, file.id, lines.length],
@@ -58,8 +75,13 @@ export async function benchIngestion(env: BenchEnv, app: RunningApp, jobId: stri
     return { summary, elapsedMs: performance.now() - started };
   });
   const { summary, elapsedMs } = measured.result;
-  if (!summary || summary.lines !== rows.length) throw new Error(`ingestion applied ${summary?.lines ?? 'nothing'} of ${rows.length} lines`);
-  const [{ translating }] = (await env.sql.query<{ translating: number }>(
-    `SELECT count(*)::int AS translating FROM batch_lots WHERE batch_job_id = $1 AND vision_result IS NOT NULL`, [jobId])).rows;
+  if (!summary || summary.lines !== rows.length)
+    throw new Error(`ingestion applied ${summary?.lines ?? 'nothing'} of ${rows.length} lines`);
+  const [{ translating }] = (
+    await env.sql.query<{ translating: number }>(
+      `SELECT count(*)::int AS translating FROM batch_lots WHERE batch_job_id = $1 AND vision_result IS NOT NULL`,
+      [jobId],
+    )
+  ).rows;
   return { elapsedMs, lines: summary.lines, written: translating, peakRss: measured.peak, growth: measured.peak - measured.baseline };
 }

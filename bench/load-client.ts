@@ -17,7 +17,8 @@ export class LoadClient {
   run<M extends LoadCommand['mode']>(command: Extract<LoadCommand, { mode: M }>): Promise<Extract<LoadAnswer, { mode: M }>> {
     return new Promise((resolve, reject) => {
       this.worker.once('message', (answer: LoadAnswer | { error: string }) =>
-        'error' in answer ? reject(new Error(answer.error)) : resolve(answer as Extract<LoadAnswer, { mode: M }>));
+        'error' in answer ? reject(new Error(answer.error)) : resolve(answer as Extract<LoadAnswer, { mode: M }>),
+      );
       this.worker.postMessage(command);
     });
   }

@@ -7,7 +7,15 @@ import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
 
 export type LoadCommand =
-  | { mode: 'status'; origin: string; path: string; headers: Record<string, string>; connections: number; durationMs: number; warmupMs: number }
+  | {
+      mode: 'status';
+      origin: string;
+      path: string;
+      headers: Record<string, string>;
+      connections: number;
+      durationMs: number;
+      warmupMs: number;
+    }
   | { mode: 'download'; url: string; headers: Record<string, string> };
 
 export type LoadAnswer =
@@ -19,14 +27,16 @@ async function hammer(pool: Pool, command: Extract<LoadCommand, { mode: 'status'
   let failed = 0;
   const started = performance.now();
   const end = started + durationMs;
-  await Promise.all(Array.from({ length: command.connections }, async () => {
-    while (performance.now() < end) {
-      const res = await pool.request({ path: command.path, method: 'GET', headers: command.headers });
-      await res.body.text();
-      if (res.statusCode === 200) ok++;
-      else failed++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: command.connections }, async () => {
+      while (performance.now() < end) {
+        const res = await pool.request({ path: command.path, method: 'GET', headers: command.headers });
+        await res.body.text();
+        if (res.statusCode === 200) ok++;
+        else failed++;
+      }
+    }),
+  );
   return { ok, failed, elapsedMs: performance.now() - started };
 }
 
@@ -51,11 +61,21 @@ async function download(command: Extract<LoadCommand, { mode: 'download' }>): Pr
     bytes += chunk.byteLength;
     tail = (tail + decoder.decode(chunk.subarray(Math.max(0, chunk.byteLength - 16)))).slice(-16);
   }
-  return { mode: 'download', status: res.status, bytes, elapsedMs: performance.now() - started, tail, contentDisposition: res.headers.get('content-disposition') };
+  return {
+    mode: 'download',
+    status: res.status,
+    bytes,
+    elapsedMs: performance.now() - started,
+    tail,
+    contentDisposition: res.headers.get('content-disposition'),
+  };
 }
 
 parentPort!.on('message', (command: LoadCommand) => {
   const run = command.mode === 'status' ? status(command) : download(command);
-  run.then((answer) => parentPort!.postMessage(answer), (error: unknown) => parentPort!.postMessage({ error: String(error) }));
+  run.then(
+    (answer) => parentPort!.postMessage(answer),
+    (error: unknown) => parentPort!.postMessage({ error: String(error) }),
+  );
 });
 parentPort!.postMessage('ready');

@@ -43,7 +43,10 @@ function resetKernelPeak(): boolean {
  * `baseline` is the RSS after a full GC just before the work (unless the
  * caller collected already: a full GC is itself an event-loop stall).
  */
-export async function peakRss<T>(work: () => Promise<T>, { collectFirst = true } = {}): Promise<{ result: T; baseline: number; peak: number }> {
+export async function peakRss<T>(
+  work: () => Promise<T>,
+  { collectFirst = true } = {},
+): Promise<{ result: T; baseline: number; peak: number }> {
   if (collectFirst) gc();
   const baseline = process.memoryUsage.rss();
   const exact = resetKernelPeak();
@@ -70,7 +73,12 @@ export interface Row {
 
 export function printTable(rows: Row[]): void {
   const header: Row = { metric: 'metric', value: 'value', target: 'target', met: null };
-  const cells = [header, ...rows].map((row) => [row.metric, row.value, row.target, row === header ? 'met?' : row.met === null ? '—' : row.met ? 'yes' : 'NO']);
+  const cells = [header, ...rows].map((row) => [
+    row.metric,
+    row.value,
+    row.target,
+    row === header ? 'met?' : row.met === null ? '—' : row.met ? 'yes' : 'NO',
+  ]);
   const widths = cells[0].map((_, column) => Math.max(...cells.map((line) => line[column].length)));
   const line = (values: string[]) => values.map((value, column) => value.padEnd(widths[column])).join(' | ');
   console.log(line(cells[0]));

@@ -4,7 +4,14 @@ import type { LoadClient } from './load-client.js';
 import { peakRss } from './measure.js';
 
 /** Requests per second of one GET route over keep-alive connections from another thread. */
-async function requestsPerSecond(app: RunningApp, load: LoadClient, path: string, headers: Record<string, string>, connections: number, durationMs: number) {
+async function requestsPerSecond(
+  app: RunningApp,
+  load: LoadClient,
+  path: string,
+  headers: Record<string, string>,
+  connections: number,
+  durationMs: number,
+) {
   const answer = await load.run<'status'>({ mode: 'status', origin: app.url, path, headers, connections, durationMs, warmupMs: 1_000 });
   if (answer.failed > 0) throw new Error(`${answer.failed} requests to ${path} did not answer 200`);
   return (answer.ok / answer.elapsedMs) * 1000;
@@ -16,7 +23,14 @@ async function requestsPerSecond(app: RunningApp, load: LoadClient, path: string
  * HTTP stack itself on this machine.
  */
 export async function benchStatus(app: RunningApp, load: LoadClient, jobId: string, connections = 32, durationMs = 5_000) {
-  const rps = await requestsPerSecond(app, load, `/api/v1/batch-status/${jobId}`, { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) }, connections, durationMs);
+  const rps = await requestsPerSecond(
+    app,
+    load,
+    `/api/v1/batch-status/${jobId}`,
+    { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) },
+    connections,
+    durationMs,
+  );
   const ceiling = await requestsPerSecond(app, load, '/health/live', {}, connections, durationMs);
   return { rps, ceiling, connections };
 }
@@ -44,7 +58,11 @@ export async function completeWithResults(env: BenchEnv, jobId: string): Promise
 /** (5) RSS growth of the process while a 50,000-lot download streams to a client that keeps nothing. */
 export async function benchDownload(app: RunningApp, load: LoadClient, jobId: string) {
   const measured = await peakRss(() =>
-    load.run<'download'>({ mode: 'download', url: `${app.url}/api/v1/batch-results/${jobId}/download`, headers: { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) } }),
+    load.run<'download'>({
+      mode: 'download',
+      url: `${app.url}/api/v1/batch-results/${jobId}/download`,
+      headers: { 'X-Signature': sign(BENCH_SHARED_KEY, jobId) },
+    }),
   );
   const answer = measured.result;
   if (answer.status !== 200 || !answer.tail.endsWith(']}}') || !answer.contentDisposition?.includes(`batch_results_${jobId}.json`)) {

@@ -31,7 +31,12 @@ async function step(rows: Row[], name: string, work: () => Promise<Row[]>): Prom
     rows.push(...(await work()));
   } catch (error) {
     console.error(error);
-    rows.push({ metric: name, value: `error: ${error instanceof Error ? error.message.slice(0, 80) : String(error)}`, target: '', met: false });
+    rows.push({
+      metric: name,
+      value: `error: ${error instanceof Error ? error.message.slice(0, 80) : String(error)}`,
+      target: '',
+      met: false,
+    });
   }
 }
 
@@ -42,7 +47,9 @@ async function main(): Promise<void> {
   const load = await LoadClient.start();
   try {
     const request = buildRequest(env.imageBase);
-    console.log(`request: ${request.lotCount.toLocaleString('en-US')} lots × 3 images × 3 languages, ${megabytes(request.text.length)} of JSON`);
+    console.log(
+      `request: ${request.lotCount.toLocaleString('en-US')} lots × 3 images × 3 languages, ${megabytes(request.text.length)} of JSON`,
+    );
     // API-only process for the isolated measurements, so the worker does not process these jobs meanwhile.
     const api = await env.startApp('api');
     let jobIds: string[] = [];
@@ -53,8 +60,18 @@ async function main(): Promise<void> {
       const jobId = await postBatch(api, buildRequest(env.imageBase, 2));
       const status = await benchStatus(api, load, jobId);
       return [
-        { metric: `GET batch-status, ${status.connections} keep-alive connections, 5 s`, value: `${status.rps.toFixed(0)} req/s`, target: '≥ 3,000 req/s', met: status.rps >= 3000 },
-        { metric: 'same load on GET /health/live (HTTP stack ceiling)', value: `${status.ceiling.toFixed(0)} req/s`, target: '', met: null },
+        {
+          metric: `GET batch-status, ${status.connections} keep-alive connections, 5 s`,
+          value: `${status.rps.toFixed(0)} req/s`,
+          target: '≥ 3,000 req/s',
+          met: status.rps >= 3000,
+        },
+        {
+          metric: 'same load on GET /health/live (HTTP stack ceiling)',
+          value: `${status.ceiling.toFixed(0)} req/s`,
+          target: '',
+          met: null,
+        },
       ];
     });
 
@@ -74,8 +91,18 @@ async function main(): Promise<void> {
       await completeWithResults(env, jobIds[1]);
       const download = await benchDownload(api, load, jobIds[1]);
       return [
-        { metric: `download 50,000 lots × 3 languages (${megabytes(download.bytes)})`, value: seconds(download.elapsedMs), target: '', met: null },
-        { metric: 'RSS growth during the download', value: megabytes(download.growth), target: '< 100 MB', met: download.growth < 100 * MB },
+        {
+          metric: `download 50,000 lots × 3 languages (${megabytes(download.bytes)})`,
+          value: seconds(download.elapsedMs),
+          target: '',
+          met: null,
+        },
+        {
+          metric: 'RSS growth during the download',
+          value: megabytes(download.growth),
+          target: '< 100 MB',
+          met: download.growth < 100 * MB,
+        },
       ];
     });
 
@@ -83,8 +110,18 @@ async function main(): Promise<void> {
       const bomb = await benchBombs(api);
       const figures = (name: string, impact: typeof bomb.compressed): Row[] => [
         { metric: name, value: String(impact.result), target: '413', met: impact.result === 413 },
-        { metric: '  peak RSS meanwhile (whole process)', value: megabytes(impact.peakRss), target: '< 1.5 GB', met: impact.peakRss < 1.5 * GB },
-        { metric: `  worst GET /health/live meanwhile (${impact.probes} probes, ${impact.failedProbes} failed)`, value: seconds(impact.worstLiveMs), target: '< 1.5 s', met: impact.worstLiveMs < 1500 && impact.failedProbes === 0 },
+        {
+          metric: '  peak RSS meanwhile (whole process)',
+          value: megabytes(impact.peakRss),
+          target: '< 1.5 GB',
+          met: impact.peakRss < 1.5 * GB,
+        },
+        {
+          metric: `  worst GET /health/live meanwhile (${impact.probes} probes, ${impact.failedProbes} failed)`,
+          value: seconds(impact.worstLiveMs),
+          target: '< 1.5 s',
+          met: impact.worstLiveMs < 1500 && impact.failedProbes === 0,
+        },
       ];
       return [
         ...figures(`gzip bomb: ${(bomb.gzipBytes / 1024).toFixed(0)} KB inflating to 100 MB of [] values`, bomb.compressed),
@@ -97,16 +134,36 @@ async function main(): Promise<void> {
       const all201 = creates.result.every((status) => status === 201);
       return [
         { metric: 'three 50,000-lot POSTs at once', value: creates.result.join(', '), target: '201 × 3', met: all201 },
-        { metric: 'peak RSS meanwhile (whole process)', value: megabytes(creates.peakRss), target: '< 1.5 GB', met: creates.peakRss < 1.5 * GB },
-        { metric: `worst GET /health/live meanwhile (${creates.probes} probes, ${creates.failedProbes} failed)`, value: seconds(creates.worstLiveMs), target: '', met: null },
+        {
+          metric: 'peak RSS meanwhile (whole process)',
+          value: megabytes(creates.peakRss),
+          target: '< 1.5 GB',
+          met: creates.peakRss < 1.5 * GB,
+        },
+        {
+          metric: `worst GET /health/live meanwhile (${creates.probes} probes, ${creates.failedProbes} failed)`,
+          value: seconds(creates.worstLiveMs),
+          target: '',
+          met: null,
+        },
       ];
     });
 
     await step(rows, '(3) ingestion of a 50,000-line output file', async () => {
       const ingestion = await benchIngestion(env, api, jobIds[2]);
       return [
-        { metric: `ingest ${ingestion.lines.toLocaleString('en-US')} output lines`, value: seconds(ingestion.elapsedMs), target: '< 20 s', met: ingestion.elapsedMs < 20_000 },
-        { metric: 'peak RSS during ingestion (whole process)', value: megabytes(ingestion.peakRss), target: '< 500 MB', met: ingestion.peakRss < 500 * MB },
+        {
+          metric: `ingest ${ingestion.lines.toLocaleString('en-US')} output lines`,
+          value: seconds(ingestion.elapsedMs),
+          target: '< 20 s',
+          met: ingestion.elapsedMs < 20_000,
+        },
+        {
+          metric: 'peak RSS during ingestion (whole process)',
+          value: megabytes(ingestion.peakRss),
+          target: '< 500 MB',
+          met: ingestion.peakRss < 500 * MB,
+        },
       ];
     });
     await api.close();
@@ -115,7 +172,14 @@ async function main(): Promise<void> {
       const e2e = await benchEndToEnd(env, request);
       if ('skipped' in e2e) return [{ metric: 'end to end, 50,000 lots', value: `skipped: ${e2e.skipped}`, target: '< 5 min', met: null }];
       const value = `${seconds(e2e.elapsedMs)} (${e2e.status}; ${e2e.processed} processed, ${e2e.failed} failed)`;
-      return [{ metric: 'end to end, 50,000 lots', value: e2e.finished ? value : `not finished: ${value}`, target: '< 5 min', met: e2e.finished && e2e.status === 'completed' && e2e.elapsedMs < 300_000 }];
+      return [
+        {
+          metric: 'end to end, 50,000 lots',
+          value: e2e.finished ? value : `not finished: ${value}`,
+          target: '< 5 min',
+          met: e2e.finished && e2e.status === 'completed' && e2e.elapsedMs < 300_000,
+        },
+      ];
     });
   } finally {
     await load.close();

@@ -40,7 +40,11 @@ async function main(): Promise<void> {
     closing = true;
     logger.log(`${signal} received: shutting down`, 'Bootstrap');
     // The worker first and at once: no new claims, steps finish or are abandoned within the grace, claims released.
-    if (app && config.runsWorker) await app.get(WorkerTickService).stop().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
+    if (app && config.runsWorker)
+      await app
+        .get(WorkerTickService)
+        .stop()
+        .catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await app?.close().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await runtime.shutdown();
     logger.log('stopped', 'Bootstrap');
@@ -60,11 +64,14 @@ async function main(): Promise<void> {
     'Bootstrap',
   );
   if (config.auth.generated) {
-    logger.warn(`SHARED_KEY is unset: using the development key kept in ${env.DATA_DIR}/shared-key:\n    ${config.auth.sharedKey}`, 'Bootstrap');
+    logger.warn(
+      `SHARED_KEY is unset: using the development key kept in ${env.DATA_DIR}/shared-key:\n    ${config.auth.sharedKey}`,
+      'Bootstrap',
+    );
   }
 }
 
 main().catch((error: unknown) => {
-  new ConsoleLogger().error(error instanceof Error ? error.stack ?? error.message : String(error), 'Bootstrap');
+  new ConsoleLogger().error(error instanceof Error ? (error.stack ?? error.message) : String(error), 'Bootstrap');
   process.exit(1);
 });

@@ -28,7 +28,15 @@ class RawObject {
 type RawJson = null | boolean | string | RawNumber | RawJson[] | RawObject;
 
 const SAFE_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-const SHORT_ESCAPES: Record<number, string> = { 0x22: '\\"', 0x5c: '\\\\', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x08: '\\b', 0x0c: '\\f' };
+const SHORT_ESCAPES: Record<number, string> = {
+  0x22: '\\"',
+  0x5c: '\\\\',
+  0x0a: '\\n',
+  0x0d: '\\r',
+  0x09: '\\t',
+  0x08: '\\b',
+  0x0c: '\\f',
+};
 
 /** Python's `ensure_ascii` string encoder: `\uXXXX` (lowercase) for all outside printable ASCII. */
 export function pythonString(value: string): string {
@@ -119,7 +127,8 @@ export function canonicalJson(value: unknown): string {
 
 function toRaw(value: unknown): RawJson {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'number') return new RawNumber(Number.isInteger(value) && Math.abs(value) < 1e16 ? String(value) : pythonFloat(value));
+  if (typeof value === 'number')
+    return new RawNumber(Number.isInteger(value) && Math.abs(value) < 1e16 ? String(value) : pythonFloat(value));
   if (typeof value === 'boolean' || typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map(toRaw);
   return new RawObject(Object.entries(value as object).flatMap(([k, v]) => [k, toRaw(v)]));
@@ -159,7 +168,10 @@ class RawParser {
   private readonly maxDepth: number;
   private readonly path: (string | number)[] = [];
   private readonly stack: RawJson[] = [];
-  constructor(private readonly text: string, options: RawParseOptions = {}) {
+  constructor(
+    private readonly text: string,
+    options: RawParseOptions = {},
+  ) {
     this.maxDepth = options.maxDepth ?? 512;
   }
 
@@ -200,9 +212,9 @@ class RawParser {
       return nested;
     }
     if (c === '"') return this.string();
-    if (t.startsWith('true', this.i)) return (this.i += 4), true;
-    if (t.startsWith('false', this.i)) return (this.i += 5), false;
-    if (t.startsWith('null', this.i)) return (this.i += 4), null;
+    if (t.startsWith('true', this.i)) return ((this.i += 4), true);
+    if (t.startsWith('false', this.i)) return ((this.i += 5), false);
+    if (t.startsWith('null', this.i)) return ((this.i += 4), null);
     const match = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
     match.lastIndex = this.i;
     const number = match.exec(t);
@@ -234,7 +246,11 @@ class RawParser {
     }
     // Only a \uD8xx escape can produce one: strict UTF-8 decoding refused encoded surrogates already.
     if (LONE_SURROGATE.test(decoded)) {
-      throw new JsonRefusal('surrogate', `${this.where()}: contains a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape); strings must be valid Unicode`, this.where());
+      throw new JsonRefusal(
+        'surrogate',
+        `${this.where()}: contains a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape); strings must be valid Unicode`,
+        this.where(),
+      );
     }
     return decoded;
   }
@@ -242,7 +258,7 @@ class RawParser {
   private array(): RawJson[] {
     this.i++;
     this.space();
-    if (this.text[this.i] === ']') return this.i++, [];
+    if (this.text[this.i] === ']') return (this.i++, []);
     // Items go on a shared stack, then into an array of their exact length (pushing into a fresh array over-allocates).
     const base = this.stack.length;
     for (let index = 0; ; index++) {
@@ -265,7 +281,7 @@ class RawParser {
   private object(): RawObject {
     this.i++;
     this.space();
-    if (this.text[this.i] === '}') return this.i++, new RawObject([]);
+    if (this.text[this.i] === '}') return (this.i++, new RawObject([]));
     const base = this.stack.length;
     for (;;) {
       this.space();
@@ -317,8 +333,7 @@ export function rawToJsonText(value: RawJson): string {
     else if (typeof node === 'string') {
       if (PLAIN_STRING.test(node)) parts.push('"', node, '"');
       else parts.push(JSON.stringify(node));
-    }
-    else if (node instanceof RawNumber) parts.push(JSON.stringify(Number(node.lexeme)));
+    } else if (node instanceof RawNumber) parts.push(JSON.stringify(Number(node.lexeme)));
     else if (Array.isArray(node)) {
       parts.push('[');
       for (let i = 0; i < node.length; i++) {

@@ -23,7 +23,9 @@ function checkQueryParameters(query: string, allowed: readonly string[]): void {
     if (!allowed.includes(name)) unknown.add(name);
   }
   if (unknown.size === 0) return;
-  const problems = [...unknown].slice(0, 20).map((name) => `${JSON.stringify(name)}: is not a query parameter of this route (accepted: ${allowed.join(', ')})`);
+  const problems = [...unknown]
+    .slice(0, 20)
+    .map((name) => `${JSON.stringify(name)}: is not a query parameter of this route (accepted: ${allowed.join(', ')})`);
   throw new ApiException(400, ErrorCode.ValidationFailed, problems.slice(0, 5).join('; '), { problems });
 }
 
@@ -52,8 +54,11 @@ export class HmacAuthGuard implements CanActivate {
 
     const provided = this.signatureOf(request, subject);
     if (provided === undefined || provided === '') {
-      throw new ApiException(401, ErrorCode.MissingSignature, 'Missing HMAC signature: send it in the X-Signature header' +
-        (subject === 'lots' ? ' or the body field "signature"' : ''));
+      throw new ApiException(
+        401,
+        ErrorCode.MissingSignature,
+        'Missing HMAC signature: send it in the X-Signature header' + (subject === 'lots' ? ' or the body field "signature"' : ''),
+      );
     }
     const message = this.messageOf(request, subject);
     if (message === undefined || !verifySignature(this.config.auth.sharedKey, message, provided)) {

@@ -20,7 +20,12 @@ const MAX_POLL_MS = 5 * 60_000;
 const TRANSLATION_SHARE = 0.25;
 
 const describeErrors = (snapshot: BatchSnapshot) =>
-  snapshot.errors.length === 0 ? null : snapshot.errors.map((error) => `${error.code}: ${error.message}`).join('; ').slice(0, 4000);
+  snapshot.errors.length === 0
+    ? null
+    : snapshot.errors
+        .map((error) => `${error.code}: ${error.message}`)
+        .join('; ')
+        .slice(0, 4000);
 
 /**
  * Step 3 (and 5, reference 003): follows a stage's open batches. Finished
@@ -55,9 +60,14 @@ export class BatchAwaitStage {
       } else if (pastDeadline && batch.cancelRequestedAt && now - batch.cancelRequestedAt.getTime() >= this.config.pipeline.cancelGraceMs) {
         // Its partial output is given up: the lots it still holds are finished another way.
         this.logger.warn(`job_id=${job.id}: batch ${batch.openaiBatchId} still ${snapshot.status} after cancel; abandoning it`);
-        await this.batches.update({ id: batch.id }, { abandonedAt: new Date(), lastError: `stage deadline passed; still ${snapshot.status} after cancel` });
+        await this.batches.update(
+          { id: batch.id },
+          { abandonedAt: new Date(), lastError: `stage deadline passed; still ${snapshot.status} after cancel` },
+        );
       } else if (pastDeadline && snapshot.status !== 'cancelling') {
-        this.logger.warn(`job_id=${job.id}: ${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`);
+        this.logger.warn(
+          `job_id=${job.id}: ${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`,
+        );
         await this.monitor.cancelOne(batch);
       }
     }
@@ -79,7 +89,9 @@ export class BatchAwaitStage {
     const tokenLimited = latest?.status === 'failed' && (latest.lastError ?? '').includes('token_limit_exceeded');
     if (tokenLimited && !pastDeadline && job.stageAttempts < maxSubmissions) {
       const delayMs = resubmitBackoffMs * 2 ** Math.max(0, job.stageAttempts - 1);
-      this.logger.warn(`job_id=${job.id}: ${names.stage} batch hit token_limit_exceeded; submitting the rest again in ${Math.round(delayMs / 1000)} s`);
+      this.logger.warn(
+        `job_id=${job.id}: ${names.stage} batch hit token_limit_exceeded; submitting the rest again in ${Math.round(delayMs / 1000)} s`,
+      );
       return continueAfter(delayMs, { currentStage: names.submitting, submitStartedAt: null });
     }
     this.logger.warn(`job_id=${job.id}: ${names.stage} batches settled with lots left; finishing them with direct calls`);

@@ -6,7 +6,14 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchResultLine } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
 import {
-  emptySummary, LotResultWriter, mergeSummaries, translationOutcome, visionOutcome, withBudgetRetry, type LotOutcome, type WriteSummary,
+  emptySummary,
+  LotResultWriter,
+  mergeSummaries,
+  translationOutcome,
+  visionOutcome,
+  withBudgetRetry,
+  type LotOutcome,
+  type WriteSummary,
 } from './lot-result.writer.js';
 import { readVision } from './lot-processor.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
@@ -59,10 +66,14 @@ export class BatchIngestionService {
    * ingested already.
    */
   ingest(batchRowId: string, signal?: AbortSignal): Promise<IngestionSummary | null> {
-    return this.ingestLines(batchRowId, (batch) => {
-      const files = [batch.output_file_id, batch.error_file_id].filter((id): id is string => id !== null);
-      return files.map((fileId) => this.gateway.readResults(fileId, signal));
-    }, signal);
+    return this.ingestLines(
+      batchRowId,
+      (batch) => {
+        const files = [batch.output_file_id, batch.error_file_id].filter((id): id is string => id !== null);
+        return files.map((fileId) => this.gateway.readResults(fileId, signal));
+      },
+      signal,
+    );
   }
 
   /**
@@ -86,7 +97,9 @@ export class BatchIngestionService {
       )) as LockedBatch[];
       if (!batch || batch.ingested_at) return null;
       // The API's cancel waits for this transaction rather than racing it.
-      const [job] = (await manager.query(`SELECT status FROM batch_jobs WHERE id = $1 FOR SHARE`, [batch.batch_job_id])) as { status: string }[];
+      const [job] = (await manager.query(`SELECT status FROM batch_jobs WHERE id = $1 FOR SHARE`, [batch.batch_job_id])) as {
+        status: string;
+      }[];
       if (!job || (TERMINAL_JOB_STATUSES as readonly string[]).includes(job.status)) return null;
 
       const summary: IngestionSummary = { ...emptySummary(), openaiBatchId: batch.openai_batch_id, lines: 0 };
@@ -94,10 +107,10 @@ export class BatchIngestionService {
         mergeSummaries(summary, await this.applyStream(manager, batch, source, (lines) => (summary.lines += lines), signal));
       }
       await manager.query(`UPDATE openai_batches SET ingested_at = now(), updated_at = now() WHERE id = $1`, [batch.id]);
-      await manager.query(
-        `UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')}, updated_at = now() WHERE id = $1`,
-        [batch.batch_job_id, JSON.stringify(summary.usage)],
-      );
+      await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')}, updated_at = now() WHERE id = $1`, [
+        batch.batch_job_id,
+        JSON.stringify(summary.usage),
+      ]);
       this.logger.log(
         `job_id=${batch.batch_job_id}: ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
           `${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry, ${summary.ignored} ignored`,
@@ -117,7 +130,9 @@ export class BatchIngestionService {
     const targets = targetLanguages(batch.languages);
     const toOutcome = (line: BatchResultLine): LotOutcome => {
       const outcome =
-        stage === VISION ? visionOutcome(line.customId, readVision(line.result)) : translationOutcome(line.customId, this.translation.read(line.result, targets));
+        stage === VISION
+          ? visionOutcome(line.customId, readVision(line.result))
+          : translationOutcome(line.customId, this.translation.read(line.result, targets));
       // An answer cut at max_output_tokens: one direct retry with a larger budget (the writer allows one per lot and stage).
       return withBudgetRetry(outcome, this.gateway.budgetRetryFor(line.result, { stage: stage.stage, via: 'batch' }));
     };
@@ -129,7 +144,10 @@ export class BatchIngestionService {
       countLines(chunk.length);
       const outcomes = chunk;
       chunk = [];
-      mergeSummaries(summary, await this.writer.write(manager, { jobId: batch.batch_job_id, stage, needsTranslation: targets.length > 0, outcomes }));
+      mergeSummaries(
+        summary,
+        await this.writer.write(manager, { jobId: batch.batch_job_id, stage, needsTranslation: targets.length > 0, outcomes }),
+      );
     };
     for await (const line of lines) {
       chunk.push(toOutcome(line));

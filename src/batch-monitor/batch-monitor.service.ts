@@ -34,7 +34,9 @@ export class BatchMonitorService {
       const snapshot = await this.gateway.cancelBatch(batch.openaiBatchId);
       batch.cancelRequestedAt ??= new Date();
       await this.batches.update({ id: batch.id }, { status: snapshot.status, cancelRequestedAt: batch.cancelRequestedAt });
-      this.logger.log(`job_id=${batch.batchJobId}: cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`);
+      this.logger.log(
+        `job_id=${batch.batchJobId}: cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`,
+      );
     } catch (error) {
       this.logger.warn(`job_id=${batch.batchJobId}: could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`);
       // Still "requested": the stage's cancel grace runs from the first try, so a cancel that keeps failing cannot stall the job.

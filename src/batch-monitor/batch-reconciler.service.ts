@@ -83,13 +83,24 @@ export class BatchReconcilerService {
          ON CONFLICT (openai_batch_id) DO NOTHING
          RETURNING id`,
         [
-          jobId, stage, snapshot.id, snapshot.inputFileId, snapshot.outputFileId, snapshot.errorFileId, snapshot.status,
-          snapshot.requestCounts.total, snapshot.requestCounts.completed, snapshot.requestCounts.failed,
+          jobId,
+          stage,
+          snapshot.id,
+          snapshot.inputFileId,
+          snapshot.outputFileId,
+          snapshot.errorFileId,
+          snapshot.status,
+          snapshot.requestCounts.total,
+          snapshot.requestCounts.completed,
+          snapshot.requestCounts.failed,
         ],
       );
       if (!inserted) return null;
       const column = stage === 'vision' ? 'openai_batch_id' : 'openai_translation_batch_id';
-      await manager.query(`UPDATE batch_jobs SET ${column} = COALESCE(${column}, $2), updated_at = now() WHERE id = $1`, [jobId, snapshot.id]);
+      await manager.query(`UPDATE batch_jobs SET ${column} = COALESCE(${column}, $2), updated_at = now() WHERE id = $1`, [
+        jobId,
+        snapshot.id,
+      ]);
       return { jobStatus: job.status, id: inserted.id };
     });
     if (!row) return false;

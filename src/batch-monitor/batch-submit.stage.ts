@@ -63,8 +63,12 @@ export class BatchSubmitStage {
   async handle(claim: ClaimedJob, names: BatchStageNames): Promise<StageOutcome> {
     const job = claim.job;
     if (claim.submitStartedAt) {
-      const found = await this.reconciler.attachOrphans({ jobId: job.id, since: new Date(claim.submitStartedAt.getTime() - CLOCK_SKEW_MS) });
-      if (found > 0) this.logger.warn(`job_id=${job.id}: found ${found} ${names.stage} batch(es) of an interrupted submission; following them`);
+      const found = await this.reconciler.attachOrphans({
+        jobId: job.id,
+        since: new Date(claim.submitStartedAt.getTime() - CLOCK_SKEW_MS),
+      });
+      if (found > 0)
+        this.logger.warn(`job_id=${job.id}: found ${found} ${names.stage} batch(es) of an interrupted submission; following them`);
     }
     if (await this.hasOpenBatches(job.id, names)) return continueAfter(0, { currentStage: names.awaiting, submitStartedAt: null });
 
@@ -72,13 +76,16 @@ export class BatchSubmitStage {
     if (waiting === 0) return this.finisher.afterStage(claim, names);
     const pastDeadline = job.stageDeadlineAt !== null && job.stageDeadlineAt.getTime() <= Date.now();
     if (pastDeadline || job.stageAttempts >= this.config.pipeline.maxSubmissions) {
-      this.logger.warn(`job_id=${job.id}: ${names.stage} batch not submitted (${pastDeadline ? 'deadline passed' : 'attempts exhausted'}); finishing ${waiting} lot(s) with direct calls`);
+      this.logger.warn(
+        `job_id=${job.id}: ${names.stage} batch not submitted (${pastDeadline ? 'deadline passed' : 'attempts exhausted'}); finishing ${waiting} lot(s) with direct calls`,
+      );
       return continueAfter(0, { currentStage: names.direct, stageAttempts: 0, submitStartedAt: null });
     }
 
     // The mark must be committed before OpenAI is called: it is what a restart reconciles from.
     const attempt = job.stageAttempts + 1;
-    if (!(await this.claims.update(claim, { submitStartedAt: new Date(), stageAttempts: attempt, currentStage: names.submitting }))) return FINISHED;
+    if (!(await this.claims.update(claim, { submitStartedAt: new Date(), stageAttempts: attempt, currentStage: names.submitting })))
+      return FINISHED;
     const partOffset = await this.maxPart(job.id, names);
     const submitted = await this.gateway.submitBatch({
       jobId: job.id,
@@ -116,7 +123,8 @@ export class BatchSubmitStage {
           `UPDATE batch_jobs SET ${column} = $2, updated_at = now() WHERE id = $1 AND claim_token = $3`,
           [jobId, batch.openaiBatchId, claim.token],
         );
-        if (fenced === 0) this.logger.warn(`job_id=${jobId}: claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`);
+        if (fenced === 0)
+          this.logger.warn(`job_id=${jobId}: claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`);
       }
     });
   }

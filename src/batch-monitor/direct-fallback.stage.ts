@@ -73,10 +73,15 @@ export class DirectFallbackStage {
       const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(claim, lot, names, targets));
       const summary = await this.dataSource.transaction(async (manager) => {
         const written = await this.writer.write(manager, { jobId: job.id, stage: names, needsTranslation: targets.length > 0, outcomes });
-        await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [job.id, JSON.stringify(written.usage)]);
+        await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [
+          job.id,
+          JSON.stringify(written.usage),
+        ]);
         return written;
       });
-      this.logger.log(`job_id=${job.id}: ${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`);
+      this.logger.log(
+        `job_id=${job.id}: ${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`,
+      );
 
       if (summary.retried > 0) {
         const round = job.stageAttempts + 1;
@@ -96,7 +101,10 @@ export class DirectFallbackStage {
     const budget = directBudget(lot.budget_retries, names);
     if (names === VISION) {
       const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
-      return visionOutcome(lot.id, await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget));
+      return visionOutcome(
+        lot.id,
+        await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget),
+      );
     }
     return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets, guard, budget));
   }

@@ -40,8 +40,17 @@ interface Held {
 export type JobPatch = Partial<
   Pick<
     BatchJob,
-    | 'status' | 'currentStage' | 'stageStartedAt' | 'stageDeadlineAt' | 'stageAttempts' | 'processedLots' | 'failedLots'
-    | 'estimatedCompletion' | 'startedAt' | 'completedAt' | 'errorMessage'
+    | 'status'
+    | 'currentStage'
+    | 'stageStartedAt'
+    | 'stageDeadlineAt'
+    | 'stageAttempts'
+    | 'processedLots'
+    | 'failedLots'
+    | 'estimatedCompletion'
+    | 'startedAt'
+    | 'completedAt'
+    | 'errorMessage'
   >
 > & { submitStartedAt?: Date | null };
 
@@ -227,7 +236,9 @@ export class JobClaimRepository {
 
   /** Hands claims still held (all, or `only` these) back to the other workers, due at once (shutdown). Returns how many. */
   async releaseHeld(only?: ClaimedJob[]): Promise<number> {
-    const tokens = only ? only.map((claim) => claim.token).filter((token) => this.held.has(token)) : [...this.held.keys(), ...this.unreleased];
+    const tokens = only
+      ? only.map((claim) => claim.token).filter((token) => this.held.has(token))
+      : [...this.held.keys(), ...this.unreleased];
     if (tokens.length === 0) return 0;
     for (const token of tokens) this.held.delete(token);
     if (!only) this.unreleased.clear();

@@ -40,7 +40,8 @@ export class JobFinisherService {
   async afterStage(claim: ClaimedJob, names: BatchStageNames): Promise<StageOutcome> {
     if (names === VISION && targetLanguages(claim.job.languages).length > 0) {
       const counts = await this.lotCounts(claim.job.id);
-      if ((counts[JobStatus.Translating] ?? 0) > 0) return this.enter(claim, TRANSLATION, this.config.pipeline.translationDeadlineMs, counts);
+      if ((counts[JobStatus.Translating] ?? 0) > 0)
+        return this.enter(claim, TRANSLATION, this.config.pipeline.translationDeadlineMs, counts);
     }
     return this.finish(claim);
   }
@@ -77,7 +78,7 @@ export class JobFinisherService {
       const completed = counts[JobStatus.Completed] ?? 0;
       const failed = counts[JobStatus.Failed] ?? 0;
       const status = failure === undefined && completed > 0 ? JobStatus.Completed : JobStatus.Failed;
-      const errorMessage = status === JobStatus.Completed ? null : failure ?? (await this.allFailedMessage(manager, jobId, failed));
+      const errorMessage = status === JobStatus.Completed ? null : (failure ?? (await this.allFailedMessage(manager, jobId, failed)));
       const changed = await this.claims.update(
         claim,
         {

@@ -85,7 +85,10 @@ export class LotProcessorService {
   ) {}
 
   async processDirect(lot: DirectLotInput, languages: string[], signal: AbortSignal): Promise<DirectLotResult> {
-    const probes = await this.images.probeAll(lot.images.map((image) => image.url), signal);
+    const probes = await this.images.probeAll(
+      lot.images.map((image) => image.url),
+      signal,
+    );
     const images = ImageCheckService.split(lot.images, probes);
     const base = { missingImages: images.missing, processedImages: images.usable.length, budgetRetries: [] as BudgetRetry[] };
     if (images.usable.length === 0) {
@@ -108,8 +111,15 @@ export class LotProcessorService {
   }
 
   /** The vision batch line of a lot whose images were checked (`custom_id` = the lot's row id). */
-  visionRequest(lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>, imageUrls: string[], overrides?: RequestOverrides): GatewayRequest {
-    return { customId: lot.id, body: this.gateway.visionRequest({ lotId: lot.lotId, additionalInfo: lot.additionalInfo, imageUrls }, overrides) };
+  visionRequest(
+    lot: Pick<DirectLotInput, 'id' | 'lotId' | 'additionalInfo'>,
+    imageUrls: string[],
+    overrides?: RequestOverrides,
+  ): GatewayRequest {
+    return {
+      customId: lot.id,
+      body: this.gateway.visionRequest({ lotId: lot.lotId, additionalInfo: lot.additionalInfo, imageUrls }, overrides),
+    };
   }
 
   /**

@@ -79,7 +79,6 @@ export function mergeSummaries(into: WriteSummary, add: WriteSummary): WriteSumm
   return into;
 }
 
-
 /**
  * Applies results to lots in bulk: one UPDATE … FROM jsonb_to_recordset per
  * kind, matched by the lot's row id (the batch line's custom_id, never the
@@ -96,7 +95,11 @@ export class LotResultWriter {
     const valid = args.outcomes.filter((outcome) => isUuid(outcome.id));
     summary.ignored += args.outcomes.length - valid.length;
     const groups = {
-      vision: [] as LotOutcome[], translation: [] as LotOutcome[], failed: [] as LotOutcome[], retry: [] as LotOutcome[], budget: [] as LotOutcome[],
+      vision: [] as LotOutcome[],
+      translation: [] as LotOutcome[],
+      failed: [] as LotOutcome[],
+      retry: [] as LotOutcome[],
+      budget: [] as LotOutcome[],
     };
     for (const outcome of valid) groups[outcome.kind].push(outcome);
 
@@ -149,7 +152,14 @@ export class LotResultWriter {
         ...groups.failed,
         ...exhausted.flatMap((outcome): LotOutcome[] =>
           outcome.kind === 'budget'
-            ? [{ id: outcome.id, kind: 'failed', error: `${outcome.error.replace(/\.$/, '')} (with max_output_tokens=${outcome.retry.max_output_tokens}, after its one retry with a larger budget).`, usage: outcome.usage }]
+            ? [
+                {
+                  id: outcome.id,
+                  kind: 'failed',
+                  error: `${outcome.error.replace(/\.$/, '')} (with max_output_tokens=${outcome.retry.max_output_tokens}, after its one retry with a larger budget).`,
+                  usage: outcome.usage,
+                },
+              ]
             : [],
         ),
       ],

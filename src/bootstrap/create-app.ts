@@ -63,7 +63,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
  * Listens on the public port and on the management port (detailed health,
  * /metrics); either may be 0 (any free port). Resolves with the actual ports.
  */
-export async function listenAll(app: INestApplication, ports: { port: number; managementPort: number }, host: string): Promise<{ port: number; managementPort: number }> {
+export async function listenAll(
+  app: INestApplication,
+  ports: { port: number; managementPort: number },
+  host: string,
+): Promise<{ port: number; managementPort: number }> {
   await app.listen(ports.port, host);
   const managementPort = await app.get(ManagementServer).listen(ports.managementPort, host);
   return { port: ((app.getHttpServer() as Server).address() as AddressInfo).port, managementPort };

@@ -74,7 +74,12 @@ export async function resolveRuntime(env: Environment, logger: LoggerService): P
       const { startEmulator } = await import('../emulator/emulator.js');
       // The emulator's image downloads follow the same address policy as the service's own image checks.
       const imageNetwork = { allowPrivateNetworks: env.ALLOW_PRIVATE_NETWORKS ?? true, allowLoopback: true };
-      const emulator = await startEmulator({ port: 0, batchDurationMs: env.EMULATOR_BATCH_DURATION_MS, apiKey: OFFLINE_API_KEY, imageNetwork });
+      const emulator = await startEmulator({
+        port: 0,
+        batchDurationMs: env.EMULATOR_BATCH_DURATION_MS,
+        apiKey: OFFLINE_API_KEY,
+        imageNetwork,
+      });
       stops.push(() => emulator.close());
       openaiApiKey = OFFLINE_API_KEY;
       openaiBaseUrl = emulator.url;

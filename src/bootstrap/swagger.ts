@@ -28,7 +28,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(DESCRIPTION)
     .setVersion('2.0')
     .addApiKey(
-      { type: 'apiKey', in: 'header', name: 'X-Signature', description: 'sha256=<hex HMAC>; in this UI, enter SHARED_KEY and the page signs for you' },
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Signature',
+        description: 'sha256=<hex HMAC>; in this UI, enter SHARED_KEY and the page signs for you',
+      },
       HMAC_SECURITY,
     )
     .build();

@@ -24,13 +24,19 @@ export interface GenerateRequest {
 }
 
 export class GenerationApiError extends Error {
-  constructor(readonly status: number, readonly body: { error?: string; message?: string; code?: string; details?: unknown }) {
+  constructor(
+    readonly status: number,
+    readonly body: { error?: string; message?: string; code?: string; details?: unknown },
+  ) {
     super(`${status} ${body.code ?? ''}: ${body.message ?? body.error ?? 'request failed'}`);
   }
 }
 
 export class GenerationClient {
-  constructor(private readonly baseUrl: string, private readonly sharedKey: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly sharedKey: string,
+  ) {}
 
   /** POST /api/v1/generate-descriptions: 1 lot → the synchronous result, 2+ lots → the accepted job. */
   generate<T = Record<string, unknown>>(request: GenerateRequest): Promise<T> {

@@ -130,7 +130,7 @@ export class AppConfig {
     this.worker = {
       pollIntervalMs: (env.WORKER_POLL_INTERVAL ?? (runtime.offline ? 2 : 30)) * 1000,
       heartbeatStaleMs: env.HEARTBEAT_STALE_AFTER * 1000,
-      beatIntervalMs: Math.max(10, Math.min(env.HEARTBEAT_STALE_AFTER, env.WORKER_CLAIM_LEASE) * 1000 / 4),
+      beatIntervalMs: Math.max(10, (Math.min(env.HEARTBEAT_STALE_AFTER, env.WORKER_CLAIM_LEASE) * 1000) / 4),
       shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     };
     this.pipeline = {

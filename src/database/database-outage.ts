@@ -10,14 +10,25 @@ const PROBE_INTERVAL_MS = 1_000;
 
 /** SQLSTATE classes and codes that mean "no database", not "bad query": 08 connection exception, 57P admin shutdown/crash. */
 const CONNECTION_SQLSTATE = /^(08|57P0[1-3])/;
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECTION_MESSAGES = /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|terminating connection|the database system is (starting up|shutting down)|Connection refused/i;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|terminating connection|the database system is (starting up|shutting down)|Connection refused/i;
 
 /** True when `error` (a pg, TypeORM or socket error, possibly wrapped) says the database cannot be reached. */
 export function isConnectionError(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     const candidate = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown[] };
-    if (typeof candidate.code === 'string' && (CONNECTION_CODES.has(candidate.code) || CONNECTION_SQLSTATE.test(candidate.code))) return true;
+    if (typeof candidate.code === 'string' && (CONNECTION_CODES.has(candidate.code) || CONNECTION_SQLSTATE.test(candidate.code)))
+      return true;
     if (typeof candidate.message === 'string' && CONNECTION_MESSAGES.test(candidate.message)) return true;
     if (Array.isArray(candidate.errors) && candidate.errors.some((inner) => isConnectionError(inner))) return true; // AggregateError
     current = candidate.driverError ?? candidate.cause;

@@ -7,7 +7,13 @@ import { DatabaseOutageMonitor, TypeOrmNestLogger } from './database-outage.js';
 /** The outage monitor, global: every module that meets a connection error reports it here instead of logging it. */
 @Global()
 @Module({
-  providers: [{ provide: DatabaseOutageMonitor, inject: [AppConfig], useFactory: (config: AppConfig) => new DatabaseOutageMonitor({ url: config.database.url }) }],
+  providers: [
+    {
+      provide: DatabaseOutageMonitor,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new DatabaseOutageMonitor({ url: config.database.url }),
+    },
+  ],
   exports: [DatabaseOutageMonitor],
 })
 export class DatabaseOutageModule implements OnApplicationShutdown {

@@ -78,7 +78,9 @@ function runToEnd(command: string, args: string[], ids: { uid?: number; gid?: nu
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', reject);
-    child.on('close', (code, signal) => (code === 0 ? resolveRun() : reject(new Error(`${command} failed (${code ?? signal}): ${output}`))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolveRun() : reject(new Error(`${command} failed (${code ?? signal}): ${output}`)),
+    );
   });
 }
 
@@ -132,10 +134,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const pwfile = join(tmpdir(), `pg-password-${randomBytes(6).toString('hex')}`);
     await writeFile(pwfile, password + '\n', { mode: 0o644 });
     try {
-      await runToEnd(bin.initdb, [
-        `--pgdata=${clusterDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`,
-        '--lc-messages=C', '--encoding=UTF8', '--locale=C',
-      ], ids);
+      await runToEnd(
+        bin.initdb,
+        [
+          `--pgdata=${clusterDir}`,
+          '--auth=scram-sha-256',
+          '--username=postgres',
+          `--pwfile=${pwfile}`,
+          '--lc-messages=C',
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        ids,
+      );
     } finally {
       await unlink(pwfile).catch(() => undefined);
     }
@@ -143,13 +154,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);
-  const server = await spawnServer(bin.postgres, [
-    '-D', clusterDir, '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'max_connections=300',
-    // Throw-away clusters (tests) trade durability for speed.
-    ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-  ], ids, log);
+  const server = await spawnServer(
+    bin.postgres,
+    [
+      '-D',
+      clusterDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=300',
+      // Throw-away clusters (tests) trade durability for speed.
+      ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ],
+    ids,
+    log,
+  );
   // Never leave a server behind when the process ends without stop() (an uncaught error, process.exit).
   const onExit = () => {
     if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
@@ -172,9 +193,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 }
 
 /** Starts `postgres` in its own process group and resolves once it accepts connections. */
-function spawnServer(command: string, args: string[], ids: { uid?: number; gid?: number }, log: (line: string) => void): Promise<ChildProcess> {
+function spawnServer(
+  command: string,
+  args: string[],
+  ids: { uid?: number; gid?: number },
+  log: (line: string) => void,
+): Promise<ChildProcess> {
   return new Promise((resolveStart, reject) => {
-    const child = spawn(command, args, { ...ids, detached: true, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      ...ids,
+      detached: true,
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let ready = false;
     const onData = (chunk: Buffer) => {

@@ -111,12 +111,16 @@ export class BatchEngine {
     if (batch.status !== 'validating') return;
     const content = this.deps.files.tryContent(batch.input_file_id);
     if (!content) {
-      return this.fail(run, [{ code: 'file_not_found', message: `No such File object: ${batch.input_file_id}`, param: 'input_file_id', line: null }]);
+      return this.fail(run, [
+        { code: 'file_not_found', message: `No such File object: ${batch.input_file_id}`, param: 'input_file_id', line: null },
+      ]);
     }
     const result = validateBatchInput(content, batch.endpoint);
     if (!result.ok) return this.fail(run, result.errors);
     if (fault.fail === 'validation') {
-      return this.fail(run, [{ code: 'invalid_request', message: 'The batch input file failed validation (injected by the emulator).', param: null, line: 1 }]);
+      return this.fail(run, [
+        { code: 'invalid_request', message: 'The batch input file failed validation (injected by the emulator).', param: null, line: 1 },
+      ]);
     }
     if (fault.fail === 'token_limit_exceeded') {
       return this.fail(run, [

@@ -26,7 +26,12 @@ const MAX_REPORTED_ERRORS = 100;
 
 export function validateBatchInput(content: Buffer, endpoint: string): ValidationResult {
   if (content.length > MAX_INPUT_FILE_BYTES) {
-    return fail({ code: 'file_too_large', message: `The batch input file is larger than the ${MAX_INPUT_FILE_BYTES} bytes limit.`, param: null, line: null });
+    return fail({
+      code: 'file_too_large',
+      message: `The batch input file is larger than the ${MAX_INPUT_FILE_BYTES} bytes limit.`,
+      param: null,
+      line: null,
+    });
   }
   const ranges = lineRanges(content);
   if (ranges.length === 0) return fail({ code: 'empty_file', message: 'The batch input file is empty.', param: null, line: null });

@@ -23,9 +23,14 @@ export function batchRoutes(batches: BatchEngine, files: FileStore, faults: Faul
         const endpoint = requireString(body, 'endpoint');
         const window = requireString(body, 'completion_window');
         if (!SUPPORTED_ENDPOINTS.includes(endpoint)) {
-          throw invalidRequest(`Invalid value: '${endpoint}'. Supported values are: ${SUPPORTED_ENDPOINTS.map((e) => `'${e}'`).join(', ')}.`, 'endpoint', 'invalid_value');
+          throw invalidRequest(
+            `Invalid value: '${endpoint}'. Supported values are: ${SUPPORTED_ENDPOINTS.map((e) => `'${e}'`).join(', ')}.`,
+            'endpoint',
+            'invalid_value',
+          );
         }
-        if (window !== '24h') throw invalidRequest(`Invalid value: '${window}'. Supported values are: '24h'.`, 'completion_window', 'invalid_value');
+        if (window !== '24h')
+          throw invalidRequest(`Invalid value: '${window}'. Supported values are: '24h'.`, 'completion_window', 'invalid_value');
         const metadata = checkMetadata(body.metadata);
         let purpose: string;
         try {
@@ -34,7 +39,11 @@ export function batchRoutes(batches: BatchEngine, files: FileStore, faults: Faul
           throw invalidRequest(`Invalid 'input_file_id': '${inputFileId}'. No such File object.`, 'input_file_id', 'invalid_value');
         }
         if (purpose !== 'batch') {
-          throw invalidRequest(`Invalid 'input_file_id': '${inputFileId}'. The file must have purpose 'batch', not '${purpose}'.`, 'input_file_id', 'invalid_value');
+          throw invalidRequest(
+            `Invalid 'input_file_id': '${inputFileId}'. The file must have purpose 'batch', not '${purpose}'.`,
+            'input_file_id',
+            'invalid_value',
+          );
         }
         return { status: 200, json: batches.create(inputFileId, endpoint, metadata, faults.takeBatch(metadata)) };
       },
@@ -65,15 +74,18 @@ export function batchRoutes(batches: BatchEngine, files: FileStore, faults: Faul
 
 function requireString(body: Record<string, unknown>, param: string): string {
   const value = body[param];
-  if (value === undefined || value === null) throw invalidRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
-  if (typeof value !== 'string') throw invalidRequest(`Invalid type for '${param}': expected a string, but got ${typeof value} instead.`, param, 'invalid_type');
+  if (value === undefined || value === null)
+    throw invalidRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+  if (typeof value !== 'string')
+    throw invalidRequest(`Invalid type for '${param}': expected a string, but got ${typeof value} instead.`, param, 'invalid_type');
   return value;
 }
 
 /** OpenAI's metadata rules: at most 16 pairs, keys up to 64 characters, string values up to 512. */
 function checkMetadata(raw: unknown): Record<string, string> | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidRequest("Invalid type for 'metadata': expected an object.", 'metadata', 'invalid_type');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw invalidRequest("Invalid type for 'metadata': expected an object.", 'metadata', 'invalid_type');
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length > 16) {
     throw invalidRequest(
@@ -91,7 +103,11 @@ function checkMetadata(raw: unknown): Record<string, string> | null {
       );
     }
     if (typeof value !== 'string') {
-      throw invalidRequest(`Invalid type for 'metadata.${key}': expected a string, but got ${typeof value} instead.`, `metadata.${key}`, 'invalid_type');
+      throw invalidRequest(
+        `Invalid type for 'metadata.${key}': expected a string, but got ${typeof value} instead.`,
+        `metadata.${key}`,
+        'invalid_type',
+      );
     }
     if (value.length > 512) {
       throw invalidRequest(

@@ -67,7 +67,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const batches = new BatchEngine({ files, responses, stats, durationMs: options.batchDurationMs ?? 5000, log });
 
   const server = createEmulatorServer({
-    routes: [...faultRoutes(faults), ...fileRoutes(files, stats), ...batchRoutes(batches, files, faults), ...responsesRoutes(responses, stats)],
+    routes: [
+      ...faultRoutes(faults),
+      ...fileRoutes(files, stats),
+      ...batchRoutes(batches, files, faults),
+      ...responsesRoutes(responses, stats),
+    ],
     apiKey: options.apiKey,
     faults,
     stats,

@@ -49,7 +49,11 @@ async function fetchOne(image: ImageRef, options: ImageFetcherOptions): Promise<
     return Math.floor(((image.url.length - dataUrl[0].length) * 3) / 4);
   }
   if (!/^https?:\/\//i.test(image.url)) {
-    throw invalidRequest(`Invalid '${image.param}'. Expected a valid URL, but got a value with an invalid format.`, image.param, 'invalid_value');
+    throw invalidRequest(
+      `Invalid '${image.param}'. Expected a valid URL, but got a value with an invalid format.`,
+      image.param,
+      'invalid_value',
+    );
   }
   options.onFetch();
   try {
@@ -72,7 +76,13 @@ async function download(first: string, options: ImageFetcherOptions): Promise<nu
     const response = await safeRequest(
       url,
       // Its own User-Agent: image hosts (and tests) tell OpenAI's downloads from the service's image checks.
-      { method: 'GET', headers: { accept: 'image/*', 'user-agent': EMULATOR_USER_AGENT }, timeoutMs: options.timeoutMs, maxBytes: MAX_IMAGE_BYTES, signal },
+      {
+        method: 'GET',
+        headers: { accept: 'image/*', 'user-agent': EMULATOR_USER_AGENT },
+        timeoutMs: options.timeoutMs,
+        maxBytes: MAX_IMAGE_BYTES,
+        signal,
+      },
       options.target,
     );
     const location = response.headers.location;
@@ -82,7 +92,8 @@ async function download(first: string, options: ImageFetcherOptions): Promise<nu
       continue;
     }
     const contentType = (response.headers['content-type'] ?? '').toLowerCase();
-    if (response.status < 200 || response.status > 299 || !contentType.startsWith('image/') || response.truncated) throw new Error('not an image');
+    if (response.status < 200 || response.status > 299 || !contentType.startsWith('image/') || response.truncated)
+      throw new Error('not an image');
     return response.body.length;
   }
 }

@@ -4,7 +4,8 @@ import { startEmulator } from './emulator.js';
 async function main(): Promise<void> {
   const port = Number(process.env.EMULATOR_PORT ?? 5050);
   const batchDurationMs = Number(process.env.EMULATOR_BATCH_DURATION_MS ?? 5000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`EMULATOR_PORT must be a port number, got '${process.env.EMULATOR_PORT}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`EMULATOR_PORT must be a port number, got '${process.env.EMULATOR_PORT}'`);
   if (!Number.isFinite(batchDurationMs) || batchDurationMs < 0) {
     throw new Error(`EMULATOR_BATCH_DURATION_MS must be a number of milliseconds, got '${process.env.EMULATOR_BATCH_DURATION_MS}'`);
   }

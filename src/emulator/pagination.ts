@@ -12,7 +12,12 @@ export interface CursorPage<T> {
  * OpenAI's cursor pages: `after` is the id of the last item of the previous
  * page; `items` must already be in list order (newest first).
  */
-export function paginate<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number, maxLimit: number): CursorPage<T> {
+export function paginate<T extends { id: string }>(
+  items: T[],
+  query: URLSearchParams,
+  defaultLimit: number,
+  maxLimit: number,
+): CursorPage<T> {
   const rawLimit = query.get('limit');
   const limit = rawLimit === null ? defaultLimit : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) {

@@ -40,7 +40,8 @@ const CONTENT_TYPES = ['input_text', 'input_image', 'input_file', 'output_text',
 
 export function parseResponsesRequest(body: Record<string, unknown>): ParsedResponsesRequest {
   const model = body.model;
-  if (typeof model !== 'string' || model === '') throw invalidRequest("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
+  if (typeof model !== 'string' || model === '')
+    throw invalidRequest("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
   const reasoningModel = isReasoningModel(model);
   for (const param of ['temperature', 'top_p'] as const) {
     if (reasoningModel && body[param] !== undefined && body[param] !== null) {
@@ -49,7 +50,11 @@ export function parseResponsesRequest(body: Record<string, unknown>): ParsedResp
   }
   const reasoning = asObject(body.reasoning);
   if (!reasoningModel && reasoning?.effort !== undefined && reasoning.effort !== null) {
-    throw invalidRequest("Unsupported parameter: 'reasoning.effort' is not supported with this model.", 'reasoning.effort', 'unsupported_parameter');
+    throw invalidRequest(
+      "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+      'reasoning.effort',
+      'unsupported_parameter',
+    );
   }
   const temperature = optionalNumber(body.temperature, 'temperature', 0, 2);
   const maxOutputTokens = optionalNumber(body.max_output_tokens, 'max_output_tokens', 16, Number.MAX_SAFE_INTEGER);
@@ -62,7 +67,12 @@ export function parseResponsesRequest(body: Record<string, unknown>): ParsedResp
   // Chat Completions answers exactly this for the pair (the Responses API does not document it either
   // way); the emulator takes the strict reading so a client that sends it is caught. `store` defaults to true.
   const metadata = body.metadata;
-  if (body.store === false && metadata !== undefined && metadata !== null && !(asObject(metadata) && Object.keys(metadata as object).length === 0)) {
+  if (
+    body.store === false &&
+    metadata !== undefined &&
+    metadata !== null &&
+    !(asObject(metadata) && Object.keys(metadata as object).length === 0)
+  ) {
     throw invalidRequest("The 'metadata' parameter is only allowed when 'store' is enabled.", 'metadata', 'invalid_value');
   }
   const instructions = (body.instructions as string | null | undefined) ?? null;
@@ -104,7 +114,8 @@ function parseInput(input: unknown): { userTextParts: string[]; otherText: strin
       texts.push(item.content);
       return;
     }
-    if (!Array.isArray(item.content)) throw invalidRequest(`Missing required parameter: 'input[${i}].content'.`, `input[${i}].content`, 'missing_required_parameter');
+    if (!Array.isArray(item.content))
+      throw invalidRequest(`Missing required parameter: 'input[${i}].content'.`, `input[${i}].content`, 'missing_required_parameter');
     item.content.forEach((rawPart, j) => {
       const part = asObject(rawPart) ?? {};
       const where = `input[${i}].content[${j}]`;
@@ -140,8 +151,10 @@ function parseTextFormat(text: unknown): TextFormat {
       'invalid_value',
     );
   }
-  if (typeof format.name !== 'string') throw invalidRequest("Missing required parameter: 'text.format.name'.", 'text.format.name', 'missing_required_parameter');
-  if (!asObject(format.schema)) throw invalidRequest("Missing required parameter: 'text.format.schema'.", 'text.format.schema', 'missing_required_parameter');
+  if (typeof format.name !== 'string')
+    throw invalidRequest("Missing required parameter: 'text.format.name'.", 'text.format.name', 'missing_required_parameter');
+  if (!asObject(format.schema))
+    throw invalidRequest("Missing required parameter: 'text.format.schema'.", 'text.format.schema', 'missing_required_parameter');
   return {
     type: 'json_schema',
     name: format.name,
@@ -153,12 +166,25 @@ function parseTextFormat(text: unknown): TextFormat {
 
 function optionalNumber(value: unknown, param: string, min: number, max: number): number | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw invalidRequest(`Invalid type for '${param}': expected a number.`, param, 'invalid_type');
+  if (typeof value !== 'number' || Number.isNaN(value))
+    throw invalidRequest(`Invalid type for '${param}': expected a number.`, param, 'invalid_type');
   if (value < min) {
-    throw new ApiError(400, `Invalid '${param}': number below minimum value. Expected a value >= ${min}, but got ${value} instead.`, 'invalid_request_error', param, 'integer_below_min_value');
+    throw new ApiError(
+      400,
+      `Invalid '${param}': number below minimum value. Expected a value >= ${min}, but got ${value} instead.`,
+      'invalid_request_error',
+      param,
+      'integer_below_min_value',
+    );
   }
   if (value > max) {
-    throw new ApiError(400, `Invalid '${param}': number above maximum value. Expected a value <= ${max}, but got ${value} instead.`, 'invalid_request_error', param, 'decimal_above_max_value');
+    throw new ApiError(
+      400,
+      `Invalid '${param}': number above maximum value. Expected a value <= ${max}, but got ${value} instead.`,
+      'invalid_request_error',
+      param,
+      'decimal_above_max_value',
+    );
   }
   return value;
 }

@@ -9,8 +9,7 @@ import type { StatsRecorder } from './stats.js';
 import { describeDamage, extractAdditionalInfo, extractSourceHtml, findTriggers, withHostileHtml } from './text-generator.js';
 
 export type ResponsesOutcome =
-  | { ok: true; status: 200; body: ResponseObject }
-  | { ok: false; status: number; body: { error: OpenAIErrorBody } };
+  { ok: true; status: 200; body: ResponseObject } | { ok: false; status: number; body: { error: OpenAIErrorBody } };
 
 /**
  * The Responses API logic, shared by `POST /v1/responses` and batch lines so
@@ -38,7 +37,11 @@ export class ResponsesService {
     const userText = req.userTextParts.join('\n');
     const triggers = findTriggers(userText);
     if (triggers.has('fail-500')) throw serverError();
-    await fetchImages(req.images, { timeoutMs: this.imageTimeoutMs, onFetch: () => this.stats.increment('imageFetches'), target: this.images });
+    await fetchImages(req.images, {
+      timeoutMs: this.imageTimeoutMs,
+      onFetch: () => this.stats.increment('imageFetches'),
+      target: this.images,
+    });
 
     const hostile = triggers.has('hostile-html') ? withHostileHtml : (html: string) => html;
     const description = hostile(describeDamage(extractAdditionalInfo(req.userTextParts), req.images.length));

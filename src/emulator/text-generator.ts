@@ -37,7 +37,7 @@ const TRIGGERS: readonly Trigger[] = [
  * must survive sanitising ("Hostile markup follows." and "Open the full report").
  */
 export const HOSTILE_HTML =
-  '<p onclick="alert(\'p\')">Hostile markup follows<script>alert(\'script\')</script>.</p>' +
+  "<p onclick=\"alert('p')\">Hostile markup follows<script>alert('script')</script>.</p>" +
   '<img src="x" onerror="alert(\'img\')">' +
   '<p><a href="javascript:alert(\'link\')">Open the full report</a></p>' +
   '<iframe src="https://attacker.example/frame"></iframe>' +

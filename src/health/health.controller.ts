@@ -39,14 +39,16 @@ export class HealthController {
   @Get('live')
   @HttpCode(200)
   @ApiOperation({ summary: 'Liveness: the process answers. Never depends on PostgreSQL or OpenAI.' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } } } })
+  @ApiOkResponse({
+    schema: { example: { status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } } },
+  })
   live() {
     return this.publicly(this.health.live());
   }
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: database ping, migrations applied, and this worker\'s heartbeat fresh — status per check only' })
+  @ApiOperation({ summary: "Readiness: database ping, migrations applied, and this worker's heartbeat fresh — status per check only" })
   @ApiServiceUnavailableResponse({ description: 'Not ready: the failing check is named in `message` and `details.error`' })
   ready() {
     return this.publicly(this.health.ready());
@@ -56,7 +58,8 @@ export class HealthController {
     try {
       return statusOnly(await check);
     } catch (error) {
-      if (error instanceof ServiceUnavailableException) throw new ServiceUnavailableException(statusOnly(error.getResponse() as HealthCheckResult));
+      if (error instanceof ServiceUnavailableException)
+        throw new ServiceUnavailableException(statusOnly(error.getResponse() as HealthCheckResult));
       throw error;
     }
   }

@@ -37,7 +37,10 @@ export class HealthService {
 
   live(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.indicators.check('process').up({ uptime_seconds: Math.round(process.uptime() * 10) / 10, pid: process.pid, role: this.config.role }),
+      () =>
+        this.indicators
+          .check('process')
+          .up({ uptime_seconds: Math.round(process.uptime() * 10) / 10, pid: process.pid, role: this.config.role }),
     ]);
   }
 

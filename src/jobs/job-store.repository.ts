@@ -7,7 +7,10 @@ import { ACTIVE_JOB_STATUSES, JobStatus } from './entities/job-status.js';
 import type { RequestedLot } from './validation/generation-request.js';
 
 /** The columns a new job row needs; the rest take their schema defaults. */
-export type NewJob = Pick<BatchJob, 'clientId' | 'status' | 'processingMode' | 'version' | 'languages' | 'totalLots' | 'webhookConfigured' | 'estimatedCompletion'> &
+export type NewJob = Pick<
+  BatchJob,
+  'clientId' | 'status' | 'processingMode' | 'version' | 'languages' | 'totalLots' | 'webhookConfigured' | 'estimatedCompletion'
+> &
   Partial<Pick<BatchJob, 'id' | 'processedLots' | 'failedLots' | 'currentStage' | 'errorMessage' | 'startedAt' | 'completedAt' | 'usage'>>;
 
 export interface JobListFilter {
@@ -34,10 +37,26 @@ const INSERT_LOTS_SQL = `
 
 /** The job columns the API shows, as PostgreSQL returns them. */
 interface JobRow {
-  id: string; client_id: string; status: JobStatus; processing_mode: BatchJob['processingMode']; version: string; languages: string[];
-  total_lots: number; processed_lots: number; failed_lots: number; current_stage: string; openai_batch_id: string | null;
-  openai_translation_batch_id: string | null; error_message: string | null; webhook_configured: boolean;
-  estimated_completion: Date | null; created_at: Date; updated_at: Date; started_at: Date | null; completed_at: Date | null; cancelled_at: Date | null;
+  id: string;
+  client_id: string;
+  status: JobStatus;
+  processing_mode: BatchJob['processingMode'];
+  version: string;
+  languages: string[];
+  total_lots: number;
+  processed_lots: number;
+  failed_lots: number;
+  current_stage: string;
+  openai_batch_id: string | null;
+  openai_translation_batch_id: string | null;
+  error_message: string | null;
+  webhook_configured: boolean;
+  estimated_completion: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  cancelled_at: Date | null;
 }
 
 const FIND_JOB_SQL = `
@@ -48,18 +67,41 @@ const FIND_JOB_SQL = `
 
 function toJob(row: JobRow): BatchJob {
   return Object.assign(new BatchJob(), {
-    id: row.id, clientId: row.client_id, status: row.status, processingMode: row.processing_mode, version: row.version,
-    languages: row.languages, totalLots: row.total_lots, processedLots: row.processed_lots, failedLots: row.failed_lots,
-    currentStage: row.current_stage, openaiBatchId: row.openai_batch_id, openaiTranslationBatchId: row.openai_translation_batch_id,
-    errorMessage: row.error_message, webhookConfigured: row.webhook_configured, estimatedCompletion: row.estimated_completion,
-    createdAt: row.created_at, updatedAt: row.updated_at, startedAt: row.started_at, completedAt: row.completed_at, cancelledAt: row.cancelled_at,
+    id: row.id,
+    clientId: row.client_id,
+    status: row.status,
+    processingMode: row.processing_mode,
+    version: row.version,
+    languages: row.languages,
+    totalLots: row.total_lots,
+    processedLots: row.processed_lots,
+    failedLots: row.failed_lots,
+    currentStage: row.current_stage,
+    openaiBatchId: row.openai_batch_id,
+    openaiTranslationBatchId: row.openai_translation_batch_id,
+    errorMessage: row.error_message,
+    webhookConfigured: row.webhook_configured,
+    estimatedCompletion: row.estimated_completion,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    cancelledAt: row.cancelled_at,
   });
 }
 
 /** The lot columns results, downloads and the sync answer read. */
 const RESULT_COLUMNS = {
-  id: true, position: true, lotId: true, status: true, processedAt: true, processedImages: true,
-  visionResult: true, translations: true, missingImages: true, errorMessage: true,
+  id: true,
+  position: true,
+  lotId: true,
+  status: true,
+  processedAt: true,
+  processedImages: true,
+  visionResult: true,
+  translations: true,
+  missingImages: true,
+  errorMessage: true,
 } as const;
 
 /** Jobs and lots as the jobs API reads and writes them. Every read is scoped to a client. */
@@ -96,7 +138,9 @@ export class JobStore {
   async insertFinishedJob(job: NewJob, lot: Partial<BatchLot>): Promise<{ job: BatchJob; lot: BatchLot }> {
     return this.dataSource.transaction(async (manager) => {
       const saved = await this.insertJobRow(manager, job);
-      const savedLot = await manager.getRepository(BatchLot).save(manager.getRepository(BatchLot).create({ ...lot, batchJobId: saved.id, position: 0 }));
+      const savedLot = await manager
+        .getRepository(BatchLot)
+        .save(manager.getRepository(BatchLot).create({ ...lot, batchJobId: saved.id, position: 0 }));
       return { job: saved, lot: savedLot };
     });
   }
@@ -142,10 +186,11 @@ export class JobStore {
         [jobId, clientId, JobStatus.Cancelled, ACTIVE_JOB_STATUSES],
       )) as [{ cancelled_at: Date }[], number];
       if (rows.length === 0) return null;
-      await manager.query(
-        `UPDATE batch_lots SET status = $2, updated_at = now() WHERE batch_job_id = $1 AND status = ANY($3::text[])`,
-        [jobId, JobStatus.Cancelled, ACTIVE_JOB_STATUSES],
-      );
+      await manager.query(`UPDATE batch_lots SET status = $2, updated_at = now() WHERE batch_job_id = $1 AND status = ANY($3::text[])`, [
+        jobId,
+        JobStatus.Cancelled,
+        ACTIVE_JOB_STATUSES,
+      ]);
       await inTransaction?.(manager);
       return rows[0].cancelled_at;
     });

@@ -16,11 +16,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
 
 /** The HTTP API of jobs (reference 002): creation, synchronous mode, polling, listing, cancellation. */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([BatchJob, BatchLot]),
-    BatchMonitorModule,
-    WebhooksModule,
-  ],
+  imports: [TypeOrmModule.forFeature([BatchJob, BatchLot]), BatchMonitorModule, WebhooksModule],
   controllers: [GenerateController, JobPollingController, BatchJobsController],
   providers: [JobStore, JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
   exports: [JobsService],

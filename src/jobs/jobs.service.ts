@@ -14,7 +14,6 @@ import { UpstreamCanceller } from './upstream-canceller.js';
 import type { GenerationRequest } from './validation/generation-request.js';
 import { isUuid } from '../common/validation/uuid.js';
 
-
 /**
  * First ETA of a new batch job, before any progress exists to estimate from
  * (the worker refines it as lots complete): half an hour plus a minute per
@@ -55,17 +54,20 @@ export class JobsService {
    */
   async createJob(clientId: string, request: GenerationRequest): Promise<BatchJob> {
     const now = new Date();
-    const job = await this.store.insertBatchJob({
-      clientId,
-      status: JobStatus.Pending,
-      processingMode: 'batch',
-      version: request.version,
-      languages: request.languages,
-      totalLots: request.lots.length,
-      webhookConfigured: request.lots.some((lot) => lot.webhookUrl !== null),
-      estimatedCompletion: initialEstimate(now, request.lots.length),
-      currentStage: 'queued',
-    }, request.lots);
+    const job = await this.store.insertBatchJob(
+      {
+        clientId,
+        status: JobStatus.Pending,
+        processingMode: 'batch',
+        version: request.version,
+        languages: request.languages,
+        totalLots: request.lots.length,
+        webhookConfigured: request.lots.some((lot) => lot.webhookUrl !== null),
+        estimatedCompletion: initialEstimate(now, request.lots.length),
+        currentStage: 'queued',
+      },
+      request.lots,
+    );
     this.logger.log(`job_id=${job.id} client_id=${clientId} accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`);
     this.workerSignal.notify();
     return job;

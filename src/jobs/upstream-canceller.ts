@@ -24,12 +24,16 @@ export class UpstreamCanceller {
     // The rejection is handled here even when the timeout wins the race.
     const work = Promise.resolve()
       .then(() => this.batches.cancelUpstream(jobId))
-      .then(() => 'done' as const, (error: unknown) => {
-        this.logger.warn(`job_id=${jobId} OpenAI batch cancellation failed: ${errorText(error)}`);
-        return 'failed' as const;
-      });
+      .then(
+        () => 'done' as const,
+        (error: unknown) => {
+          this.logger.warn(`job_id=${jobId} OpenAI batch cancellation failed: ${errorText(error)}`);
+          return 'failed' as const;
+        },
+      );
     const outcome = await Promise.race([work, timeout]);
     clearTimeout(timer);
-    if (outcome === 'timeout') this.logger.warn(`job_id=${jobId} OpenAI batch cancellation still running after ${UPSTREAM_CANCEL_WAIT_MS} ms`);
+    if (outcome === 'timeout')
+      this.logger.warn(`job_id=${jobId} OpenAI batch cancellation still running after ${UPSTREAM_CANCEL_WAIT_MS} ms`);
   }
 }

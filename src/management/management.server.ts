@@ -28,14 +28,16 @@ export class ManagementServer implements OnModuleDestroy {
   private readonly routes: Record<string, Handler>;
 
   constructor(health: HealthService, metrics: MetricsService) {
-    const probe = (check: () => Promise<HealthCheckResult>): Handler => async () => {
-      try {
-        return json(200, await check());
-      } catch (error) {
-        if (error instanceof ServiceUnavailableException) return json(503, fromUnavailable(error), { 'Retry-After': '5' });
-        throw error;
-      }
-    };
+    const probe =
+      (check: () => Promise<HealthCheckResult>): Handler =>
+      async () => {
+        try {
+          return json(200, await check());
+        } catch (error) {
+          if (error instanceof ServiceUnavailableException) return json(503, fromUnavailable(error), { 'Retry-After': '5' });
+          throw error;
+        }
+      };
     this.routes = {
       '/health': probe(() => health.overall()),
       '/health/live': probe(() => health.live()),
@@ -85,16 +87,28 @@ export class ManagementServer implements OnModuleDestroy {
     let answer: Awaited<ReturnType<Handler>>;
     try {
       if (!route) {
-        answer = json(404, { error: ERROR_TITLES[ErrorCode.NotFound], message: `No route for ${request.method} ${path}`, code: ErrorCode.NotFound });
+        answer = json(404, {
+          error: ERROR_TITLES[ErrorCode.NotFound],
+          message: `No route for ${request.method} ${path}`,
+          code: ErrorCode.NotFound,
+        });
       } else if (request.method !== 'GET' && request.method !== 'HEAD') {
-        const body: ErrorBody = { error: ERROR_TITLES[ErrorCode.MethodNotAllowed], message: `${request.method} is not allowed on ${path}; allowed: GET, HEAD`, code: ErrorCode.MethodNotAllowed };
+        const body: ErrorBody = {
+          error: ERROR_TITLES[ErrorCode.MethodNotAllowed],
+          message: `${request.method} is not allowed on ${path}; allowed: GET, HEAD`,
+          code: ErrorCode.MethodNotAllowed,
+        };
         answer = json(405, body, { Allow: 'GET, HEAD' });
       } else {
         answer = await route();
       }
     } catch (error) {
-      this.logger.error(`${request.method} ${path}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-      answer = json(500, { error: ERROR_TITLES[ErrorCode.InternalError], message: 'An unexpected error occurred', code: ErrorCode.InternalError });
+      this.logger.error(`${request.method} ${path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      answer = json(500, {
+        error: ERROR_TITLES[ErrorCode.InternalError],
+        message: 'An unexpected error occurred',
+        code: ErrorCode.InternalError,
+      });
     }
     response.writeHead(answer.status, {
       'Content-Type': answer.contentType,

@@ -29,16 +29,36 @@ export class MetricsService {
       registers: [this.registry],
     });
     this.gauge('gs_jobs', 'Jobs by status', ['status'], `SELECT status, count(*)::int AS value FROM batch_jobs GROUP BY status`);
-    this.gauge('gs_lots_unfinished', 'Lots not yet completed or failed, by status', ['status'],
-      `SELECT status, count(*)::int AS value FROM batch_lots WHERE status NOT IN ('completed','failed','cancelled') GROUP BY status`);
-    this.gauge('gs_openai_batches_open', 'OpenAI batches not yet ingested, by stage', ['stage'],
-      `SELECT stage, count(*)::int AS value FROM openai_batches WHERE ingested_at IS NULL GROUP BY stage`);
-    this.gauge('gs_webhook_deliveries', 'Webhook deliveries by status', ['status'],
-      `SELECT status, count(*)::int AS value FROM webhook_deliveries GROUP BY status`);
-    this.gauge('gs_worker_heartbeat_age_seconds', 'Seconds since each worker instance last beat', ['instance'],
-      `SELECT instance_id AS instance, extract(epoch FROM now() - last_beat_at)::float AS value FROM worker_heartbeats`);
-    this.gauge('gs_oldest_active_job_age_seconds', 'Age of the oldest job still pending, processing or translating', [],
-      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS value FROM batch_jobs WHERE status IN ('pending','processing','translating')`);
+    this.gauge(
+      'gs_lots_unfinished',
+      'Lots not yet completed or failed, by status',
+      ['status'],
+      `SELECT status, count(*)::int AS value FROM batch_lots WHERE status NOT IN ('completed','failed','cancelled') GROUP BY status`,
+    );
+    this.gauge(
+      'gs_openai_batches_open',
+      'OpenAI batches not yet ingested, by stage',
+      ['stage'],
+      `SELECT stage, count(*)::int AS value FROM openai_batches WHERE ingested_at IS NULL GROUP BY stage`,
+    );
+    this.gauge(
+      'gs_webhook_deliveries',
+      'Webhook deliveries by status',
+      ['status'],
+      `SELECT status, count(*)::int AS value FROM webhook_deliveries GROUP BY status`,
+    );
+    this.gauge(
+      'gs_worker_heartbeat_age_seconds',
+      'Seconds since each worker instance last beat',
+      ['instance'],
+      `SELECT instance_id AS instance, extract(epoch FROM now() - last_beat_at)::float AS value FROM worker_heartbeats`,
+    );
+    this.gauge(
+      'gs_oldest_active_job_age_seconds',
+      'Age of the oldest job still pending, processing or translating',
+      [],
+      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS value FROM batch_jobs WHERE status IN ('pending','processing','translating')`,
+    );
   }
 
   /** A gauge filled by one SQL query at scrape time; rows give label values and `value`. */

@@ -9,10 +9,22 @@ import { uploadBatchFile, UploadHttpError } from './batch-file.uploader.js';
 import { OPENAI_BATCH_LIMITS, writeBatchParts, type BatchFilePart, type BatchPartLimits } from './batch-file.writer.js';
 import { toBatchSnapshot } from './batch-snapshot.mapper.js';
 import {
-  buildTranslationRequest, buildVisionRequest, outputBudget, parseTranslation, retryOutputBudget, type ModelSettings, type RequestOverrides,
+  buildTranslationRequest,
+  buildVisionRequest,
+  outputBudget,
+  parseTranslation,
+  retryOutputBudget,
+  type ModelSettings,
+  type RequestOverrides,
 } from './openai-request.builder.js';
 import type {
-  BatchResultLine, BatchSnapshot, BatchStageName, BudgetRetry, GatewayRequest, ParsedResult, SubmittedBatch,
+  BatchResultLine,
+  BatchSnapshot,
+  BatchStageName,
+  BudgetRetry,
+  GatewayRequest,
+  ParsedResult,
+  SubmittedBatch,
 } from './openai-gateway.types.js';
 import { RateLimiter } from './rate-limiter.js';
 import { OPENAI_REQUEST_BUDGET, type RequestBudget } from './request-budget.js';
@@ -86,7 +98,16 @@ export class OpenAiGateway {
   private readonly listPageSize: number;
   private readonly rpm: RequestBudget;
   private readonly uploadTimeoutMs: number;
-  private readonly counters = { requests: 0, retries: 0, rateLimited: 0, failedCalls: 0, filesUploaded: 0, batchesCreated: 0, budgetWaits: 0, budgetWaitedMs: 0 };
+  private readonly counters = {
+    requests: 0,
+    retries: 0,
+    rateLimited: 0,
+    failedCalls: 0,
+    filesUploaded: 0,
+    batchesCreated: 0,
+    budgetWaits: 0,
+    budgetWaitedMs: 0,
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -109,7 +130,10 @@ export class OpenAiGateway {
     this.listPageSize = options?.listPageSize ?? 100;
   }
 
-  visionRequest(input: { lotId: string; additionalInfo: string | null; imageUrls: string[] }, overrides?: RequestOverrides): Record<string, unknown> {
+  visionRequest(
+    input: { lotId: string; additionalInfo: string | null; imageUrls: string[] },
+    overrides?: RequestOverrides,
+  ): Record<string, unknown> {
     return buildVisionRequest(this.models, input, overrides);
   }
 
@@ -155,7 +179,12 @@ export class OpenAiGateway {
     const limiter = this.limiter.stats;
     const { budgetWaits, budgetWaitedMs, ...counters } = this.counters;
     // Waits for the deployment-wide budget count like waits at the local limiter.
-    return { ...counters, rateLimitWaits: limiter.waits + budgetWaits, rateLimitWaitedMs: limiter.waitedMs + budgetWaitedMs, inFlight: limiter.inFlight };
+    return {
+      ...counters,
+      rateLimitWaits: limiter.waits + budgetWaits,
+      rateLimitWaitedMs: limiter.waitedMs + budgetWaitedMs,
+      inFlight: limiter.inFlight,
+    };
   }
 
   /**
@@ -178,8 +207,16 @@ export class OpenAiGateway {
     await writeBatchParts(args.requests, this.limits, BATCH_ENDPOINT, async (part) => {
       const fileId = await this.uploadPart(args.jobId, args.stage, part, guard);
       const batchId = await this.createBatch(args.jobId, args.stage, part.part, fileId, guard);
-      const batch: SubmittedBatch = { part: part.part, openaiBatchId: batchId, inputFileId: fileId, requestCount: part.customIds.length, customIds: part.customIds };
-      this.logger.log(`job ${args.jobId}: ${args.stage} part ${part.part} → ${batchId} (${batch.requestCount} requests, ${part.bytes} bytes)`);
+      const batch: SubmittedBatch = {
+        part: part.part,
+        openaiBatchId: batchId,
+        inputFileId: fileId,
+        requestCount: part.customIds.length,
+        customIds: part.customIds,
+      };
+      this.logger.log(
+        `job ${args.jobId}: ${args.stage} part ${part.part} → ${batchId} (${batch.requestCount} requests, ${part.bytes} bytes)`,
+      );
       submitted.push(batch);
       await args.onCreated(batch);
     });
@@ -250,11 +287,16 @@ export class OpenAiGateway {
     const retry = this.budgetRetryFor(first, { stage: options.budgetRetryStage, via: 'direct', model, maxOutputTokens });
     if (!retry) return first;
     // Issue 16: reasoning tokens count against max_output_tokens; one more try with a larger budget.
-    this.logger.warn(`OpenAI answer cut at max_output_tokens=${retry.max_output_tokens}; retrying once with ${retry.retry_max_output_tokens}`);
+    this.logger.warn(
+      `OpenAI answer cut at max_output_tokens=${retry.max_output_tokens}; retrying once with ${retry.retry_max_output_tokens}`,
+    );
     const second = await this.respondOnce({ ...body, max_output_tokens: retry.retry_max_output_tokens }, options);
     const usage = sumUsage(first.usage, second.usage);
     if (second.ok) return { ...second, usage, budgetRetry: retry };
-    const error = second.kind === 'incomplete' ? `${second.error.replace(/\.$/, '')} (also with max_output_tokens=${retry.retry_max_output_tokens}).` : second.error;
+    const error =
+      second.kind === 'incomplete'
+        ? `${second.error.replace(/\.$/, '')} (also with max_output_tokens=${retry.retry_max_output_tokens}).`
+        : second.error;
     return { ...second, error, usage, budgetRetry: retry };
   }
 
@@ -262,20 +304,26 @@ export class OpenAiGateway {
     const { signal } = options;
     const maxAttempts = Math.max(1, options.maxAttempts ?? this.config.openai.maxRetries + 1);
     try {
-      const response = await this.call('responses.create', maxAttempts, async () => {
-        const release = await this.limiter.acquire(signal);
-        try {
-          const waited = await this.rpm.take(signal);
-          if (waited > 0) {
-            this.counters.budgetWaits++;
-            this.counters.budgetWaitedMs += waited;
+      const response = await this.call(
+        'responses.create',
+        maxAttempts,
+        async () => {
+          const release = await this.limiter.acquire(signal);
+          try {
+            const waited = await this.rpm.take(signal);
+            if (waited > 0) {
+              this.counters.budgetWaits++;
+              this.counters.budgetWaitedMs += waited;
+            }
+            await options.fence?.();
+            return await this.client.responses.create(body as unknown as ResponseCreateParamsNonStreaming, { signal });
+          } finally {
+            release();
           }
-          await options.fence?.();
-          return await this.client.responses.create(body as unknown as ResponseCreateParamsNonStreaming, { signal });
-        } finally {
-          release();
-        }
-      }, signal, true);
+        },
+        signal,
+        true,
+      );
       return parseResponseBody(response);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
@@ -288,19 +336,29 @@ export class OpenAiGateway {
 
   private async uploadPart(jobId: string, stage: BatchStageName, part: BatchFilePart, guard: CallGuard): Promise<string> {
     const filename = `${jobId}-${stage}-part${part.part}.jsonl`;
-    const file = await this.call('upload batch file', this.batchAttempts, async () => {
-      await guard.fence?.();
-      try {
-        return await uploadBatchFile({
-          baseURL: this.client.baseURL, apiKey: this.config.openai.apiKey, path: part.path, filename, timeoutMs: this.uploadTimeoutMs, signal: guard.signal,
-        });
-      } catch (err) {
-        if (guard.signal?.aborted) throw guard.signal.reason;
-        // Same errors as the SDK's, so one classification decides what to retry.
-        if (err instanceof UploadHttpError) throw APIError.generate(err.status, err.body as object | undefined, undefined, err.headers);
-        throw new APIConnectionError({ message: `File upload failed: ${err instanceof Error ? err.message : String(err)}` });
-      }
-    }, guard.signal);
+    const file = await this.call(
+      'upload batch file',
+      this.batchAttempts,
+      async () => {
+        await guard.fence?.();
+        try {
+          return await uploadBatchFile({
+            baseURL: this.client.baseURL,
+            apiKey: this.config.openai.apiKey,
+            path: part.path,
+            filename,
+            timeoutMs: this.uploadTimeoutMs,
+            signal: guard.signal,
+          });
+        } catch (err) {
+          if (guard.signal?.aborted) throw guard.signal.reason;
+          // Same errors as the SDK's, so one classification decides what to retry.
+          if (err instanceof UploadHttpError) throw APIError.generate(err.status, err.body as object | undefined, undefined, err.headers);
+          throw new APIConnectionError({ message: `File upload failed: ${err instanceof Error ? err.message : String(err)}` });
+        }
+      },
+      guard.signal,
+    );
     this.counters.filesUploaded++;
     return file.id;
   }
@@ -313,21 +371,29 @@ export class OpenAiGateway {
   private async createBatch(jobId: string, stage: BatchStageName, part: number, inputFileId: string, guard: CallGuard): Promise<string> {
     let attempt = 0;
     const { signal } = guard;
-    const batch = await this.call('create batch', this.batchAttempts, async () => {
-      attempt++;
-      if (attempt > 1) {
-        const existing = (await this.client.batches.list({ limit: 100 }, { signal })).data.find((b) => b.input_file_id === inputFileId);
-        if (existing) return existing;
-      }
-      // The last moment to find out that another worker holds the job now: after this, the batch is paid for.
-      await guard.fence?.();
-      return this.client.batches.create({
-        input_file_id: inputFileId,
-        endpoint: BATCH_ENDPOINT,
-        completion_window: '24h',
-        metadata: { job_id: jobId, stage, part: String(part), service: SERVICE_TAG },
-      }, { signal });
-    }, signal);
+    const batch = await this.call(
+      'create batch',
+      this.batchAttempts,
+      async () => {
+        attempt++;
+        if (attempt > 1) {
+          const existing = (await this.client.batches.list({ limit: 100 }, { signal })).data.find((b) => b.input_file_id === inputFileId);
+          if (existing) return existing;
+        }
+        // The last moment to find out that another worker holds the job now: after this, the batch is paid for.
+        await guard.fence?.();
+        return this.client.batches.create(
+          {
+            input_file_id: inputFileId,
+            endpoint: BATCH_ENDPOINT,
+            completion_window: '24h',
+            metadata: { job_id: jobId, stage, part: String(part), service: SERVICE_TAG },
+          },
+          { signal },
+        );
+      },
+      signal,
+    );
     this.counters.batchesCreated++;
     return batch.id;
   }
@@ -365,12 +431,17 @@ function sumUsage(a: ParsedResult['usage'], b: ParsedResult['usage']): FullUsage
 
 /** What a thrown SDK error means for retrying; undefined for errors that are not OpenAI's (bugs). */
 function classify(err: unknown, maxRetryAfterMs: number): CallFailure | undefined {
-  if (err instanceof APIConnectionTimeoutError) return { transient: true, description: 'timeout', message: 'The request to OpenAI timed out.' };
+  if (err instanceof APIConnectionTimeoutError)
+    return { transient: true, description: 'timeout', message: 'The request to OpenAI timed out.' };
   if (err instanceof APIConnectionError) {
     // Duck-typed: undici's errors may come from another realm (instanceof Error fails under test VMs).
     const inner = (err.cause as { message?: unknown; name?: unknown } | undefined) ?? {};
     const cause = typeof inner.message === 'string' && inner.message !== '' ? ` (${String(inner.name ?? 'Error')}: ${inner.message})` : '';
-    return { transient: true, description: `connection error: ${err.message}${cause}`, message: `Could not reach OpenAI: ${err.message}${cause}` };
+    return {
+      transient: true,
+      description: `connection error: ${err.message}${cause}`,
+      message: `Could not reach OpenAI: ${err.message}${cause}`,
+    };
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const body = err.error as { message?: unknown } | undefined;

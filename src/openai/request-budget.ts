@@ -29,7 +29,12 @@ export class PostgresRequestBudget implements RequestBudget, OnApplicationShutdo
   private readonly windows: RateLimiterPostgres[];
 
   constructor(config: AppConfig, outage: DatabaseOutageMonitor) {
-    this.pool = new pg.Pool({ connectionString: config.database.url, max: 2, application_name: `generation-service:rpm`, connectionTimeoutMillis: 5000 });
+    this.pool = new pg.Pool({
+      connectionString: config.database.url,
+      max: 2,
+      application_name: `generation-service:rpm`,
+      connectionTimeoutMillis: 5000,
+    });
     // An idle client whose server went away emits 'error': without a listener that would crash the process.
     this.pool.on('error', (error) => outage.failed(error));
     const rpm = config.openai.maxRpm;

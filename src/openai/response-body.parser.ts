@@ -29,9 +29,7 @@ export function failure(
   usage: FullUsage = zeroUsage(),
   statusCode?: number,
 ): ParsedResult {
-  return statusCode === undefined
-    ? { ok: false, kind, error, usage, retryable }
-    : { ok: false, kind, error, usage, retryable, statusCode };
+  return statusCode === undefined ? { ok: false, kind, error, usage, retryable } : { ok: false, kind, error, usage, retryable, statusCode };
 }
 
 /**
@@ -61,7 +59,10 @@ export function parseResponseBody(body: unknown): ParsedResult {
     // The same request would stop at the same limit (max_output_tokens) or filter (content_filter);
     // a larger budget may not (the callers retry max_output_tokens once with one).
     const budget = typeof response.max_output_tokens === 'number' ? response.max_output_tokens : null;
-    return { ...failure('incomplete', `The response is incomplete: ${why}.`, false, usage), incomplete: { reason: why, maxOutputTokens: budget } } as ParsedResult;
+    return {
+      ...failure('incomplete', `The response is incomplete: ${why}.`, false, usage),
+      incomplete: { reason: why, maxOutputTokens: budget },
+    } as ParsedResult;
   }
   if (response.status === 'cancelled') return failure('request_failed', 'The response was cancelled.', true, usage);
 

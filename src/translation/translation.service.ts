@@ -57,10 +57,17 @@ export class TranslationService {
   read(result: ParsedResult, targets: string[]): TranslationOutcome {
     const extra = result.budgetRetry ? { budgetRetry: result.budgetRetry } : {};
     if (!result.ok) {
-      return { ok: false, error: translationError(result.kind, result.error), retryable: isRetryableFailure(result), usage: result.usage, ...extra };
+      return {
+        ok: false,
+        error: translationError(result.kind, result.error),
+        retryable: isRetryableFailure(result),
+        usage: result.usage,
+        ...extra,
+      };
     }
     const parsed = this.gateway.parseTranslation(result.text, targets);
-    if (!parsed.ok) return { ok: false, error: translationError('malformed', parsed.error), retryable: false, usage: result.usage, ...extra };
+    if (!parsed.ok)
+      return { ok: false, error: translationError('malformed', parsed.error), retryable: false, usage: result.usage, ...extra };
     // Every language reduced to the harmless allow-list, like the description (readVision).
     const translations: Record<string, string> = {};
     const empty: string[] = [];

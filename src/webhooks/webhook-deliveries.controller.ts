@@ -1,7 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import {
-  ApiAcceptedResponse, ApiBody, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity,
-  ApiTags, ApiUnauthorizedResponse,
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/api-client.js';
 import { Signed } from '../auth/signed.decorator.js';
@@ -10,7 +18,11 @@ import { RedeliverWebhooksDto, RedeliveryResultDto, WebhookDeliveryListDto } fro
 import { WebhooksService, type RedeliveryResult } from './webhooks.service.js';
 
 const JOB_ID_PARAM = { name: 'job_id', description: 'The job; sign this exact string', example: '550e8400-e29b-41d4-a716-446655440000' };
-const UNAUTHORIZED = { error: 'Authentication required', message: 'Missing HMAC signature: send it in the X-Signature header', code: 'MISSING_SIGNATURE' };
+const UNAUTHORIZED = {
+  error: 'Authentication required',
+  message: 'Missing HMAC signature: send it in the X-Signature header',
+  code: 'MISSING_SIGNATURE',
+};
 const FORBIDDEN = { error: 'Authentication failed', message: 'Invalid HMAC signature', code: 'INVALID_SIGNATURE' };
 const NOT_FOUND = { error: 'Job not found', message: 'Job 550e8400-e29b-41d4-a716-446655440000 not found', code: 'JOB_NOT_FOUND' };
 
@@ -41,7 +53,8 @@ export class WebhookDeliveriesController {
   @Signed('job_id')
   @ApiOperation({
     summary: "Re-send a job's webhooks",
-    description: 'Puts failed deliveries (or, with `all: true`, every finished one) back in the queue as new attempts with a fresh ' +
+    description:
+      'Puts failed deliveries (or, with `all: true`, every finished one) back in the queue as new attempts with a fresh ' +
       'retry schedule. `webhook-id` stays the same so receivers can de-duplicate. Signed over the job_id.',
   })
   @ApiParam(JOB_ID_PARAM)

@@ -22,9 +22,7 @@ export interface RetrySchedule {
 }
 
 export type Decision =
-  | { outcome: 'delivered' }
-  | { outcome: 'retry'; delayMs: number; reason: string }
-  | { outcome: 'failed'; reason: string };
+  { outcome: 'delivered' } | { outcome: 'retry'; delayMs: number; reason: string } | { outcome: 'failed'; reason: string };
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
@@ -61,7 +59,12 @@ function describeResponse(response: SafeResponse): string {
  * — 3xx, 4xx, 5xx, timeouts, network errors — retries on the schedule until
  * the attempts are used up. 429/503 wait at least their Retry-After (bounded).
  */
-export function decideAttempt(result: AttemptResult, state: AttemptState, schedule: RetrySchedule, random: () => number = Math.random): Decision {
+export function decideAttempt(
+  result: AttemptResult,
+  state: AttemptState,
+  schedule: RetrySchedule,
+  random: () => number = Math.random,
+): Decision {
   let reason: string;
   let retryAfterMs: number | undefined;
   if ('response' in result) {

@@ -57,7 +57,12 @@ export class WebhookSenderService implements OnModuleInit {
   onModuleInit(): void {
     this.registry.register({ name: WEBHOOK_TASK_NAME, run: async () => void (await this.deliverDue()) });
     // Deliveries are leased by next_attempt_at (past the HTTP timeout): nothing to renew, only to stop.
-    this.registry.registerKeeper({ name: WEBHOOK_TASK_NAME, held: () => 0, renew: async () => undefined, stop: (graceMs) => this.stop(graceMs) });
+    this.registry.registerKeeper({
+      name: WEBHOOK_TASK_NAME,
+      held: () => 0,
+      renew: async () => undefined,
+      stop: (graceMs) => this.stop(graceMs),
+    });
   }
 
   /** Sends every delivery that is due now; returns the number of attempts made. Claims nothing once shutdown began. */
@@ -94,7 +99,10 @@ export class WebhookSenderService implements OnModuleInit {
   private async stop(graceMs: number): Promise<void> {
     const settled = Promise.all([...this.inFlight.keys()]);
     let timer: NodeJS.Timeout | undefined;
-    const expired = await Promise.race([settled.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+    const expired = await Promise.race([
+      settled.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
     clearTimeout(timer);
     if (!expired) return;
     this.logger.warn(`shutdown grace of ${graceMs} ms over: handing back ${this.inFlight.size} webhook attempt(s) in flight`);
@@ -137,7 +145,12 @@ export class WebhookSenderService implements OnModuleInit {
         .execute();
       await manager.insert(
         WebhookDeliveryAttempt,
-        due.map((delivery) => ({ deliveryId: delivery.id, attempt: delivery.attemptCount + 1, outcome: 'in_flight' as const, workerId: this.config.instanceId })),
+        due.map((delivery) => ({
+          deliveryId: delivery.id,
+          attempt: delivery.attemptCount + 1,
+          outcome: 'in_flight' as const,
+          workerId: this.config.instanceId,
+        })),
       );
       return due.map((delivery) => Object.assign(delivery, { attempt: delivery.attemptCount + 1 }));
     });
@@ -196,10 +209,10 @@ export class WebhookSenderService implements OnModuleInit {
           WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
         [delivery.id, delivery.attempt],
       );
-      await manager.query(
-        `DELETE FROM webhook_delivery_attempts WHERE delivery_id = $1 AND attempt = $2 AND outcome = 'in_flight'`,
-        [delivery.id, delivery.attempt],
-      );
+      await manager.query(`DELETE FROM webhook_delivery_attempts WHERE delivery_id = $1 AND attempt = $2 AND outcome = 'in_flight'`, [
+        delivery.id,
+        delivery.attempt,
+      ]);
     });
     this.logger.log(`webhook ${delivery.id} attempt ${delivery.attempt}: interrupted by shutdown after ${durationMs} ms; handed back`);
   }
@@ -215,7 +228,9 @@ export class WebhookSenderService implements OnModuleInit {
     const lots = await this.lots.find({ where, order: { position: 'ASC' } });
     const body = serializePayload(job, delivery.event, lots, delivery.part, delivery.parts);
     if (body.length > this.config.webhooks.maxBodyBytes && lots.length > 1) {
-      this.logger.warn(`webhook ${delivery.id}: part ${delivery.part}/${delivery.parts} is ${body.length} bytes, over WEBHOOK_MAX_BODY_BYTES (lots changed since planning)`);
+      this.logger.warn(
+        `webhook ${delivery.id}: part ${delivery.part}/${delivery.parts} is ${body.length} bytes, over WEBHOOK_MAX_BODY_BYTES (lots changed since planning)`,
+      );
     }
     return body;
   }
@@ -243,7 +258,9 @@ export class WebhookSenderService implements OnModuleInit {
       if (decision.outcome === 'retry') update.setParameter('delay', decision.delayMs / 1000);
       const { affected } = await update.execute();
       if (!affected) {
-        this.logger.warn(`webhook ${delivery.id} attempt ${delivery.attempt}: lease lost before the outcome was recorded (${decision.outcome})`);
+        this.logger.warn(
+          `webhook ${delivery.id} attempt ${delivery.attempt}: lease lost before the outcome was recorded (${decision.outcome})`,
+        );
       }
       await manager.update(
         WebhookDeliveryAttempt,
@@ -251,7 +268,8 @@ export class WebhookSenderService implements OnModuleInit {
         { outcome: decision.outcome, finishedAt: new Date(), durationMs, responseStatus, responseExcerpt, errorMessage },
       );
     });
-    const line = `webhook ${delivery.id} job_id=${delivery.batchJobId} attempt ${delivery.attempt}/${delivery.maxAttempts} → ${decision.outcome}` +
+    const line =
+      `webhook ${delivery.id} job_id=${delivery.batchJobId} attempt ${delivery.attempt}/${delivery.maxAttempts} → ${decision.outcome}` +
       (decision.outcome === 'delivered' ? '' : `: ${decision.reason}`);
     if (decision.outcome === 'failed') this.logger.warn(line);
     else this.logger.log(line);

@@ -88,7 +88,9 @@ export class WebhooksService {
         .execute();
       created += (result.raw as unknown[]).length;
     }
-    this.logger.log(`job_id=${jobId}: ${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`);
+    this.logger.log(
+      `job_id=${jobId}: ${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`,
+    );
     return created;
   }
 
@@ -125,10 +127,13 @@ export class WebhooksService {
       .returning(['id'])
       .execute();
     const ids = (result.raw as { id: string }[]).map((row) => row.id);
-    const requeued = ids.length === 0 ? [] : await this.dataSource.getRepository(WebhookDelivery).find({
-      where: { id: In(ids) },
-      order: { createdAt: 'ASC', webhookUrl: 'ASC', part: 'ASC' },
-    });
+    const requeued =
+      ids.length === 0
+        ? []
+        : await this.dataSource.getRepository(WebhookDelivery).find({
+            where: { id: In(ids) },
+            order: { createdAt: 'ASC', webhookUrl: 'ASC', part: 'ASC' },
+          });
     this.logger.log(`job_id=${jobId}: ${ids.length} webhook deliveries re-queued by the client (all=${all})`);
     return { job_id: jobId, all, requeued_count: ids.length, requeued: await this.withAttempts(requeued) };
   }

@@ -48,7 +48,10 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     const interval = setInterval(() => void this.tick(), this.config.worker.pollIntervalMs);
     this.scheduler.addInterval(INTERVAL_NAME, interval);
     // Claims stay valid exactly while their holder is alive and working: renewed (with the heartbeat) while steps run.
-    this.scheduler.addInterval(KEEPER_INTERVAL_NAME, setInterval(() => void this.keep(), this.config.worker.beatIntervalMs));
+    this.scheduler.addInterval(
+      KEEPER_INTERVAL_NAME,
+      setInterval(() => void this.keep(), this.config.worker.beatIntervalMs),
+    );
     // New work in this process: tick soon (debounced) rather than at the next interval.
     this.unsubscribe = this.signal.subscribe(() => {
       this.wakeTimer ??= setTimeout(() => {
@@ -102,7 +105,7 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
       .catch((error: unknown) => {
         // One failing task never stops the loop; it is retried on the next tick.
         if (this.outage.absorb(error)) return;
-        this.logger.error(`task ${task.name} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        this.logger.error(`task ${task.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       })
       .finally(() => this.running.delete(task.name));
     this.running.set(task.name, run);
@@ -138,9 +141,13 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     // Renewal goes on while steps finish: the claims stay ours until released.
     const grace = this.config.worker.shutdownGraceMs;
-    await Promise.all(this.registry.listKeepers().map((keeper) => keeper.stop(grace).catch((error: unknown) =>
-      this.logger.error(`stopping ${keeper.name} failed: ${errorText(error)}`),
-    )));
+    await Promise.all(
+      this.registry
+        .listKeepers()
+        .map((keeper) =>
+          keeper.stop(grace).catch((error: unknown) => this.logger.error(`stopping ${keeper.name} failed: ${errorText(error)}`)),
+        ),
+    );
     // Tasks without claims (the reconciliation sweep) get what is left of the grace, not more.
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
@@ -148,9 +155,12 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(1_000, started + grace - Date.now())))),
     ]);
     clearTimeout(timer);
-    if (!drained) this.logger.warn(`tasks still running after the ${grace} ms grace (${[...this.running.keys()].join(', ')}); stopping anyway`);
+    if (!drained)
+      this.logger.warn(`tasks still running after the ${grace} ms grace (${[...this.running.keys()].join(', ')}); stopping anyway`);
     if (this.scheduler.doesExist('interval', KEEPER_INTERVAL_NAME)) this.scheduler.deleteInterval(KEEPER_INTERVAL_NAME);
     await this.heartbeat.retire().catch(() => undefined);
-    this.logger.log(`worker ${this.config.instanceId} stopped in ${Date.now() - started} ms (last tick ${this.lastTickAt?.toISOString() ?? 'never'})`);
+    this.logger.log(
+      `worker ${this.config.instanceId} stopped in ${Date.now() - started} ms (last tick ${this.lastTickAt?.toISOString() ?? 'never'})`,
+    );
   }
 }

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { canonicalFromRaw, canonicalJson, canonicalMemberFromRaw, pythonFloat } from '../../src/auth/canonical-json.js';
 import { sign, verifySignature } from '../../src/auth/hmac.js';
 
-interface Vector { name: string; body: string; canonical: string; signature: string }
+interface Vector {
+  name: string;
+  body: string;
+  canonical: string;
+  signature: string;
+}
 const golden = JSON.parse(readFileSync(new URL('../fixtures/hmac-vectors.json', import.meta.url), 'utf8')) as {
   key: string;
   vectors: Vector[];
@@ -35,8 +40,15 @@ describe('canonical JSON = Python json.dumps(lots, separators=(",", ":"), sort_k
   });
 
   test.each([
-    [0.1, '0.1'], [1e16, '1e+16'], [1.5e16, '1.5e+16'], [123456789012345.6, '123456789012345.6'], [1e-4, '0.0001'],
-    [1e-5, '1e-05'], [-2.5, '-2.5'], [1e22, '1e+22'], [5e-324, '5e-324'],
+    [0.1, '0.1'],
+    [1e16, '1e+16'],
+    [1.5e16, '1.5e+16'],
+    [123456789012345.6, '123456789012345.6'],
+    [1e-4, '0.0001'],
+    [1e-5, '1e-05'],
+    [-2.5, '-2.5'],
+    [1e22, '1e+22'],
+    [5e-324, '5e-324'],
   ])('repr(float(%p)) == %p', (value, expected) => {
     expect(pythonFloat(value)).toBe(expected);
   });
@@ -59,7 +71,15 @@ describe('signatures', () => {
     expect(verifySignature(golden.key, 'message', good.toUpperCase().replace('SHA256=', 'sha256='))).toBe(true);
     expect(verifySignature(golden.key, 'other', good)).toBe(false);
     expect(verifySignature('another-key', 'message', good)).toBe(false);
-    for (const malformed of ['', 'sha256=', good.slice(7), 'sha1=' + good.slice(7), good + '00', good.slice(0, -2), 'sha256=' + 'zz'.repeat(32)]) {
+    for (const malformed of [
+      '',
+      'sha256=',
+      good.slice(7),
+      'sha1=' + good.slice(7),
+      good + '00',
+      good.slice(0, -2),
+      'sha256=' + 'zz'.repeat(32),
+    ]) {
       expect(verifySignature(golden.key, 'message', malformed)).toBe(false);
     }
   });

@@ -7,16 +7,31 @@ import { startTestApp, TEST_SHARED_KEY, type TestApp, json } from '../support/ap
 /** Probe routes with each signing policy; they echo what reached them. */
 @Controller('probe')
 class ProbeController {
-  @Post('lots') @Signed('lots') lots(@Body() body: unknown) { return { ok: true, body }; }
-  @Get('jobs/:job_id') @Signed('job_id') job(@Param('job_id') id: string) { return { ok: true, id }; }
-  @Get('list') @Signed('query') list(@Query() query: unknown) { return { ok: true, query }; }
-  @Get('open') @Public() open() { return { ok: true }; }
-  @Get('forgotten') forgotten() { return { ok: true, leaked: 'secret' }; }
+  @Post('lots') @Signed('lots') lots(@Body() body: unknown) {
+    return { ok: true, body };
+  }
+  @Get('jobs/:job_id') @Signed('job_id') job(@Param('job_id') id: string) {
+    return { ok: true, id };
+  }
+  @Get('list') @Signed('query') list(@Query() query: unknown) {
+    return { ok: true, query };
+  }
+  @Get('open') @Public() open() {
+    return { ok: true };
+  }
+  @Get('forgotten') forgotten() {
+    return { ok: true, leaked: 'secret' };
+  }
 }
 @Module({ controllers: [ProbeController] })
 class ProbeModule {}
 
-interface Vector { name: string; body: string; canonical: string; signature: string }
+interface Vector {
+  name: string;
+  body: string;
+  canonical: string;
+  signature: string;
+}
 const golden = JSON.parse(readFileSync(new URL('../fixtures/hmac-vectors.json', import.meta.url), 'utf8')) as {
   key: string;
   vectors: Vector[];

@@ -36,11 +36,21 @@ describe('000/001 — wrong output item', () => {
     const lots = await lotRows(h.app.db, jobId);
 
     expect(job.status).toBe('completed');
-    for (const [lotId, info] of [['plain', 'Rear bumper dented'], ['message-first', 'Hood scratched'], ['extra-items', 'Door bent'], ['split', 'Roof hail']]) {
+    for (const [lotId, info] of [
+      ['plain', 'Rear bumper dented'],
+      ['message-first', 'Hood scratched'],
+      ['extra-items', 'Door bent'],
+      ['split', 'Roof hail'],
+    ]) {
       const row = lots.get(lotId)!;
       const english = describeDamage(info, 2);
-      expect({ lotId, status: row.status, vision: row.vision_result, de: row.translations?.de, error: row.error_message })
-        .toEqual({ lotId, status: 'completed', vision: english, de: translateHtml(english, 'de'), error: null });
+      expect({ lotId, status: row.status, vision: row.vision_result, de: row.translations?.de, error: row.error_message }).toEqual({
+        lotId,
+        status: 'completed',
+        vision: english,
+        de: translateHtml(english, 'de'),
+        error: null,
+      });
     }
     const failures: Record<string, RegExp> = {
       refusal: /^Vision analysis failed \(refusal\): The model refused: I'm sorry/,

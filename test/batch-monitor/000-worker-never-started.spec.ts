@@ -23,7 +23,10 @@ describe('000 — worker never started', () => {
     });
   // Only SQL: no HTTP request to the app, no manual tick — the process's own loop must do the work.
   const completed = (jobId: string) =>
-    waitFor(async () => ((await jobRow(h.db, jobId)).status === 'completed' ? true : undefined), { timeoutMs: 20_000, what: 'the job to complete' });
+    waitFor(async () => ((await jobRow(h.db, jobId)).status === 'completed' ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'the job to complete',
+    });
 
   it('with the default role (no APP_ROLE) a worker runs and jobs progress without any polling', async () => {
     app = await h.start();
@@ -42,10 +45,13 @@ describe('000 — worker never started', () => {
     await waitFor(async () => (await app.fetch('/health/ready')).status === 200, { what: 'readiness' });
     // The tick loop dies (what gunicorn did to the seed's thread): the heartbeat goes stale.
     app.app.get(SchedulerRegistry).deleteInterval('worker-tick');
-    const response = await waitFor(async () => {
-      const ready = await app.fetch('/health/ready');
-      return ready.status === 503 ? ready : undefined;
-    }, { timeoutMs: 5_000, what: 'readiness to fail' });
+    const response = await waitFor(
+      async () => {
+        const ready = await app.fetch('/health/ready');
+        return ready.status === 503 ? ready : undefined;
+      },
+      { timeoutMs: 5_000, what: 'readiness to fail' },
+    );
     expect(await response.json()).toMatchObject({ message: 'Not healthy: workers', details: { error: { workers: { status: 'down' } } } });
     // Why, in detail, on the management port.
     expect(JSON.stringify(await (await app.manage('/health/ready')).json())).toMatch(/heartbeat is stale/);

@@ -1,7 +1,13 @@
 import { BatchReconcilerService } from '../../src/batch-monitor/batch-reconciler.service.js';
 import { BatchSubmitStage } from '../../src/batch-monitor/batch-submit.stage.js';
 import {
-  insertBatchJob, jobRow, openaiBatches, startSharedDatabase, tickUntil, untilTerminal, type SharedDatabaseHarness,
+  insertBatchJob,
+  jobRow,
+  openaiBatches,
+  startSharedDatabase,
+  tickUntil,
+  untilTerminal,
+  type SharedDatabaseHarness,
 } from '../pipeline/pipeline-support.js';
 
 /**

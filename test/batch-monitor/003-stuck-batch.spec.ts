@@ -1,7 +1,12 @@
 import type { BatchFault } from '../../src/emulator/emulator.js';
 import { describeDamage, translateHtml } from '../../src/emulator/text-generator.js';
 import {
-  insertBatchJob, lotRows, openaiBatches, startPipeline, untilTerminal, type PipelineHarness,
+  insertBatchJob,
+  lotRows,
+  openaiBatches,
+  startPipeline,
+  untilTerminal,
+  type PipelineHarness,
 } from '../pipeline/pipeline-support.js';
 
 /**
@@ -33,7 +38,13 @@ describe('003 — stuck batch', () => {
     });
     const started = Date.now();
     const job = await untilTerminal(h.app, h.app.db, jobId, 20_000);
-    return { jobId, job, elapsedMs: Date.now() - started, lots: await lotRows(h.app.db, jobId), batches: await openaiBatches(h.app.db, jobId) };
+    return {
+      jobId,
+      job,
+      elapsedMs: Date.now() - started,
+      lots: await lotRows(h.app.db, jobId),
+      batches: await openaiBatches(h.app.db, jobId),
+    };
   }
 
   const expectAllDescribed = (lots: Awaited<ReturnType<typeof run>>['lots'], languages: string[]) => {
@@ -41,7 +52,8 @@ describe('003 — stuck batch', () => {
       const english = describeDamage(`car ${lotId}`, 1);
       const row = lots.get(lotId)!;
       expect({ lotId, status: row.status, vision: row.vision_result }).toEqual({ lotId, status: 'completed', vision: english });
-      for (const language of languages.filter((l) => l !== 'en')) expect(row.translations?.[language]).toBe(translateHtml(english, language));
+      for (const language of languages.filter((l) => l !== 'en'))
+        expect(row.translations?.[language]).toBe(translateHtml(english, language));
     }
   };
 
@@ -63,12 +75,20 @@ describe('003 — stuck batch', () => {
     const { job, lots, batches } = await run({ stuck: 'in_progress', match: { stage: 'translation' } }, ['en', 'fr']);
     expect(job).toMatchObject({ status: 'completed', processed_lots: 4, current_stage: 'completed' });
     expectAllDescribed(lots, ['en', 'fr']);
-    expect(batches.map((b) => [b.stage, b.status])).toEqual([['translation', 'cancelled'], ['vision', 'completed']]);
+    expect(batches.map((b) => [b.stage, b.status])).toEqual([
+      ['translation', 'cancelled'],
+      ['vision', 'completed'],
+    ]);
     expect(h!.emu.stats().responsesCreated).toBe(2);
   });
 
   it('a cancel that never completes is abandoned after the grace period; the job still ends', async () => {
-    const { job, lots, batches } = await run({ stuck: 'in_progress', match: { stage: 'vision' } }, ['en'], { BATCH_CANCEL_GRACE: '0.3' }, true);
+    const { job, lots, batches } = await run(
+      { stuck: 'in_progress', match: { stage: 'vision' } },
+      ['en'],
+      { BATCH_CANCEL_GRACE: '0.3' },
+      true,
+    );
     expect({ status: job.status, error: job.error_message, lastError: job.last_error }).toMatchObject({ status: 'completed' });
     expectAllDescribed(lots, ['en']);
     expect(batches[0].cancel_requested_at).not.toBeNull();
@@ -88,21 +108,25 @@ describe('003 — stuck batch', () => {
   });
 
   it('token_limit_exceeded is retried later as a new batch', async () => {
-    const { job, lots, batches } = await run({ fail: 'token_limit_exceeded', match: { stage: 'vision' } }, ['en'], { VISION_STAGE_DEADLINE: '3600' });
+    const { job, lots, batches } = await run({ fail: 'token_limit_exceeded', match: { stage: 'vision' } }, ['en'], {
+      VISION_STAGE_DEADLINE: '3600',
+    });
     expect(job).toMatchObject({ status: 'completed', processed_lots: 4 });
     expectAllDescribed(lots, ['en']);
-    expect(batches.map((b) => [b.part, b.status])).toEqual([[1, 'failed'], [2, 'completed']]);
+    expect(batches.map((b) => [b.part, b.status])).toEqual([
+      [1, 'failed'],
+      [2, 'completed'],
+    ]);
     expect(batches[0].last_error).toMatch(/token_limit_exceeded/);
     expect(job.openai_batch_id).toBe(batches[1].openai_batch_id);
     expect(h!.emu.stats()).toMatchObject({ batchesCreated: 2, responsesCreated: 0 });
   });
 
   it('when token_limit_exceeded persists past BATCH_MAX_SUBMISSIONS the lots are done directly', async () => {
-    const { job, lots, batches } = await run(
-      { fail: 'token_limit_exceeded', match: { stage: 'vision' }, count: 5 },
-      ['en'],
-      { VISION_STAGE_DEADLINE: '3600', BATCH_MAX_SUBMISSIONS: '2' },
-    );
+    const { job, lots, batches } = await run({ fail: 'token_limit_exceeded', match: { stage: 'vision' }, count: 5 }, ['en'], {
+      VISION_STAGE_DEADLINE: '3600',
+      BATCH_MAX_SUBMISSIONS: '2',
+    });
     expect(job.status).toBe('completed');
     expectAllDescribed(lots, ['en']);
     expect(batches.map((b) => b.status)).toEqual(['failed', 'failed']);

@@ -1,6 +1,14 @@
 import { describeDamage, translateHtml } from '../../src/emulator/text-generator.js';
 import { body, lot } from '../jobs/jobs-support.js';
-import { insertBatchJob, jobRow, lotRows, startPipeline, untilTerminal, type LotRow, type PipelineHarness } from '../pipeline/pipeline-support.js';
+import {
+  insertBatchJob,
+  jobRow,
+  lotRows,
+  startPipeline,
+  untilTerminal,
+  type LotRow,
+  type PipelineHarness,
+} from '../pipeline/pipeline-support.js';
 
 type Row = LotRow & { budget_retries: unknown[] };
 
@@ -40,8 +48,12 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
 
     expect(job).toMatchObject({ status: 'completed', processed_lots: 2, failed_lots: 1 });
     const english = describeDamage('Engine bay fire', 2);
-    expect({ status: row('deep').status, vision: row('deep').vision_result, de: row('deep').translations?.de, error: row('deep').error_message })
-      .toEqual({ status: 'completed', vision: english, de: translateHtml(english, 'de'), error: null });
+    expect({
+      status: row('deep').status,
+      vision: row('deep').vision_result,
+      de: row('deep').translations?.de,
+      error: row('deep').error_message,
+    }).toEqual({ status: 'completed', vision: english, de: translateHtml(english, 'de'), error: null });
     expect(row('deep').budget_retries).toEqual([
       { stage: 'vision', via: 'batch', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000, reasoning_tokens: 25_000 }) },
     ]);
@@ -50,7 +62,9 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
 
     expect(row('always').status).toBe('failed');
     expect(row('always').error_message).toMatch(/^Vision analysis failed \(incomplete\): The response is incomplete: max_output_tokens\.$/);
-    expect(row('always').budget_retries).toEqual([{ stage: 'vision', via: 'batch', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000 }) }]);
+    expect(row('always').budget_retries).toEqual([
+      { stage: 'vision', via: 'batch', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000 }) },
+    ]);
     expect(row('always').usage.output_tokens).toBe(25_000 + 50_000);
 
     expect(row('plain')).toMatchObject({ status: 'completed', budget_retries: [] });
@@ -58,7 +72,8 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
     expect(h.emu.stats().responsesCreated - before).toBe(2);
     // The job's usage is the sum of every attempt of every lot.
     const stored = await jobRow(h.app.db, jobId);
-    for (const key of keys) expect({ key, job: stored.usage[key] }).toEqual({ key, job: [...lots.values()].reduce((sum, l) => sum + (l.usage[key] ?? 0), 0) });
+    for (const key of keys)
+      expect({ key, job: stored.usage[key] }).toEqual({ key, job: [...lots.values()].reduce((sum, l) => sum + (l.usage[key] ?? 0), 0) });
   });
 
   it('batch: a cut translation is retried once by a direct call with twice its budget, then fails with the reason', async () => {
@@ -74,7 +89,15 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
     expect(tr.error_message).toBe('Translation failed (incomplete): The response is incomplete: max_output_tokens.');
     // gpt-4.1-mini: OPENAI_MAX_TOKENS (4000) × 1 language, doubled for the retry.
     expect(tr.budget_retries).toEqual([
-      { stage: 'translation', via: 'batch', reason: 'max_output_tokens', max_output_tokens: 4000, retry_max_output_tokens: 8000, at: expect.any(String), usage: expect.objectContaining({ output_tokens: 4000 }) },
+      {
+        stage: 'translation',
+        via: 'batch',
+        reason: 'max_output_tokens',
+        max_output_tokens: 4000,
+        retry_max_output_tokens: 8000,
+        at: expect.any(String),
+        usage: expect.objectContaining({ output_tokens: 4000 }),
+      },
     ]);
     expect(h.emu.stats().responsesCreated - before).toBe(1);
   });
@@ -111,13 +134,23 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
     expect(res.status).toBe(200);
     const json = await body(res);
     const english = describeDamage('Engine bay fire', 1);
-    expect(json.lots[0]).toMatchObject({ status: 'completed', error: null, descriptions: [{ language: 'en', damages: english }, { language: 'de', damages: translateHtml(english, 'de') }] });
+    expect(json.lots[0]).toMatchObject({
+      status: 'completed',
+      error: null,
+      descriptions: [
+        { language: 'en', damages: english },
+        { language: 'de', damages: translateHtml(english, 'de') },
+      ],
+    });
     // Vision twice (25,000 cut, 50,000 fits) and the translation once.
     expect(h.emu.stats().responsesCreated - before).toBe(3);
     const [stored] = await h.app.db.query<{ budget_retries: unknown[]; usage: Record<string, number> }>(
-      `SELECT budget_retries, usage FROM batch_lots WHERE batch_job_id = $1`, [json.job_id],
+      `SELECT budget_retries, usage FROM batch_lots WHERE batch_job_id = $1`,
+      [json.job_id],
     );
-    expect(stored.budget_retries).toEqual([{ stage: 'vision', via: 'direct', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000, reasoning_tokens: 25_000 }) }]);
+    expect(stored.budget_retries).toEqual([
+      { stage: 'vision', via: 'direct', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000, reasoning_tokens: 25_000 }) },
+    ]);
     expect(stored.usage.reasoning_tokens).toBe(55_000);
     const [job] = await h.app.db.query<{ usage: Record<string, number> }>(`SELECT usage FROM batch_jobs WHERE id = $1`, [json.job_id]);
     expect(job.usage).toEqual(stored.usage);
@@ -138,9 +171,12 @@ describe('issue 16 — one retry with a larger budget for answers cut at max_out
     });
     expect(h.emu.stats().responsesCreated - before).toBe(2);
     const [stored] = await h.app.db.query<{ budget_retries: unknown[]; usage: Record<string, number> }>(
-      `SELECT budget_retries, usage FROM batch_lots WHERE batch_job_id = $1`, [json.job_id],
+      `SELECT budget_retries, usage FROM batch_lots WHERE batch_job_id = $1`,
+      [json.job_id],
     );
-    expect(stored.budget_retries).toEqual([{ stage: 'vision', via: 'direct', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000 }) }]);
+    expect(stored.budget_retries).toEqual([
+      { stage: 'vision', via: 'direct', ...BUDGET, usage: expect.objectContaining({ output_tokens: 25_000 }) },
+    ]);
     expect(stored.usage.output_tokens).toBe(75_000);
   });
 });

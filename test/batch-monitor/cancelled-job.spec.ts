@@ -1,5 +1,14 @@
 import { BatchReconcilerService } from '../../src/batch-monitor/batch-reconciler.service.js';
-import { insertBatchJob, jobRow, lotRows, openaiBatches, startPipeline, tickFor, tickUntil, type PipelineHarness } from '../pipeline/pipeline-support.js';
+import {
+  insertBatchJob,
+  jobRow,
+  lotRows,
+  openaiBatches,
+  startPipeline,
+  tickFor,
+  tickUntil,
+  type PipelineHarness,
+} from '../pipeline/pipeline-support.js';
 
 /**
  * A job the client cancels (the API marks it `cancelled`): the worker stops

@@ -32,10 +32,12 @@ describe('job outcome and progress', () => {
     const midway = await tickUntil(
       h.app,
       async () => {
-        const row = await h!.app.db.query<{ status: string; processed_lots: number; estimated_completion: Date | null; current_stage: string }>(
-          `SELECT status, processed_lots, estimated_completion, current_stage FROM batch_jobs WHERE id = $1`,
-          [jobId],
-        );
+        const row = await h!.app.db.query<{
+          status: string;
+          processed_lots: number;
+          estimated_completion: Date | null;
+          current_stage: string;
+        }>(`SELECT status, processed_lots, estimated_completion, current_stage FROM batch_jobs WHERE id = $1`, [jobId]);
         return row[0].processed_lots > 0 && row[0].status === 'processing' ? row[0] : undefined;
       },
       { what: 'partial progress' },
@@ -56,13 +58,23 @@ describe('job outcome and progress', () => {
       deferred: true,
     });
     // A worker died after recording its first chunk.
-    await h.app.db.query(`UPDATE batch_lots SET status = 'processing', processed_images = 1 WHERE batch_job_id = $1 AND lot_id LIKE 'done-%'`, [jobId]);
+    await h.app.db.query(
+      `UPDATE batch_lots SET status = 'processing', processed_images = 1 WHERE batch_job_id = $1 AND lot_id LIKE 'done-%'`,
+      [jobId],
+    );
     await h.app.db.query(`UPDATE batch_jobs SET current_stage = 'image_check', next_check_at = now() WHERE id = $1`, [jobId]);
 
     const job = await untilTerminal(h.app, h.app.db, jobId);
     expect(job.status).toBe('completed');
-    const checked = h.images.requests.filter((request) => request.headers['user-agent'] === 'Generation-Service/2.0').map((request) => request.path);
+    const checked = h.images.requests
+      .filter((request) => request.headers['user-agent'] === 'Generation-Service/2.0')
+      .map((request) => request.path);
     expect(checked.sort()).toEqual(['/img/todo-1.jpg', '/img/todo-2.jpg']);
-    expect([...(await lotRows(h.app.db, jobId)).values()].map((lot) => lot.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect([...(await lotRows(h.app.db, jobId)).values()].map((lot) => lot.status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+    ]);
   });
 });

@@ -12,13 +12,22 @@ describe('LotProcessorService.processDirect', () => {
   });
   afterAll(() => h?.close());
 
-  const lot = (info: string | null, urls: string[]) => ({ id: '00000000-0000-4000-8000-000000000001', lotId: 'sync-1', additionalInfo: info, images: urls.map((url) => ({ url })) });
+  const lot = (info: string | null, urls: string[]) => ({
+    id: '00000000-0000-4000-8000-000000000001',
+    lotId: 'sync-1',
+    additionalInfo: info,
+    images: urls.map((url) => ({ url })),
+  });
   const img = (name: string) => `${h.images.url}/img/${name}.jpg`;
 
   it('describes, translates into every other language at once, and lists the missing image', async () => {
     const before = h.emu.stats().responsesCreated;
     const gone = `${h.images.url}/missing/x.jpg`;
-    const result = await processor.processDirect(lot('BMW X5, front collision', [img('a'), gone, img('b')]), ['en', 'ru', 'de'], AbortSignal.timeout(10_000));
+    const result = await processor.processDirect(
+      lot('BMW X5, front collision', [img('a'), gone, img('b')]),
+      ['en', 'ru', 'de'],
+      AbortSignal.timeout(10_000),
+    );
     const english = describeDamage('BMW X5, front collision', 2);
     expect(result).toEqual({
       ok: true,

@@ -1,5 +1,12 @@
 import type { TestApp } from '../support/app.js';
-import { insertBatchJob, lotRows, openaiBatches, startSharedDatabase, untilTerminal, type SharedDatabaseHarness } from '../pipeline/pipeline-support.js';
+import {
+  insertBatchJob,
+  lotRows,
+  openaiBatches,
+  startSharedDatabase,
+  untilTerminal,
+  type SharedDatabaseHarness,
+} from '../pipeline/pipeline-support.js';
 
 /**
  * SPEC §5 "nothing twice": three processes (one API+worker, two workers) on
@@ -35,7 +42,10 @@ describe('several replicas on one database', () => {
       expect(job).toMatchObject({ status: 'completed', processed_lots: 20, failed_lots: 0 });
 
       const batches = await openaiBatches(db, jobId);
-      expect(batches.map((b) => [b.stage, b.part])).toEqual([['translation', 1], ['vision', 1]]);
+      expect(batches.map((b) => [b.stage, b.part])).toEqual([
+        ['translation', 1],
+        ['vision', 1],
+      ]);
       expect(batches.every((b) => b.ingested_at !== null)).toBe(true);
 
       // Ingestion adds each batch's usage to the job once; a second ingestion would double the job's sum but not the lots'.

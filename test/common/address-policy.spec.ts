@@ -66,9 +66,26 @@ const BLOCKED_ADDRESSES: [string, string][] = [
 ];
 
 const PUBLIC_ADDRESSES = [
-  '8.8.8.8', '1.1.1.1', '93.184.216.34', '11.0.0.1', '172.15.255.255', '172.32.0.1', '192.167.255.255', '192.169.0.1',
-  '100.63.255.255', '100.128.0.1', '169.253.255.255', '169.255.0.1', '126.255.255.255', '128.0.0.1', '223.255.255.254',
-  '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1',
+  '8.8.8.8',
+  '1.1.1.1',
+  '93.184.216.34',
+  '11.0.0.1',
+  '172.15.255.255',
+  '172.32.0.1',
+  '192.167.255.255',
+  '192.169.0.1',
+  '100.63.255.255',
+  '100.128.0.1',
+  '169.253.255.255',
+  '169.255.0.1',
+  '126.255.255.255',
+  '128.0.0.1',
+  '223.255.255.254',
+  '2606:4700:4700::1111',
+  '2001:4860:4860::8888',
+  '::ffff:8.8.8.8',
+  '64:ff9b::808:808',
+  '2002:808:808::1',
 ];
 
 describe('classifyAddress', () => {
@@ -80,9 +97,12 @@ describe('classifyAddress', () => {
     expect(classifyAddress(address)).toBeNull();
   });
 
-  test.each(['example.com', '2130706433', '0x7f.1', '127.1', '1.2.3', ''])('"%s" is not an address literal (URL parsing normalises those)', (text) => {
-    expect(classifyAddress(text)).toContain('not an IP address');
-  });
+  test.each(['example.com', '2130706433', '0x7f.1', '127.1', '1.2.3', ''])(
+    '"%s" is not an address literal (URL parsing normalises those)',
+    (text) => {
+      expect(classifyAddress(text)).toContain('not an IP address');
+    },
+  );
 });
 
 describe('classifyHost', () => {
@@ -100,9 +120,12 @@ describe('classifyHost', () => {
     expect(classifyHost(host)).toContain(words);
   });
 
-  test.each(['example.com', 'hooks.example.org', 'localhost', 'internal.example.com'])('%s is left to the resolved-address check', (host) => {
-    expect(classifyHost(host)).toBeNull();
-  });
+  test.each(['example.com', 'hooks.example.org', 'localhost', 'internal.example.com'])(
+    '%s is left to the resolved-address check',
+    (host) => {
+      expect(classifyHost(host)).toBeNull();
+    },
+  );
 });
 
 describe('checkOutboundUrl with private networks refused', () => {

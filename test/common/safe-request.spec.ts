@@ -75,7 +75,9 @@ describe('safeRequest', () => {
     const response = await open.request(`http://hook%40user:s3cr%3At@127.0.0.1:${server.port}/auth`, { timeoutMs: 2_000 });
     expect(response.body.toString()).toBe(`Basic ${Buffer.from('hook@user:s3cr:t').toString('base64')}`);
 
-    const refused = await guarded.request(`http://user:s3cret@127.0.0.1:${server.port}/auth`, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+    const refused = await guarded
+      .request(`http://user:s3cret@127.0.0.1:${server.port}/auth`, { timeoutMs: 2_000 })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(SsrfBlockedError);
     expect((refused as Error).message).not.toContain('s3cret');
     expect((refused as SsrfBlockedError).url).toBe(`http://user:***@127.0.0.1:${server.port}/auth`);
@@ -122,7 +124,11 @@ describe('safeRequest', () => {
   test('the dispatcher alone enforces the policy (no pre-check): names and literals', async () => {
     const dispatcher = createSafeDispatcher({ allowPrivateNetworks: false });
     try {
-      for (const url of [`http://localhost:${server.port}/echo`, `http://127.0.0.1:${server.port}/echo`, `http://[::ffff:127.0.0.1]:${server.port}/echo`]) {
+      for (const url of [
+        `http://localhost:${server.port}/echo`,
+        `http://127.0.0.1:${server.port}/echo`,
+        `http://[::ffff:127.0.0.1]:${server.port}/echo`,
+      ]) {
         const error = await request(url, { dispatcher }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(SsrfBlockedError);
       }

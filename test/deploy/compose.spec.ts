@@ -50,7 +50,12 @@ describe('docker-compose.yml', () => {
   test('PostgreSQL (official image, pinned version), a one-shot migration, the API and a worker', () => {
     expect(Object.keys(services)).toEqual(['postgres', 'migrate', 'api', 'worker']);
     expect(services.postgres.image).toMatch(/^postgres:[0-9]+\.[0-9]+(-[a-z]+)?$/);
-    for (const name of APP_SERVICES) expect({ name, build: services[name].build, image: services[name].image }).toEqual({ name, build: '.', image: 'generation-service:local' });
+    for (const name of APP_SERVICES)
+      expect({ name, build: services[name].build, image: services[name].image }).toEqual({
+        name,
+        build: '.',
+        image: 'generation-service:local',
+      });
     expect(services.migrate.restart).toBe('no');
   });
 
@@ -63,7 +68,10 @@ describe('docker-compose.yml', () => {
     }
     expect(services.migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     for (const name of ['api', 'worker']) {
-      expect(services[name].depends_on).toEqual({ postgres: { condition: 'service_healthy' }, migrate: { condition: 'service_completed_successfully' } });
+      expect(services[name].depends_on).toEqual({
+        postgres: { condition: 'service_healthy' },
+        migrate: { condition: 'service_completed_successfully' },
+      });
     }
   });
 
@@ -85,7 +93,12 @@ describe('docker-compose.yml', () => {
     const roles: Record<string, string> = { api: 'api', worker: 'worker' };
     for (const [name, role] of Object.entries(roles)) {
       const env = parseEnvironment(Object.fromEntries(Object.entries<string>(services[name].environment).map(([k, v]) => [k, String(v)])));
-      expect({ name, role: env.APP_ROLE, migrations: env.RUN_MIGRATIONS, nodeEnv: env.NODE_ENV }).toEqual({ name, role, migrations: false, nodeEnv: 'production' });
+      expect({ name, role: env.APP_ROLE, migrations: env.RUN_MIGRATIONS, nodeEnv: env.NODE_ENV }).toEqual({
+        name,
+        role,
+        migrations: false,
+        nodeEnv: 'production',
+      });
     }
   });
 
@@ -93,8 +106,13 @@ describe('docker-compose.yml', () => {
     const pg = services.postgres.environment;
     for (const name of APP_SERVICES) {
       const url = new URL(services[name].environment.DATABASE_URL);
-      expect({ host: url.hostname, port: url.port, user: url.username, password: url.password, db: url.pathname })
-        .toEqual({ host: 'postgres', port: '5432', user: pg.POSTGRES_USER, password: pg.POSTGRES_PASSWORD, db: `/${pg.POSTGRES_DB}` });
+      expect({ host: url.hostname, port: url.port, user: url.username, password: url.password, db: url.pathname }).toEqual({
+        host: 'postgres',
+        port: '5432',
+        user: pg.POSTGRES_USER,
+        password: pg.POSTGRES_PASSWORD,
+        db: `/${pg.POSTGRES_DB}`,
+      });
     }
   });
 

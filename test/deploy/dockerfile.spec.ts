@@ -72,7 +72,20 @@ function ignored(path: string): boolean {
   return ignorePatterns.some((pattern) => {
     if (pattern.startsWith('!')) throw new Error('.dockerignore exceptions are not supported by this check');
     const regex = new RegExp(
-      '^' + pattern.replace(/^\/+|\/+$/g, '').split('/').map((seg) => seg === '**' ? '.*' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('/') + '$',
+      '^' +
+        pattern
+          .replace(/^\/+|\/+$/g, '')
+          .split('/')
+          .map((seg) =>
+            seg === '**'
+              ? '.*'
+              : seg
+                  .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                  .replace(/\*/g, '[^/]*')
+                  .replace(/\?/g, '[^/]'),
+          )
+          .join('/') +
+        '$',
     );
     // A pattern matching a folder excludes everything below it.
     return parts.some((_p, i) => regex.test(parts.slice(0, i + 1).join('/')));
@@ -133,7 +146,10 @@ describe('Dockerfile', () => {
 
   test('STOPSIGNAL SIGTERM, EXPOSE of PORT and MANAGEMENT_PORT, exec-form CMD of the built entry point', () => {
     expect(inStage(finalStage, 'STOPSIGNAL').map((i) => i.args)).toEqual(['SIGTERM']);
-    expect(inStage(finalStage, 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map(Number))).toEqual([defaultOf('PORT'), defaultOf('MANAGEMENT_PORT')]);
+    expect(inStage(finalStage, 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map(Number))).toEqual([
+      defaultOf('PORT'),
+      defaultOf('MANAGEMENT_PORT'),
+    ]);
     const cmd = JSON.parse(inStage(finalStage, 'CMD')[0].args) as string[];
     expect(cmd).toEqual(['node', 'dist/src/main.js']);
     expect(existsSync(join(ROOT, cmd[1]))).toBe(true); // built by `pretest`
@@ -157,16 +173,31 @@ describe('Dockerfile', () => {
     const include = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')).include as string[];
     expect(include.filter((dir) => dir !== 'bench' && !contextCopies.includes(dir))).toEqual([]);
     expect(contextCopies).not.toContain('bench');
-    const files = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : [join(dir, e)]));
-    const importsBench = [...files(join(ROOT, 'src')), ...files(join(ROOT, 'migrations'))]
-      .filter((f) => f.endsWith('.ts') && /from '(\.\.\/)+bench\//.test(readFileSync(f, 'utf8')));
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : [join(dir, e)]));
+    const importsBench = [...files(join(ROOT, 'src')), ...files(join(ROOT, 'migrations'))].filter(
+      (f) => f.endsWith('.ts') && /from '(\.\.\/)+bench\//.test(readFileSync(f, 'utf8')),
+    );
     expect(importsBench).toEqual([]);
   });
 });
 
 describe('.dockerignore', () => {
   test('excludes local data, dependencies, build output, tests and git', () => {
-    for (const path of ['.data', '.data/postgres/PG_VERSION', 'node_modules', 'node_modules/pg/package.json', 'dist', 'dist/src/main.js', 'test', 'test/deploy/dockerfile.spec.ts', '.git', '.git/HEAD', '.env', 'npm-debug.log']) {
+    for (const path of [
+      '.data',
+      '.data/postgres/PG_VERSION',
+      'node_modules',
+      'node_modules/pg/package.json',
+      'dist',
+      'dist/src/main.js',
+      'test',
+      'test/deploy/dockerfile.spec.ts',
+      '.git',
+      '.git/HEAD',
+      '.env',
+      'npm-debug.log',
+    ]) {
       expect({ path, ignored: ignored(path) }).toEqual({ path, ignored: true });
     }
   });
@@ -176,6 +207,7 @@ describe('.dockerignore', () => {
       expect(existsSync(join(ROOT, path))).toBe(true);
       expect({ path, ignored: ignored(path) }).toEqual({ path, ignored: false });
     }
-    for (const path of ['src/main.ts', 'migrations/index.ts', 'package-lock.json']) expect({ path, ignored: ignored(path) }).toEqual({ path, ignored: false });
+    for (const path of ['src/main.ts', 'migrations/index.ts', 'package-lock.json'])
+      expect({ path, ignored: ignored(path) }).toEqual({ path, ignored: false });
   });
 });

@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnvironment } from '../../src/config/environment.js';
-import { kustomizationDirs, podSpec, readKustomization, readYamlDocuments, renderKustomization, applyJsonPatch, type K8sObject } from './support/kustomize.js';
+import {
+  kustomizationDirs,
+  podSpec,
+  readKustomization,
+  readYamlDocuments,
+  renderKustomization,
+  applyJsonPatch,
+  type K8sObject,
+} from './support/kustomize.js';
 import { schemaErrors, unknownFieldErrors } from './support/schemas.js';
 import { declaredVariables, defaultOf, knownVariables, managementRoutes, publicRoutes, PENDING_VARIABLES } from './support/app-facts.js';
 
@@ -80,10 +88,14 @@ describe('rendering (kustomize subset)', () => {
   test('the overlay sets the image on every container, adds its labels without touching selectors, and applies its patches', () => {
     for (const object of workloads(production)) {
       for (const container of podSpec(object)!.containers) expect(container.image).toBe('registry.example.com/generation-service:2.0.0');
-      expect(object.spec.template.metadata.labels).toMatchObject({ environment: 'production', 'app.kubernetes.io/part-of': 'generation-service' });
+      expect(object.spec.template.metadata.labels).toMatchObject({
+        environment: 'production',
+        'app.kubernetes.io/part-of': 'generation-service',
+      });
     }
     for (const object of production) expect(object.metadata.labels).toMatchObject({ environment: 'production' });
-    for (const deployment of deployments(production)) expect(Object.keys(deployment.spec.selector.matchLabels).sort()).toEqual(['app.kubernetes.io/component', 'app.kubernetes.io/name']);
+    for (const deployment of deployments(production))
+      expect(Object.keys(deployment.spec.selector.matchLabels).sort()).toEqual(['app.kubernetes.io/component', 'app.kubernetes.io/name']);
     expect(find(production, 'HorizontalPodAutoscaler', 'generation-service-api').spec).toMatchObject({ minReplicas: 3, maxReplicas: 12 });
     expect(find(base, 'HorizontalPodAutoscaler', 'generation-service-api').spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
     expect(find(production, 'Deployment', 'generation-service-worker').spec.replicas).toBe(3);
@@ -97,7 +109,10 @@ describe('rendering (kustomize subset)', () => {
     writeFileSync(join(dir, 'a/kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: x-\n');
     expect(() => renderKustomization(join(dir, 'a'))).toThrow('unsupported field(s) namePrefix');
     mkdirSync(join(dir, 'b'));
-    writeFileSync(join(dir, 'b/kustomization.yaml'), `kind: Kustomization\nresources: [${join(BASE)}]\npatches:\n  - target: {kind: Deployment, name: nope}\n    patch: '[{"op": "remove", "path": "/spec"}]'\n`);
+    writeFileSync(
+      join(dir, 'b/kustomization.yaml'),
+      `kind: Kustomization\nresources: [${join(BASE)}]\npatches:\n  - target: {kind: Deployment, name: nope}\n    patch: '[{"op": "remove", "path": "/spec"}]'\n`,
+    );
     expect(() => renderKustomization(join(dir, 'b'))).toThrow('matches no resource');
     const doc = { a: [1, 2], b: { 'x/y': 1 } };
     applyJsonPatch(doc, { op: 'add', path: '/a/-', value: 3 });
@@ -109,7 +124,10 @@ describe('rendering (kustomize subset)', () => {
 });
 
 describe('Kubernetes schemas', () => {
-  test.each([['base', base], ['production', production]])('every object of the %s rendering is valid', (_name, objects) => {
+  test.each([
+    ['base', base],
+    ['production', production],
+  ])('every object of the %s rendering is valid', (_name, objects) => {
     expect(schemaErrors(objects as K8sObject[])).toEqual([]);
   });
 
@@ -122,7 +140,11 @@ describe('Kubernetes schemas', () => {
     const misspelt = structuredClone(api);
     misspelt.spec.template.spec.containers[0].livenesProbe = misspelt.spec.template.spec.containers[0].livenessProbe;
     expect(schemaErrors([misspelt])).toEqual([]); // the OpenAPI schemas allow unknown fields…
-    expect(unknownFieldErrors([misspelt])).toEqual([expect.stringMatching(/^Deployment\/generation-service-api: Object literal may only specify known properties, and '"livenesProbe"' does not exist in type 'IContainer'/)]);
+    expect(unknownFieldErrors([misspelt])).toEqual([
+      expect.stringMatching(
+        /^Deployment\/generation-service-api: Object literal may only specify known properties, and '"livenesProbe"' does not exist in type 'IContainer'/,
+      ),
+    ]);
     const stringPort = structuredClone(api);
     stringPort.spec.template.spec.containers[0].ports[0].containerPort = '5000';
     expect(schemaErrors([stringPort])).toEqual([expect.stringContaining('containerPort must be integer')]);
@@ -134,9 +156,12 @@ describe('cross-references with the application', () => {
   test('every variable set by a manifest is one the service reads (src/config/environment.ts)', () => {
     const known = knownVariables();
     const used = new Set<string>(Object.keys(configMap.data));
-    for (const workload of workloads(production)) for (const container of podSpec(workload)!.containers) for (const v of container.env ?? []) used.add(v.name);
+    for (const workload of workloads(production))
+      for (const container of podSpec(workload)!.containers) for (const v of container.env ?? []) used.add(v.name);
     expect([...used].filter((name) => !known.has(name))).toEqual([]);
-    expect([...used]).toEqual(expect.arrayContaining(['APP_ROLE', 'RUN_MIGRATIONS', 'PORT', 'MANAGEMENT_PORT', 'SHUTDOWN_GRACE_SECONDS', ...SECRET_VARIABLES]));
+    expect([...used]).toEqual(
+      expect.arrayContaining(['APP_ROLE', 'RUN_MIGRATIONS', 'PORT', 'MANAGEMENT_PORT', 'SHUTDOWN_GRACE_SECONDS', ...SECRET_VARIABLES]),
+    );
   });
 
   test('the variables still pending from parallel issues have the agreed defaults once Environment declares them', () => {
@@ -147,15 +172,22 @@ describe('cross-references with the application', () => {
     expect(defaultOf('PORT')).toBe(5000);
   });
 
-  test('each Deployment container environment passes the service\'s own validation, with its role and RUN_MIGRATIONS=false', () => {
+  test("each Deployment container environment passes the service's own validation, with its role and RUN_MIGRATIONS=false", () => {
     const roles: Record<string, string> = { 'generation-service-api': 'api', 'generation-service-worker': 'worker' };
     for (const deployment of deployments(production)) {
       const env = parseEnvironment(containerEnvironment(production, podSpec(deployment)!.containers[0]));
       expect({ name: deployment.metadata.name, role: env.APP_ROLE, migrations: env.RUN_MIGRATIONS, nodeEnv: env.NODE_ENV }).toEqual({
-        name: deployment.metadata.name, role: roles[deployment.metadata.name], migrations: false, nodeEnv: 'production',
+        name: deployment.metadata.name,
+        role: roles[deployment.metadata.name],
+        migrations: false,
+        nodeEnv: 'production',
       });
     }
-    expect(Object.keys(roles).sort()).toEqual(deployments(production).map((d) => d.metadata.name).sort());
+    expect(Object.keys(roles).sort()).toEqual(
+      deployments(production)
+        .map((d) => d.metadata.name)
+        .sort(),
+    );
   });
 
   test('container ports match PORT and MANAGEMENT_PORT (defaults and the values set)', () => {
@@ -172,7 +204,7 @@ describe('cross-references with the application', () => {
     expect(worker.ports.map((p: any) => p.name)).toEqual(['management']);
   });
 
-  test('probes hit routes the service serves on the probed port: liveness /health/live, readiness /health/ready, a startup probe; the worker\'s on the management port', async () => {
+  test("probes hit routes the service serves on the probed port: liveness /health/live, readiness /health/ready, a startup probe; the worker's on the management port", async () => {
     const routesOn: Record<string, Set<string>> = { http: await publicRoutes(), management: await managementRoutes() };
     expect([...routesOn.http]).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
     expect([...routesOn.management]).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/metrics']));
@@ -182,7 +214,11 @@ describe('cross-references with the application', () => {
       const portNames = container.ports.map((p: any) => p.name);
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
         const get = container[probe]?.httpGet;
-        expect({ probe, path: routesOn[get?.port]?.has(get?.path), port: portNames.includes(get?.port) }).toEqual({ probe, path: true, port: true });
+        expect({ probe, path: routesOn[get?.port]?.has(get?.path), port: portNames.includes(get?.port) }).toEqual({
+          probe,
+          path: true,
+          port: true,
+        });
         expect(get.port).toBe(expectedPort[deployment.metadata.name]);
       }
       expect(container.livenessProbe.httpGet.path).toBe('/health/live');
@@ -201,7 +237,11 @@ describe('cross-references with the application', () => {
       const annotations = deployment.spec.template.metadata.annotations;
       const container = podSpec(deployment)!.containers[0];
       const management = container.ports.find((p: any) => p.name === 'management').containerPort;
-      expect(annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(management), 'prometheus.io/path': '/metrics' });
+      expect(annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(management),
+        'prometheus.io/path': '/metrics',
+      });
       expect(routes.has(annotations['prometheus.io/path'])).toBe(true);
     }
   });
@@ -217,10 +257,15 @@ describe('cross-references with the application', () => {
   });
 
   test('Deployment selectors match their pod labels; each PDB selects exactly one Deployment; the HPA targets the API, which sets no replicas', () => {
-    for (const deployment of deployments(production)) expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+    for (const deployment of deployments(production))
+      expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
     const pdbs = production.filter((o) => o.kind === 'PodDisruptionBudget') as any[];
     expect(pdbs).toHaveLength(2);
-    const covered = pdbs.map((pdb) => deployments(production).filter((d) => matches(pdb.spec.selector.matchLabels, d.spec.template.metadata.labels)).map((d) => d.metadata.name));
+    const covered = pdbs.map((pdb) =>
+      deployments(production)
+        .filter((d) => matches(pdb.spec.selector.matchLabels, d.spec.template.metadata.labels))
+        .map((d) => d.metadata.name),
+    );
     expect(covered).toEqual([['generation-service-api'], ['generation-service-worker']]);
     const hpa = find(production, 'HorizontalPodAutoscaler', 'generation-service-api');
     const target = find(production, hpa.spec.scaleTargetRef.kind, hpa.spec.scaleTargetRef.name);
@@ -251,14 +296,20 @@ describe('cross-references with the application', () => {
     for (const workload of workloads(production)) {
       for (const container of podSpec(workload)!.containers) {
         for (const variable of container.env ?? []) {
-          if (SECRET_VARIABLES.includes(variable.name)) expect({ variable: variable.name, inline: variable.value }).toEqual({ variable: variable.name, inline: undefined });
+          if (SECRET_VARIABLES.includes(variable.name))
+            expect({ variable: variable.name, inline: variable.value }).toEqual({ variable: variable.name, inline: undefined });
           const ref = variable.valueFrom?.secretKeyRef;
           if (ref) refs.push({ variable: variable.name, name: ref.name, key: ref.key });
         }
       }
     }
     expect(refs.length).toBe(7); // API 3, worker 3, migration 1
-    for (const ref of refs) expect(ref).toEqual({ variable: ref.key, name: secretExample.metadata.name, key: expect.stringMatching(new RegExp(`^(${Object.keys(secretExample.stringData).join('|')})$`)) });
+    for (const ref of refs)
+      expect(ref).toEqual({
+        variable: ref.key,
+        name: secretExample.metadata.name,
+        key: expect.stringMatching(new RegExp(`^(${Object.keys(secretExample.stringData).join('|')})$`)),
+      });
     for (const name of SECRET_VARIABLES) expect(Object.keys(configMap.data)).not.toContain(name);
     for (const dir of kustomizationDirs(K8S)) {
       for (const resource of (readKustomization(dir).resources as string[]) ?? []) expect(resolve(dir, resource)).not.toBe(SECRET_EXAMPLE);
@@ -283,7 +334,9 @@ describe('cross-references with the application', () => {
   });
 
   test('the production namespace enforces the restricted Pod Security Standard the pods are written for', () => {
-    expect(find(production, 'Namespace', 'generation-service').metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    expect(find(production, 'Namespace', 'generation-service').metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
   });
 
   test('pods run non-root with a read-only root filesystem, no privilege escalation, no capabilities, RuntimeDefault seccomp, no service-account token', () => {
@@ -312,8 +365,11 @@ describe('cross-references with the application', () => {
         const writable = container.volumeMounts.filter((m: any) => emptyDirs.has(m.name) && !m.readOnly).map((m: any) => m.mountPath);
         expect(writable).toContain('/tmp');
         const dataDir = containerEnvironment(production, container).DATA_DIR ?? String(defaultOf('DATA_DIR'));
-        expect({ container: container.name, dataDir, writable: writable.some((path: string) => dataDir === path || dataDir.startsWith(path + '/')) })
-          .toEqual({ container: container.name, dataDir, writable: true });
+        expect({
+          container: container.name,
+          dataDir,
+          writable: writable.some((path: string) => dataDir === path || dataDir.startsWith(path + '/')),
+        }).toEqual({ container: container.name, dataDir, writable: true });
       }
     }
   });

@@ -107,7 +107,10 @@ describe('Prometheus rules', () => {
   test('every alert has a severity, a "for", a summary, a description and a runbook entry in the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const alert of alerts) {
-      expect({ alert: alert.alert, severity: alert.labels.severity }).toEqual({ alert: alert.alert, severity: expect.stringMatching(/^(critical|warning)$/) });
+      expect({ alert: alert.alert, severity: alert.labels.severity }).toEqual({
+        alert: alert.alert,
+        severity: expect.stringMatching(/^(critical|warning)$/),
+      });
       expect(alert.for).toMatch(/^[0-9]+[smh]$/);
       expect(alert.annotations.summary).toBeTruthy();
       expect(alert.annotations.description).toBeTruthy();

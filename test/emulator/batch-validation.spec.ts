@@ -1,6 +1,7 @@
 import { MAX_INPUT_FILE_BYTES, validateBatchInput } from '../../src/emulator/batch-validation.js';
 
-const line = (id: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/responses', body: { model: 'o4-mini', input: 'x' } });
+const line = (id: string) =>
+  JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/responses', body: { model: 'o4-mini', input: 'x' } });
 
 describe('validateBatchInput', () => {
   it('accepts CRLF line ends and blank lines, keeping 1-based line numbers for errors', () => {
@@ -9,7 +10,10 @@ describe('validateBatchInput', () => {
     expect(ok.ok && ok.lines.map((l) => l.customId)).toEqual(['a', 'b']);
 
     const bad = validateBatchInput(Buffer.from(`${line('a')}\n\n{oops\n`), '/v1/responses');
-    expect(bad).toEqual({ ok: false, errors: [{ code: 'invalid_json_line', message: 'This line is not parseable as valid JSON.', param: null, line: 3 }] });
+    expect(bad).toEqual({
+      ok: false,
+      errors: [{ code: 'invalid_json_line', message: 'This line is not parseable as valid JSON.', param: null, line: 3 }],
+    });
   });
 
   it('fails a file over 200 MB before reading its lines', () => {

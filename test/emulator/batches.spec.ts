@@ -2,7 +2,18 @@ import OpenAI, { BadRequestError, ConflictError, NotFoundError } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import type { RunningEmulator } from '../../src/emulator/emulator.js';
 import { describeDamage } from '../../src/emulator/text-generator.js';
-import { batchLine, createBatch, isTerminal, pollBatch, readJsonl, startImageServer, startTestEmulator, textRequest, uploadJsonl, type ImageServer } from './helpers.js';
+import {
+  batchLine,
+  createBatch,
+  isTerminal,
+  pollBatch,
+  readJsonl,
+  startImageServer,
+  startTestEmulator,
+  textRequest,
+  uploadJsonl,
+  type ImageServer,
+} from './helpers.js';
 
 let emu: RunningEmulator;
 let client: OpenAI;
@@ -21,7 +32,8 @@ afterAll(async () => {
   await images.close();
 });
 
-const lots = (n: number, model = 'o4-mini') => Array.from({ length: n }, (_, i) => batchLine(`lot-${i}`, textRequest(`lot ${i} damage`, model)));
+const lots = (n: number, model = 'o4-mini') =>
+  Array.from({ length: n }, (_, i) => batchLine(`lot-${i}`, textRequest(`lot ${i} damage`, model)));
 
 describe('batch lifecycle', () => {
   it('goes validating -> in_progress -> finalizing -> completed with the output in another order', async () => {
@@ -65,7 +77,12 @@ describe('batch lifecycle', () => {
     expect([...ids].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `lot-${i}`).sort());
     expect(ids).not.toEqual(Array.from({ length: 12 }, (_, i) => `lot-${i}`));
     for (const line of output) {
-      expect(line).toEqual({ id: expect.stringMatching(/^batch_req_/), custom_id: expect.any(String), response: { status_code: 200, request_id: expect.any(String), body: expect.any(Object) }, error: null });
+      expect(line).toEqual({
+        id: expect.stringMatching(/^batch_req_/),
+        custom_id: expect.any(String),
+        response: { status_code: 200, request_id: expect.any(String), body: expect.any(Object) },
+        error: null,
+      });
       const body = (line.response as { body: { output: { type: string; content?: { text: string }[] }[] } }).body;
       const message = body.output.find((item) => item.type === 'message');
       const n = String(line.custom_id).slice(4);
@@ -81,7 +98,10 @@ describe('batch lifecycle', () => {
 
   it('puts failed requests in the error file; an all-failed batch completes with output_file_id null', async () => {
     const lines = [
-      batchLine('bad-image', { model: 'o4-mini', input: [{ role: 'user', content: [{ type: 'input_image', image_url: `${images.base}/missing.jpg` }] }] }),
+      batchLine('bad-image', {
+        model: 'o4-mini',
+        input: [{ role: 'user', content: [{ type: 'input_image', image_url: `${images.base}/missing.jpg` }] }],
+      }),
       batchLine('boom', textRequest('x [emulator:fail-500]', 'o4-mini')),
     ];
     const batch = await pollBatch(client, (await createBatch(client, lines)).id, isTerminal);
@@ -97,7 +117,14 @@ describe('batch lifecycle', () => {
       response: {
         status_code: 400,
         request_id: expect.any(String),
-        body: { error: { message: `Error while downloading ${images.base}/missing.jpg.`, type: 'invalid_request_error', param: 'url', code: 'invalid_value' } },
+        body: {
+          error: {
+            message: `Error while downloading ${images.base}/missing.jpg.`,
+            type: 'invalid_request_error',
+            param: 'url',
+            code: 'invalid_value',
+          },
+        },
       },
       error: null,
     });
@@ -172,7 +199,9 @@ describe('batch routes', () => {
     expect(first.has_more).toBe(true);
     const second = await client.batches.list({ limit: 2, after: created[3] });
     expect(second.data.map((b) => b.id)).toEqual([created[2], created[1]]);
-    const raw = (await (await fetch(`${emu.url}/batches?limit=2`, { headers: { authorization: 'Bearer sk-test-emulator-key' } })).json()) as Record<string, unknown>;
+    const raw = (await (
+      await fetch(`${emu.url}/batches?limit=2`, { headers: { authorization: 'Bearer sk-test-emulator-key' } })
+    ).json()) as Record<string, unknown>;
     expect(raw).toMatchObject({ object: 'list', first_id: created[4], last_id: created[3], has_more: true });
     // the SDK's auto-pagination follows the cursor to the end
     const all: string[] = [];
@@ -185,17 +214,28 @@ describe('batch routes', () => {
     const file = await uploadJsonl(client, lots(1));
     const create = (overrides: Record<string, unknown>) =>
       client.batches
-        .create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h', ...overrides } as OpenAI.Batches.BatchCreateParams)
+        .create({
+          input_file_id: file.id,
+          endpoint: '/v1/responses',
+          completion_window: '24h',
+          ...overrides,
+        } as OpenAI.Batches.BatchCreateParams)
         .catch((e: unknown) => e as BadRequestError);
 
     const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
     expect(await create({ metadata: tooMany })).toMatchObject({ status: 400, param: 'metadata', code: 'object_above_max_properties' });
     expect(await create({ metadata: { ['k'.repeat(65)]: 'v' } })).toMatchObject({ status: 400, code: 'string_above_max_length' });
-    expect(await create({ metadata: { k: 'v'.repeat(513) } })).toMatchObject({ status: 400, param: 'metadata.k', code: 'string_above_max_length' });
+    expect(await create({ metadata: { k: 'v'.repeat(513) } })).toMatchObject({
+      status: 400,
+      param: 'metadata.k',
+      code: 'string_above_max_length',
+    });
     expect(await create({ completion_window: '48h' })).toMatchObject({ status: 400, param: 'completion_window' });
     expect(await create({ endpoint: '/v1/embeddings' })).toMatchObject({ status: 400, param: 'endpoint' });
     expect(await create({ input_file_id: 'file-nope' })).toMatchObject({ status: 400, param: 'input_file_id' });
-    const ok = await create({ metadata: { ...Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, 'v'])), ['k'.repeat(64)]: 'v'.repeat(512) } });
+    const ok = await create({
+      metadata: { ...Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, 'v'])), ['k'.repeat(64)]: 'v'.repeat(512) },
+    });
     expect(ok).toMatchObject({ object: 'batch', status: 'validating' });
   });
 

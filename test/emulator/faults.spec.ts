@@ -1,7 +1,17 @@
 import OpenAI, { APIConnectionError, InternalServerError } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import type { RunningEmulator } from '../../src/emulator/emulator.js';
-import { API_KEY, batchLine, createBatch, isTerminal, pollBatch, readJsonl, startTestEmulator, textRequest, uploadJsonl } from './helpers.js';
+import {
+  API_KEY,
+  batchLine,
+  createBatch,
+  isTerminal,
+  pollBatch,
+  readJsonl,
+  startTestEmulator,
+  textRequest,
+  uploadJsonl,
+} from './helpers.js';
 
 let emu: RunningEmulator;
 let client: OpenAI;
@@ -78,7 +88,10 @@ describe('HTTP faults', () => {
     const file = await uploadJsonl(client, lots(1));
     const before = emu.stats().batchesCreated;
     emu.faults.delayNext(400, { route: 'POST /v1/batches' });
-    const create = client.batches.create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h', metadata: { job_id: 'lost' } }, { timeout: 100 });
+    const create = client.batches.create(
+      { input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h', metadata: { job_id: 'lost' } },
+      { timeout: 100 },
+    );
     await expect(create).rejects.toBeInstanceOf(APIConnectionError);
     expect(emu.stats().batchesCreated).toBe(before + 1);
     expect((await client.batches.list({ limit: 1 })).data[0].metadata).toEqual({ job_id: 'lost' });
@@ -86,7 +99,10 @@ describe('HTTP faults', () => {
 
   it('the admin route reads, adds and resets faults without auth', async () => {
     const admin = `${emu.url}/__emulator/faults`;
-    const post = await fetch(admin, { method: 'POST', body: JSON.stringify({ kind: 'http', status: 503, count: 3, route: 'GET /v1/batches' }) });
+    const post = await fetch(admin, {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'http', status: 503, count: 3, route: 'GET /v1/batches' }),
+    });
     expect(post.status).toBe(200);
     const state = (await (await fetch(admin)).json()) as { data: unknown[] };
     expect(state.data).toEqual([{ kind: 'http', status: 503, count: 3, route: 'GET /v1/batches' }]);
@@ -128,7 +144,14 @@ describe('batch faults', () => {
     emu.faults.batch({ fail: 'token_limit_exceeded' });
     const full = await pollBatch(client, (await createBatch(client, lots(2))).id, isTerminal);
     expect(full.status).toBe('failed');
-    expect(full.errors?.data).toEqual([{ code: 'token_limit_exceeded', message: expect.stringContaining('Enqueued token limit reached for o4-mini'), param: null, line: null }]);
+    expect(full.errors?.data).toEqual([
+      {
+        code: 'token_limit_exceeded',
+        message: expect.stringContaining('Enqueued token limit reached for o4-mini'),
+        param: null,
+        line: null,
+      },
+    ]);
 
     emu.faults.batch({ fail: 'validation' });
     const invalid = await pollBatch(client, (await createBatch(client, lots(2))).id, isTerminal);

@@ -39,7 +39,9 @@ describe('auth', () => {
   it('answers unknown routes 404 with OpenAI error shape', async () => {
     const res = await fetch(`${emu.url}/nope`, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { message: 'Invalid URL (GET /v1/nope)', type: 'invalid_request_error', param: null, code: null } });
+    expect(await res.json()).toEqual({
+      error: { message: 'Invalid URL (GET /v1/nope)', type: 'invalid_request_error', param: null, code: null },
+    });
   });
 });
 
@@ -47,7 +49,13 @@ describe('files', () => {
   it('uploads, retrieves, downloads and deletes a batch file', async () => {
     const content = '{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"o4-mini","input":"x"}}\n';
     const created: FileObject = await client.files.create({ file: await toFile(Buffer.from(content), 'lots.jsonl'), purpose: 'batch' });
-    expect(created).toMatchObject({ object: 'file', bytes: Buffer.byteLength(content), filename: 'lots.jsonl', purpose: 'batch', status: 'processed' });
+    expect(created).toMatchObject({
+      object: 'file',
+      bytes: Buffer.byteLength(content),
+      filename: 'lots.jsonl',
+      purpose: 'batch',
+      status: 'processed',
+    });
     expect(created.id).toMatch(/^file-/);
     expect(Math.abs(created.created_at - Date.now() / 1000)).toBeLessThan(5);
 
@@ -69,7 +77,9 @@ describe('files', () => {
 
   it('accepts any .jsonl for purpose batch (lines are checked by the batch), but refuses other extensions', async () => {
     await expect(uploadJsonl(client, ['not json at all'])).resolves.toMatchObject({ purpose: 'batch' });
-    const error = await client.files.create({ file: await toFile(Buffer.from('x'), 'lots.csv'), purpose: 'batch' }).catch((e: unknown) => e);
+    const error = await client.files
+      .create({ file: await toFile(Buffer.from('x'), 'lots.csv'), purpose: 'batch' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
   });
 

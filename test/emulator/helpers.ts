@@ -30,7 +30,13 @@ export async function createBatch(client: OpenAI, lines: string[], metadata?: Re
 }
 
 /** Polls with short intervals until `done` holds, or fails after the deadline. */
-export async function pollBatch(client: OpenAI, id: string, done: (b: Batch) => boolean, deadlineMs = 5000, intervalMs = 10): Promise<Batch> {
+export async function pollBatch(
+  client: OpenAI,
+  id: string,
+  done: (b: Batch) => boolean,
+  deadlineMs = 5000,
+  intervalMs = 10,
+): Promise<Batch> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const batch = await client.batches.retrieve(id);

@@ -43,7 +43,10 @@ describe('metadata without store', () => {
     ];
     for (const body of bodies) {
       const response = await client.responses.create(body);
-      expect({ status: response.status, store: (response as unknown as { store: boolean }).store }).toEqual({ status: 'completed', store: body.store ?? true });
+      expect({ status: response.status, store: (response as unknown as { store: boolean }).store }).toEqual({
+        status: 'completed',
+        store: body.store ?? true,
+      });
     }
   });
 
@@ -56,7 +59,12 @@ describe('metadata without store', () => {
     expect(done).toMatchObject({ status: 'completed', request_counts: { total: 2, completed: 1, failed: 1 } });
     const errors = await readJsonl(client, done.error_file_id as string);
     expect(errors).toEqual([
-      { id: expect.stringMatching(/^batch_req_/), custom_id: 'with-metadata', response: { status_code: 400, request_id: expect.any(String), body: { error: METADATA_ERROR } }, error: null },
+      {
+        id: expect.stringMatching(/^batch_req_/),
+        custom_id: 'with-metadata',
+        response: { status_code: 400, request_id: expect.any(String), body: { error: METADATA_ERROR } },
+        error: null,
+      },
     ]);
     const output = await readJsonl(client, done.output_file_id as string);
     expect(output.map((line) => line.custom_id)).toEqual(['clean']);
@@ -78,7 +86,10 @@ describe('reasoning that does not fit max_output_tokens', () => {
     expect(fits.status).toBe('completed');
     expect(fits.output_text).toBe(describeDamage('Engine bay fire', 0));
     const text = Math.ceil(describeDamage('Engine bay fire', 0).length / 4);
-    expect(fits.usage).toMatchObject({ output_tokens: DEEP_REASONING_TOKENS + text, output_tokens_details: { reasoning_tokens: DEEP_REASONING_TOKENS } });
+    expect(fits.usage).toMatchObject({
+      output_tokens: DEEP_REASONING_TOKENS + text,
+      output_tokens_details: { reasoning_tokens: DEEP_REASONING_TOKENS },
+    });
   });
 
   it('has no effect on a non-reasoning model (no reasoning tokens)', async () => {
@@ -88,12 +99,17 @@ describe('reasoning that does not fit max_output_tokens', () => {
   });
 
   it('cuts the batch line the same way (output file, status 200, incomplete body)', async () => {
-    const batch = await createBatch(client, [batchLine('deep', { model: 'o4-mini', input: deep, store: false, max_output_tokens: 25_000 })]);
+    const batch = await createBatch(client, [
+      batchLine('deep', { model: 'o4-mini', input: deep, store: false, max_output_tokens: 25_000 }),
+    ]);
     const done = await pollBatch(client, batch.id, isTerminal);
     const [line] = await readJsonl(client, done.output_file_id as string);
     expect(line).toMatchObject({
       custom_id: 'deep',
-      response: { status_code: 200, body: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { output_tokens: 25_000 } } },
+      response: {
+        status_code: 200,
+        body: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { output_tokens: 25_000 } },
+      },
     });
   });
 });

@@ -38,14 +38,18 @@ describe('POST /v1/responses', () => {
   it('really fetches the images and describes the damage deterministically', async () => {
     const urls = [`${images.base}/a.png`, `${images.base}/b.png`, `${images.base}/a.png`];
     const before = emu.stats().imageFetches;
-    const response: Response = await client.responses.create({ model: 'o4-mini', input: visionInput('2019 Mercedes C-Class, minor rear damage.', urls) });
+    const response: Response = await client.responses.create({
+      model: 'o4-mini',
+      input: visionInput('2019 Mercedes C-Class, minor rear damage.', urls),
+    });
 
     expect(images.hits.get('/a.png')).toBe(2);
     expect(images.hits.get('/b.png')).toBe(1);
     expect(emu.stats().imageFetches - before).toBe(3);
     expect(response).toMatchObject({ object: 'response', status: 'completed', model: 'o4-mini', error: null, incomplete_details: null });
     expect(response.id).toMatch(/^resp_/);
-    const expected = '<p>Damage assessment of 3 image(s): 2019 Mercedes C-Class, minor rear damage.</p><p>The photos are consistent with the description; no further damage is visible.</p>';
+    const expected =
+      '<p>Damage assessment of 3 image(s): 2019 Mercedes C-Class, minor rear damage.</p><p>The photos are consistent with the description; no further damage is visible.</p>';
     expect(describeDamage('2019 Mercedes C-Class, minor rear damage.', 3)).toBe(expected);
     expect(response.output_text).toBe(expected);
     expect(messageText(response)).toBe(expected);
@@ -56,7 +60,10 @@ describe('POST /v1/responses', () => {
   });
 
   it('is deterministic: the same input gives the same text and output shape', async () => {
-    const body = { model: 'o4-mini', input: visionInput('Hail damage on the roof.', [`data:image/png;base64,${PNG_1PX.toString('base64')}`]) };
+    const body = {
+      model: 'o4-mini',
+      input: visionInput('Hail damage on the roof.', [`data:image/png;base64,${PNG_1PX.toString('base64')}`]),
+    };
     const [a, b] = await Promise.all([client.responses.create(body), client.responses.create(body)]);
     expect(a.output_text).toBe(b.output_text);
     expect(a.output.map((i) => i.type)).toEqual(b.output.map((i) => i.type));
@@ -69,10 +76,17 @@ describe('POST /v1/responses', () => {
     ['not an image', '/page.html'],
   ])('answers 400 "Error while downloading" for an image that cannot be downloaded (%s)', async (_case, path) => {
     const url = path.startsWith('/') ? images.base + path : path;
-    const error = (await client.responses.create({ model: 'o4-mini', input: visionInput('x', [`${images.base}/ok.png`, url]) }).catch((e: unknown) => e)) as BadRequestError;
+    const error = (await client.responses
+      .create({ model: 'o4-mini', input: visionInput('x', [`${images.base}/ok.png`, url]) })
+      .catch((e: unknown) => e)) as BadRequestError;
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error.status).toBe(400);
-    expect(error.error).toEqual({ message: `Error while downloading ${url}.`, type: 'invalid_request_error', param: 'url', code: 'invalid_value' });
+    expect(error.error).toEqual({
+      message: `Error while downloading ${url}.`,
+      type: 'invalid_request_error',
+      param: 'url',
+      code: 'invalid_value',
+    });
   });
 
   it('rejects temperature on reasoning models and accepts it on others', async () => {
@@ -126,7 +140,11 @@ describe('POST /v1/responses', () => {
     const english = describeDamage('Front bumper cracked.', 2);
     const schema = {
       type: 'object',
-      properties: { de: { type: 'string' }, fr: { type: 'string' }, meta: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'], additionalProperties: false } },
+      properties: {
+        de: { type: 'string' },
+        fr: { type: 'string' },
+        meta: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'], additionalProperties: false },
+      },
       required: ['de', 'fr', 'meta'],
       additionalProperties: false,
     };
@@ -139,7 +157,9 @@ describe('POST /v1/responses', () => {
     const parsed = JSON.parse(response.output_text) as { de: string; fr: string; meta: { note: string } };
     expect(Object.keys(parsed).sort()).toEqual(['de', 'fr', 'meta']);
     expect(parsed.de).toBe(translateHtml(english, 'de'));
-    expect(parsed.de).toBe('<p>[de] Damage assessment of 2 image(s): Front bumper cracked.</p><p>[de] The photos are consistent with the description; no further damage is visible.</p>');
+    expect(parsed.de).toBe(
+      '<p>[de] Damage assessment of 2 image(s): Front bumper cracked.</p><p>[de] The photos are consistent with the description; no further damage is visible.</p>',
+    );
     expect(parsed.fr.startsWith('<p>[fr] ')).toBe(true);
     expect(typeof parsed.meta.note).toBe('string');
     expect(response.text?.format).toMatchObject({ type: 'json_schema', name: 'translations' });
@@ -198,9 +218,16 @@ describe('POST /v1/responses', () => {
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: { message: "Missing required parameter: 'model'.", type: 'invalid_request_error', param: 'model', code: 'missing_required_parameter' },
+      error: {
+        message: "Missing required parameter: 'model'.",
+        type: 'invalid_request_error',
+        param: 'model',
+        code: 'missing_required_parameter',
+      },
     });
-    const error = (await client.responses.create({ model: 'o4-mini', input: 'x', max_output_tokens: 5 }).catch((e: unknown) => e)) as BadRequestError;
+    const error = (await client.responses
+      .create({ model: 'o4-mini', input: 'x', max_output_tokens: 5 })
+      .catch((e: unknown) => e)) as BadRequestError;
     expect(error.param).toBe('max_output_tokens');
   });
 });

@@ -2,7 +2,12 @@ import { AppConfig } from '../../src/config/app-config.js';
 import { ConfigError, parseEnvironment } from '../../src/config/environment.js';
 
 const runtime = {
-  databaseUrl: 'postgresql://localhost/x', embeddedDatabase: false, openaiApiKey: 'k', offline: false, sharedKey: 'k'.repeat(32), sharedKeyGenerated: false,
+  databaseUrl: 'postgresql://localhost/x',
+  embeddedDatabase: false,
+  openaiApiKey: 'k',
+  offline: false,
+  sharedKey: 'k'.repeat(32),
+  sharedKeyGenerated: false,
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -24,15 +29,26 @@ test('defaults follow reference 002 and SPEC §10', () => {
   expect(config.webhooks).toMatchObject({ timeoutMs: 30000, maxRetries: 5, retryBaseMs: 30000 });
   expect(config.worker.pollIntervalMs).toBe(30000);
   expect(config.openai).toMatchObject({
-    visionModel: 'o4-mini', translationModel: 'gpt-4.1-mini', maxOutputTokens: 4000, reasoningMaxOutputTokens: 25_000, imageDetail: 'auto', temperature: 0.1,
+    visionModel: 'o4-mini',
+    translationModel: 'gpt-4.1-mini',
+    maxOutputTokens: 4000,
+    reasoningMaxOutputTokens: 25_000,
+    imageDetail: 'auto',
+    temperature: 0.1,
   });
   expect(config.network.allowPrivateNetworks).toBe(false);
 });
 
 test('every invalid value is reported at once, secrets are not echoed', () => {
   const problems = problemsOf({
-    PORT: 'abc', APP_ROLE: 'boss', SHARED_KEY: 'too-short-secret', MAX_BATCH_SIZE: '75000', WEBHOOK_TIMEOUT: '-1', LOG_LEVEL: 'loud',
-    RUN_MIGRATIONS: 'maybe', DATABASE_URL: 'mysql://x',
+    PORT: 'abc',
+    APP_ROLE: 'boss',
+    SHARED_KEY: 'too-short-secret',
+    MAX_BATCH_SIZE: '75000',
+    WEBHOOK_TIMEOUT: '-1',
+    LOG_LEVEL: 'loud',
+    RUN_MIGRATIONS: 'maybe',
+    DATABASE_URL: 'mysql://x',
   });
   const joined = problems.join('\n');
   for (const name of ['PORT', 'APP_ROLE', 'SHARED_KEY', 'MAX_BATCH_SIZE', 'WEBHOOK_TIMEOUT', 'LOG_LEVEL', 'RUN_MIGRATIONS']) {
@@ -61,7 +77,9 @@ test('the role is explicit: only api, worker or all (reference 000)', () => {
 test('private networks are allowed by default only offline or in tests', () => {
   expect(new AppConfig(parseEnvironment({}), { ...runtime, offline: true }).network.allowPrivateNetworks).toBe(true);
   expect(new AppConfig(parseEnvironment({ NODE_ENV: 'test' }), runtime).network.allowPrivateNetworks).toBe(true);
-  expect(new AppConfig(parseEnvironment({ ALLOW_PRIVATE_NETWORKS: 'false' }), { ...runtime, offline: true }).network.allowPrivateNetworks).toBe(false);
+  expect(
+    new AppConfig(parseEnvironment({ ALLOW_PRIVATE_NETWORKS: 'false' }), { ...runtime, offline: true }).network.allowPrivateNetworks,
+  ).toBe(false);
 });
 
 test('offline mode ticks every 2 s unless WORKER_POLL_INTERVAL is set; unknown variables are ignored', () => {

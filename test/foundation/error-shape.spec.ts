@@ -12,8 +12,12 @@ class ProbeDto {
 @Public()
 @Controller('probe')
 class ProbeController {
-  @Post('dto') dto(@Body() body: ProbeDto) { return { ok: true, body }; }
-  @Get('crash') crash(): never { throw new Error('database password is hunter2 at /srv/app.ts:12'); }
+  @Post('dto') dto(@Body() body: ProbeDto) {
+    return { ok: true, body };
+  }
+  @Get('crash') crash(): never {
+    throw new Error('database password is hunter2 at /srv/app.ts:12');
+  }
 }
 @Module({ controllers: [ProbeController] })
 class ProbeModule {}

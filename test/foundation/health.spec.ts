@@ -11,10 +11,13 @@ describe('health with the database up', () => {
   afterAll(() => t.close());
 
   test('/health/ready is 200 once this worker has beaten, and lists it on the management port', async () => {
-    const body = await waitFor(async () => {
-      const res = await t.manage('/health/ready');
-      return res.status === 200 ? json(res) : undefined;
-    }, { timeoutMs: 10_000, what: 'readiness' });
+    const body = await waitFor(
+      async () => {
+        const res = await t.manage('/health/ready');
+        return res.status === 200 ? json(res) : undefined;
+      },
+      { timeoutMs: 10_000, what: 'readiness' },
+    );
     expect(body.status).toBe('ok');
     expect(body.info.database.status).toBe('up');
     expect(body.info.migrations).toMatchObject({ status: 'up', applied: expect.any(Number) });
@@ -72,7 +75,10 @@ describe('health with the database down', () => {
       expect(body.details.error.database).toEqual({ status: 'down' });
       const detailed = await t.manage(path);
       expect(detailed.status).toBe(503);
-      expect(await json(detailed)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { error: { database: { status: 'down', message: expect.any(String) } } } });
+      expect(await json(detailed)).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        details: { error: { database: { status: 'down', message: expect.any(String) } } },
+      });
     }
   });
 });
@@ -85,18 +91,25 @@ describe('worker liveness', () => {
   });
   afterAll(() => t.close());
 
-  test('readiness goes 503 when this worker\'s heartbeat is stale (reference 000)', async () => {
+  test("readiness goes 503 when this worker's heartbeat is stale (reference 000)", async () => {
     await t.app.get(WorkerHeartbeatService).beat();
     expect((await t.fetch('/health/ready')).status).toBe(200);
-    const stale = await waitFor(async () => {
-      const res = await t.manage('/health/ready');
-      return res.status === 503 ? json(res) : undefined;
-    }, { timeoutMs: 10_000, what: 'a stale heartbeat' });
+    const stale = await waitFor(
+      async () => {
+        const res = await t.manage('/health/ready');
+        return res.status === 503 ? json(res) : undefined;
+      },
+      { timeoutMs: 10_000, what: 'a stale heartbeat' },
+    );
     expect(stale.details.error.workers.message).toMatch(/heartbeat is stale/);
     expect(stale.details.error.workers.instances[0]).toMatchObject({ instance_id: t.config.instanceId, alive: false });
     const pub = await t.fetch('/health/ready');
     expect(pub.status).toBe(503);
-    expect(await json(pub)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: 'Not healthy: workers', details: { error: { workers: { status: 'down' } } } });
+    expect(await json(pub)).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Not healthy: workers',
+      details: { error: { workers: { status: 'down' } } },
+    });
   });
 
   test('an API-only process stays ready and healthy without a worker of its own, and /health shows that none is alive', async () => {

@@ -19,11 +19,16 @@ import { postOnFreshConnection } from '../support/app.js';
  */
 const MAIN = new URL('../../dist/src/main.js', import.meta.url).pathname;
 
-interface Started { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 function start(env: Record<string, string>): Started {
   const base = { ...process.env };
-  for (const key of ['DATABASE_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'SHARED_KEY', 'NODE_OPTIONS', 'NODE_ENV', 'APP_ROLE']) delete base[key];
+  for (const key of ['DATABASE_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'SHARED_KEY', 'NODE_OPTIONS', 'NODE_ENV', 'APP_ROLE'])
+    delete base[key];
   const child = spawn(process.execPath, [MAIN], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -101,20 +106,31 @@ describe('embedded PostgreSQL and offline mode (npm start on a fresh clone)', ()
 
     // Bodies over 1 MB are parsed in the parser thread, whose script must resolve from dist/ as `npm start` runs it.
     const base = `http://127.0.0.1:${port}/api/v1`;
-    const lots = Array.from({ length: 1_500 }, (_, i) => ({ lot_id: `big-${i}`, additional_info: 'd'.repeat(800), images: [{ url: `https://img.invalid/${i}.jpg` }] }));
+    const lots = Array.from({ length: 1_500 }, (_, i) => ({
+      lot_id: `big-${i}`,
+      additional_info: 'd'.repeat(800),
+      images: [{ url: `https://img.invalid/${i}.jpg` }],
+    }));
     const big = JSON.stringify({ version: '1.0.0', languages: ['en'], lots });
     expect(big.length).toBeGreaterThan(1024 * 1024);
     const created = await fetch(`${base}/generate-descriptions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature': sign(key, canonicalJson(lots)) }, body: big,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Signature': sign(key, canonicalJson(lots)) },
+      body: big,
     });
     expect(created.status).toBe(201);
     const jobId = ((await created.json()) as { job_id: string }).job_id;
-    expect((await fetch(`${base}/batch-jobs/${jobId}/cancel`, { method: 'POST', headers: { 'X-Signature': sign(key, jobId) } })).status).toBe(200);
+    expect(
+      (await fetch(`${base}/batch-jobs/${jobId}/cancel`, { method: 'POST', headers: { 'X-Signature': sign(key, jobId) } })).status,
+    ).toBe(200);
     // A gzip bomb is refused by the built service too, and it keeps answering.
     const inflated = Buffer.alloc(100 * 1024 * 1024, '[],');
     inflated[0] = 0x5b;
     inflated.write('[]]', inflated.length - 3);
-    const bomb = await postOnFreshConnection(`${base}/generate-descriptions`, gzipSync(inflated), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    const bomb = await postOnFreshConnection(`${base}/generate-descriptions`, gzipSync(inflated), {
+      'Content-Type': 'application/json',
+      'Content-Encoding': 'gzip',
+    });
     expect(bomb.status).toBe(413);
     expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
 

@@ -12,7 +12,11 @@ const JOB_001 = '6908f1d2-39b9-4721-bb8a-dba18120df5f';
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const [id, status, batch] of [[JOB, 'completed', 'batch_6893661806988190a1732de302b1fa18'], [JOB_002, 'processing', null], [JOB_001, 'translating', 'batch_68936221f1008190b420012a7a510ccf']]) {
+  for (const [id, status, batch] of [
+    [JOB, 'completed', 'batch_6893661806988190a1732de302b1fa18'],
+    [JOB_002, 'processing', null],
+    [JOB_001, 'translating', 'batch_68936221f1008190b420012a7a510ccf'],
+  ]) {
     await db.query(
       `INSERT INTO batch_jobs (id, client_id, status, processing_mode, version, languages, total_lots, openai_batch_id, created_at)
        VALUES ($1, 'default', $2, 'batch', '1.0.0', '["en","ru"]', 2, $3, '2025-08-06 13:00:00+00')`,
@@ -43,7 +47,10 @@ SELECT id, status, openai_batch_id, updated_at
 FROM batch_jobs 
 WHERE created_at > '2025-08-06 12:00:00';`);
   expect(rows).toHaveLength(3);
-  expect(rows.find((row) => row.id === JOB)).toMatchObject({ status: 'completed', openai_batch_id: 'batch_6893661806988190a1732de302b1fa18' });
+  expect(rows.find((row) => row.id === JOB)).toMatchObject({
+    status: 'completed',
+    openai_batch_id: 'batch_6893661806988190a1732de302b1fa18',
+  });
 });
 
 test('000: vision results of a job', async () => {
@@ -63,7 +70,9 @@ WHERE id IN (
   '440874b8-0136-4170-a312-b1111a2de6c6'
   -- и остальные...
 );`);
-  expect(jobs).toEqual([expect.objectContaining({ id: JOB_001, status: 'translating', openai_batch_id: 'batch_68936221f1008190b420012a7a510ccf' })]);
+  expect(jobs).toEqual([
+    expect.objectContaining({ id: JOB_001, status: 'translating', openai_batch_id: 'batch_68936221f1008190b420012a7a510ccf' }),
+  ]);
   const lots = await db.query(`
 SELECT lot_id, LENGTH(vision_result) as result_length, status
 FROM batch_lots 

@@ -75,14 +75,24 @@ describe('1. only UTF-8 JSON, parsed once from the signed bytes; 415 before the 
     // The same bytes as UTF-8 are lots A and only lots A.
     const ok = await post(t, text, { 'Content-Type': 'application/json' }, canonicalJson(lotsA));
     expect(ok.status).toBe(201);
-    const stored = await t.db.query<{ lot_id: string; webhook_url: string | null }>('SELECT lot_id, webhook_url FROM batch_lots ORDER BY position');
-    expect(stored).toEqual([{ lot_id: 'a-1', webhook_url: null }, { lot_id: 'a-2', webhook_url: null }]);
+    const stored = await t.db.query<{ lot_id: string; webhook_url: string | null }>(
+      'SELECT lot_id, webhook_url FROM batch_lots ORDER BY position',
+    );
+    expect(stored).toEqual([
+      { lot_id: 'a-1', webhook_url: null },
+      { lot_id: 'a-2', webhook_url: null },
+    ]);
   });
 
   test.each([
-    'application/json; charset=utf-7', 'application/json; charset=UTF-7', 'application/json; charset=latin1',
-    'application/json; charset=iso-8859-1', 'application/json; charset=utf-16', 'application/json; charset=utf-16le',
-    'application/json; charset=utf8', 'application/json; charset=ebcdic',
+    'application/json; charset=utf-7',
+    'application/json; charset=UTF-7',
+    'application/json; charset=latin1',
+    'application/json; charset=iso-8859-1',
+    'application/json; charset=utf-16',
+    'application/json; charset=utf-16le',
+    'application/json; charset=utf8',
+    'application/json; charset=ebcdic',
   ])('Content-Type %s → 415 even with a valid signature', async (contentType) => {
     const payload = batch();
     const res = await post(t, JSON.stringify(payload), { 'Content-Type': contentType }, canonicalJson(payload.lots));
@@ -110,8 +120,12 @@ describe('1. only UTF-8 JSON, parsed once from the signed bytes; 415 before the 
   });
 
   test.each([
-    'application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset="utf-8"',
-    'application/vnd.x+json', 'Application/JSON',
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json; charset=UTF-8',
+    'application/json;charset="utf-8"',
+    'application/vnd.x+json',
+    'Application/JSON',
   ])('%s is accepted', async (contentType) => {
     const payload = batch();
     const res = await post(t, JSON.stringify(payload), { 'Content-Type': contentType }, canonicalJson(payload.lots));
@@ -131,7 +145,10 @@ describe('1. only UTF-8 JSON, parsed once from the signed bytes; 415 before the 
   test('gzip, deflate and br bodies are accepted and signed over the decompressed JSON', async () => {
     const payload = batch();
     const text = JSON.stringify(payload);
-    for (const [encoding, bytes] of [['gzip', gzipSync(text)], ['br', brotliCompressSync(text)]] as const) {
+    for (const [encoding, bytes] of [
+      ['gzip', gzipSync(text)],
+      ['br', brotliCompressSync(text)],
+    ] as const) {
       const res = await post(t, bytes, { 'Content-Type': 'application/json', 'Content-Encoding': encoding }, canonicalJson(payload.lots));
       expect({ encoding, status: res.status }).toEqual({ encoding, status: 201 });
     }
@@ -151,7 +168,10 @@ describe('1. only UTF-8 JSON, parsed once from the signed bytes; 415 before the 
 describe('2. bounded work before authentication', () => {
   test('the limits leave a 50,000-lot request with 20 images per lot far from them', () => {
     const lotsOf20 = Array.from({ length: 50_000 }, (_, i) => ({
-      lot_id: `lot-${i}`, additional_info: 'x', webhook: 'https://h.example/w', images: Array.from({ length: 20 }, (_, k) => ({ url: `https://i.example/${i}/${k}.jpg` })),
+      lot_id: `lot-${i}`,
+      additional_info: 'x',
+      webhook: 'https://h.example/w',
+      images: Array.from({ length: 20 }, (_, k) => ({ url: `https://i.example/${i}/${k}.jpg` })),
     }));
     const text = Buffer.from(JSON.stringify({ version: '1.0.0', languages: ['en', 'de'], lots: lotsOf20 }));
     const scanner = new JsonShapeScanner({ maxValues: MAX_JSON_VALUES, maxDepth: MAX_JSON_DEPTH });
@@ -169,7 +189,10 @@ describe('2. bounded work before authentication', () => {
     inflated.write('[]]', inflated.length - 3);
     const bomb = gzipSync(inflated, { level: 9 });
     expect(bomb.length).toBeLessThan(200 * 1024);
-    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, bomb, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, bomb, {
+      'Content-Type': 'application/json',
+      'Content-Encoding': 'gzip',
+    });
     const json = await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE');
     expect(json.details).toEqual({ max_values: MAX_JSON_VALUES });
   });
@@ -186,12 +209,18 @@ describe('2. bounded work before authentication', () => {
     text[0] = 0x5b;
     text.write('0]', text.length - 2);
     const res = await postOnFreshConnection(`${t.url}${GENERATE}`, text, { 'Content-Type': 'application/json' });
-    expect((await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({ max_values: MAX_JSON_VALUES });
+    expect((await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({
+      max_values: MAX_JSON_VALUES,
+    });
   });
 
   test('a declared length above the real byte limit → 413 before reading', async () => {
-    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20), { 'Content-Type': 'application/json' });
-    expect((await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({ max_bytes: MAX_BODY_BYTES });
+    const res = await postOnFreshConnection(`${t.url}${GENERATE}`, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20), {
+      'Content-Type': 'application/json',
+    });
+    expect((await refused(new Response(JSON.stringify(res.body), { status: res.status }), 413, 'PAYLOAD_TOO_LARGE')).details).toEqual({
+      max_bytes: MAX_BODY_BYTES,
+    });
   });
 
   test.each([
@@ -205,14 +234,20 @@ describe('2. bounded work before authentication', () => {
   });
 
   test(`exactly ${MAX_JSON_DEPTH} levels is still parsed (then refused by the guard: no signature)`, async () => {
-    const res = await post(t, `{"lots":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`, { 'Content-Type': 'application/json' });
+    const res = await post(t, `{"lots":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`, {
+      'Content-Type': 'application/json',
+    });
     await refused(res, 401, 'MISSING_SIGNATURE');
   });
 
   test('a large legitimate body is parsed in the pool thread and accepted (the worker script resolves under Jest)', async () => {
     const parser = t.app.get(JsonBodyParser);
     const before = parser.pooledBodies;
-    const payload = { version: '1.0.0', languages: ['en', 'de'], lots: lots(2_000).map((l) => ({ ...l, additional_info: `Ünïcode ✓ ${'d'.repeat(600)}` })) };
+    const payload = {
+      version: '1.0.0',
+      languages: ['en', 'de'],
+      lots: lots(2_000).map((l) => ({ ...l, additional_info: `Ünïcode ✓ ${'d'.repeat(600)}` })),
+    };
     const text = JSON.stringify(payload);
     expect(text.length).toBeGreaterThan(1024 * 1024);
     const res = await post(t, text, { 'Content-Type': 'application/json' }, canonicalJson(payload.lots));
@@ -223,7 +258,7 @@ describe('2. bounded work before authentication', () => {
     expect(stored.additional_info).toBe(`Ünïcode ✓ ${'d'.repeat(600)}`);
   });
 
-  test('a body that exhausts the parser thread\'s heap → 413, and the pool recovers', async () => {
+  test("a body that exhausts the parser thread's heap → 413, and the pool recovers", async () => {
     // Within the small app's byte, value and depth limits, but its canonical form (every € becomes \u20ac,
     // one string piece each) needs far more than the 16 MB heap its parser thread has.
     const bulky = `{"lots":["${'€'.repeat(600_000)}"]}`;
@@ -279,7 +314,7 @@ describe('3. NUL and lone surrogates → 400 VALIDATION_FAILED naming the field'
 
 describe('4. the job list accepts only its documented query parameters', () => {
   test.each([
-    ['a bare job id with that job id\'s signature', (id: string) => [id, id]],
+    ["a bare job id with that job id's signature", (id: string) => [id, id]],
     ['a bare job id with no signature', (id: string) => [id, undefined]],
     ['a bare job id with a wrong signature', (id: string) => [id, 'nope']],
     ['an unknown parameter, signed', () => ['foo=1', 'foo=1']],

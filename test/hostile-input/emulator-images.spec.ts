@@ -36,13 +36,23 @@ async function vision(target: RunningEmulator, imageUrl: string): Promise<{ stat
     headers: { authorization: 'Bearer sk-e', 'content-type': 'application/json' },
     body: JSON.stringify({
       model: 'gpt-4.1-mini',
-      input: [{ role: 'user', content: [{ type: 'input_text', text: 'Additional information: door' }, { type: 'input_image', image_url: imageUrl }] }],
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'Additional information: door' },
+            { type: 'input_image', image_url: imageUrl },
+          ],
+        },
+      ],
     }),
   });
   return { status: res.status, body: await res.json() };
 }
 
-const downloadError = (url: string) => ({ error: { message: `Error while downloading ${url}.`, type: 'invalid_request_error', param: 'url', code: 'invalid_value' } });
+const downloadError = (url: string) => ({
+  error: { message: `Error while downloading ${url}.`, type: 'invalid_request_error', param: 'url', code: 'invalid_value' },
+});
 const to = (target: string) => `${host.url}/to?${encodeURIComponent(target)}`;
 
 test('a loopback image host is reached when allowed, and a redirect within it is followed', async () => {

@@ -12,8 +12,13 @@ import { json, startTestApp, type TestApp } from '../support/app.js';
 const JOB = '550e8400-e29b-41d4-a716-446655440000';
 
 function expectSecurityHeaders(res: Response, what: string): void {
-  const headers = Object.fromEntries(['x-content-type-options', 'x-frame-options', 'referrer-policy'].map((name) => [name, res.headers.get(name)]));
-  expect([what, headers]).toEqual([what, { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' }]);
+  const headers = Object.fromEntries(
+    ['x-content-type-options', 'x-frame-options', 'referrer-policy'].map((name) => [name, res.headers.get(name)]),
+  );
+  expect([what, headers]).toEqual([
+    what,
+    { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' },
+  ]);
   const csp = res.headers.get('content-security-policy') ?? '';
   expect([what, csp]).toEqual([what, expect.stringContaining("script-src 'self';")]);
   expect([what, csp]).toEqual([what, expect.stringContaining("frame-ancestors 'none'")]);
@@ -21,7 +26,11 @@ function expectSecurityHeaders(res: Response, what: string): void {
 }
 
 function expectErrorShape(body: Record<string, unknown>, code: string): void {
-  expect(Object.keys(body).filter((key) => key !== 'details').sort()).toEqual(['code', 'error', 'message']);
+  expect(
+    Object.keys(body)
+      .filter((key) => key !== 'details')
+      .sort(),
+  ).toEqual(['code', 'error', 'message']);
   expect(body.code).toBe(code);
 }
 
@@ -44,7 +53,14 @@ describe('headers, 405 and CORS (default: no cross-origin access)', () => {
       ['docs-json', await t.fetch('/docs-json')],
     ];
     expect(answers.map(([what, res]) => [what, res.status])).toEqual([
-      ['live', 200], ['401', 401], ['404 job', 404], ['404 route', 404], ['405', 405], ['list', 200], ['docs', 200], ['docs-json', 200],
+      ['live', 200],
+      ['401', 401],
+      ['404 job', 404],
+      ['404 route', 404],
+      ['405', 405],
+      ['list', 200],
+      ['docs', 200],
+      ['docs-json', 200],
     ]);
     for (const [what, res] of answers) {
       expectSecurityHeaders(res, what);
@@ -82,12 +98,20 @@ describe('headers, 405 and CORS (default: no cross-origin access)', () => {
     ['PATCH', '/api/v1/batch-jobs', 'GET, HEAD'],
     ['POST', '/health/live', 'GET, HEAD'],
   ])('%s %s → 405 with Allow: %s, in the error shape, nothing stored', async (method, path, allow) => {
-    const res = await t.fetch(path, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : JSON.stringify({ lots: lots(2) }) });
+    const res = await t.fetch(path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: method === 'GET' ? undefined : JSON.stringify({ lots: lots(2) }),
+    });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe(allow);
     const body = await json(res);
     expectErrorShape(body, 'METHOD_NOT_ALLOWED');
-    expect(body).toEqual({ error: 'Method not allowed', message: `${method} is not allowed on ${path}; allowed: ${allow}`, code: 'METHOD_NOT_ALLOWED' });
+    expect(body).toEqual({
+      error: 'Method not allowed',
+      message: `${method} is not allowed on ${path}; allowed: ${allow}`,
+      code: 'METHOD_NOT_ALLOWED',
+    });
     expect(await countRows(t.db)).toEqual({ jobs: 0, lots: 0 });
   });
 
@@ -101,7 +125,11 @@ describe('headers, 405 and CORS (default: no cross-origin access)', () => {
   test('no CORS_ORIGINS: a preflight is answered 204 without Access-Control-Allow-Origin; so is a cross-origin GET', async () => {
     const preflight = await t.fetch('/api/v1/generate-descriptions', {
       method: 'OPTIONS',
-      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-signature' },
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-signature',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
@@ -165,7 +193,10 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
     for (const bad of ['*', 'https://app.example.com/path', 'app.example.com', 'https://*.example.com', 'ftp://x.example']) {
       expect([bad, problems(bad)]).toEqual([bad, expect.stringContaining('CORS_ORIGINS must list origins')]);
     }
-    expect(parseEnvironment({ CORS_ORIGINS: ' https://a.example , http://localhost:3000 ' }).CORS_ORIGINS).toEqual(['https://a.example', 'http://localhost:3000']);
+    expect(parseEnvironment({ CORS_ORIGINS: ' https://a.example , http://localhost:3000 ' }).CORS_ORIGINS).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ]);
     expect(parseEnvironment({}).CORS_ORIGINS).toEqual([]);
   });
 });
@@ -175,7 +206,9 @@ describe('server timeouts', () => {
   const port = () => Number(new URL(t.url).port);
   beforeAll(async () => {
     // Small bounds for the test; the defaults (120 s / 20 s / 5 s) are sized for a 100 MB upload.
-    t = await startTestApp({ env: { APP_ROLE: 'api', HTTP_REQUEST_TIMEOUT: '1', HTTP_HEADERS_TIMEOUT: '1', HTTP_KEEP_ALIVE_TIMEOUT: '0.5' } });
+    t = await startTestApp({
+      env: { APP_ROLE: 'api', HTTP_REQUEST_TIMEOUT: '1', HTTP_HEADERS_TIMEOUT: '1', HTTP_KEEP_ALIVE_TIMEOUT: '0.5' },
+    });
   });
   afterAll(() => t?.close());
 
@@ -185,7 +218,9 @@ describe('server timeouts', () => {
     const opened = Date.now();
     let received = '';
     socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-    const closed = new Promise<{ afterMs: number; received: string }>((resolve) => socket.on('close', () => resolve({ afterMs: Date.now() - opened, received })));
+    const closed = new Promise<{ afterMs: number; received: string }>((resolve) =>
+      socket.on('close', () => resolve({ afterMs: Date.now() - opened, received })),
+    );
     socket.on('error', () => undefined);
     return { socket, opened, closed };
   }

@@ -38,12 +38,29 @@ test('the allow-list keeps text and harmless tags, drops everything else', () =>
 });
 
 test('the fast path takes only HTML that sanitize-html would leave exactly as it is', () => {
-  const clean = [describeDamage('A & B <c>', 2), translateHtml(describeDamage('x', 1), 'de'), '<ul><li>a</li><li><strong>b</strong><br /></li></ul>', 'plain text'];
+  const clean = [
+    describeDamage('A & B <c>', 2),
+    translateHtml(describeDamage('x', 1), 'de'),
+    '<ul><li>a</li><li><strong>b</strong><br /></li></ul>',
+    'plain text',
+  ];
   for (const html of clean) {
     expect([html, isAlreadyClean(html)]).toEqual([html, true]);
     expect(sanitizeHtml(html, { allowedTags: [...MODEL_HTML_TAGS], allowedAttributes: {} })).toBe(html);
   }
-  const notClean = ['<p>open', '<p>a</strong>', '<br>', '<P>x</P>', '<p class="a">x</p>', 'a > b', 'A & B', '&quot;q&quot;', '<div>x</div>', '</p>', HOSTILE_HTML];
+  const notClean = [
+    '<p>open',
+    '<p>a</strong>',
+    '<br>',
+    '<P>x</P>',
+    '<p class="a">x</p>',
+    'a > b',
+    'A & B',
+    '&quot;q&quot;',
+    '<div>x</div>',
+    '</p>',
+    HOSTILE_HTML,
+  ];
   for (const html of notClean) expect([html, isAlreadyClean(html)]).toEqual([html, false]);
   expect(sanitizeModelHtml('<p>open')).toBe('<p>open</p>');
   expect(sanitizeModelHtml('A & B')).toBe('A &amp; B');
@@ -66,13 +83,17 @@ describe('hostile model HTML end to end', () => {
 
   test('sync mode (direct vision and translation calls): answered, stored and served clean, text kept', async () => {
     const res = await h.app.postLots({
-      version: '1.0.0', languages: ['en', 'de'],
+      version: '1.0.0',
+      languages: ['en', 'de'],
       lots: [{ lot_id: 'sync-hostile', additional_info: HOSTILE_INFO, images: [{ url: img('s1') }] }],
     });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.lots[0]).toMatchObject({ status: 'completed', error: null });
-    expect(body.lots[0].descriptions).toEqual([{ language: 'en', damages: CLEAN_EN }, { language: 'de', damages: cleanIn('de') }]);
+    expect(body.lots[0].descriptions).toEqual([
+      { language: 'en', damages: CLEAN_EN },
+      { language: 'de', damages: cleanIn('de') },
+    ]);
 
     const [stored] = await h.app.db.query(`SELECT vision_result, translations FROM batch_lots WHERE batch_job_id = $1`, [body.job_id]);
     expect(stored).toEqual({ vision_result: CLEAN_EN, translations: { de: cleanIn('de') } });
@@ -86,7 +107,8 @@ describe('hostile model HTML end to end', () => {
   test('batch mode (vision and translation batches): stored, served, downloaded and sent by webhook clean', async () => {
     const webhook = `${receiver.url}/hooks/hostile`;
     const res = await h.app.postLots({
-      version: '1.0.0', languages: ['en', 'fr'],
+      version: '1.0.0',
+      languages: ['en', 'fr'],
       lots: [
         { lot_id: 'hostile', webhook, additional_info: HOSTILE_INFO, images: [{ url: img('b1') }] },
         { lot_id: 'plain', webhook, additional_info: 'Scratched bumper', images: [{ url: img('b2') }] },
@@ -105,7 +127,10 @@ describe('hostile model HTML end to end', () => {
 
     const served = await json(await h.app.getJob(`/api/v1/batch-results/${jobId}`, jobId));
     const hostile = served.results.lots.find((lot: { lot_id: string }) => lot.lot_id === 'hostile');
-    expect(hostile.descriptions).toEqual([{ language: 'en', damages: CLEAN_EN }, { language: 'fr', damages: cleanIn('fr') }]);
+    expect(hostile.descriptions).toEqual([
+      { language: 'en', damages: CLEAN_EN },
+      { language: 'fr', damages: cleanIn('fr') },
+    ]);
     const download = await h.app.getJob(`/api/v1/batch-results/${jobId}/download`, jobId);
     expect(download.status).toBe(200);
     const downloaded = await download.text();
@@ -123,7 +148,8 @@ describe('hostile model HTML end to end', () => {
     h = await startPipeline({ env: { OPENAI_MAX_RETRIES: '0', BATCH_MAX_SUBMISSIONS: '1' } });
     h.emu.faults.batch({ fail: 'token_limit_exceeded', count: 10 });
     const res = await h.app.postLots({
-      version: '1.0.0', languages: ['en', 'es'],
+      version: '1.0.0',
+      languages: ['en', 'es'],
       lots: [
         { lot_id: 'hostile', additional_info: HOSTILE_INFO, images: [{ url: img('f1') }] },
         { lot_id: 'plain', additional_info: 'Hail', images: [{ url: img('f2') }] },
@@ -140,7 +166,10 @@ describe('hostile model HTML end to end', () => {
   test('an answer with nothing harmless in it fails the lot instead of storing an empty description', async () => {
     const { readVision } = await import('../../src/batch-monitor/lot-processor.service.js');
     const usage = { input_tokens: 1, output_tokens: 1, total_tokens: 2 };
-    expect(readVision({ ok: true, text: '<script>alert(1)</script><img src=x onerror=alert(2)>', usage })).toMatchObject({ ok: false, kind: 'empty_text' });
+    expect(readVision({ ok: true, text: '<script>alert(1)</script><img src=x onerror=alert(2)>', usage })).toMatchObject({
+      ok: false,
+      kind: 'empty_text',
+    });
     expect(readVision({ ok: true, text: HOSTILE_HTML, usage })).toEqual({ ok: true, text: CLEAN_TAIL, usage });
   });
 });

@@ -33,7 +33,18 @@ describe('health and metrics', () => {
 
   /** Anything that would tell an outsider which host, process or instance answered, or where OpenAI is. */
   function expectNothingIdentifying(text: string): void {
-    for (const secret of [SECRET, 'proxyuser', '127.0.0.1', t.config.instanceId, hostname(), `"pid"`, String(process.pid), 'base_url', 'instances', 'uptime']) {
+    for (const secret of [
+      SECRET,
+      'proxyuser',
+      '127.0.0.1',
+      t.config.instanceId,
+      hostname(),
+      `"pid"`,
+      String(process.pid),
+      'base_url',
+      'instances',
+      'uptime',
+    ]) {
       expect([secret, text.includes(secret)]).toEqual([secret, false]);
     }
   }
@@ -44,7 +55,11 @@ describe('health and metrics', () => {
     const text = await res.text();
     expectNothingIdentifying(text);
     const body = JSON.parse(text);
-    const checks = { '/health': ['database', 'migrations', 'openai', 'workers'], '/health/live': ['process'], '/health/ready': ['database', 'migrations', 'workers'] }[path]!;
+    const checks = {
+      '/health': ['database', 'migrations', 'openai', 'workers'],
+      '/health/live': ['process'],
+      '/health/ready': ['database', 'migrations', 'workers'],
+    }[path]!;
     expect(Object.keys(body.details).sort()).toEqual(checks);
     for (const section of ['info', 'details']) {
       for (const [name, value] of Object.entries(body[section])) expect([name, value]).toEqual([name, { status: 'up' }]);
@@ -61,9 +76,15 @@ describe('health and metrics', () => {
       const text = await res.text();
       expectNothingIdentifying(text);
       expect(JSON.parse(text)).toEqual({
-        error: 'Service unavailable', message: 'Not healthy: workers', code: 'SERVICE_UNAVAILABLE',
-        details: { status: 'error', info: { database: { status: 'up' }, migrations: { status: 'up' } }, error: { workers: { status: 'down' } },
-          details: { database: { status: 'up' }, migrations: { status: 'up' }, workers: { status: 'down' } } },
+        error: 'Service unavailable',
+        message: 'Not healthy: workers',
+        code: 'SERVICE_UNAVAILABLE',
+        details: {
+          status: 'error',
+          info: { database: { status: 'up' }, migrations: { status: 'up' } },
+          error: { workers: { status: 'down' } },
+          details: { database: { status: 'up' }, migrations: { status: 'up' }, workers: { status: 'down' } },
+        },
       });
       // The management port says why (here: the database error, which may name hosts — hence not public).
       const detailed = await json(await t.manage('/health/ready'));
@@ -75,16 +96,21 @@ describe('health and metrics', () => {
   });
 
   test('the management port has the detail — the base URL with its password masked — and /metrics', async () => {
-    const health = await waitFor(async () => {
-      const res = await t.manage('/health'); // the previous test made this worker's heartbeat stale: wait for its next beat
-      return res.status === 200 ? res : undefined;
-    }, { what: 'a fresh heartbeat' });
+    const health = await waitFor(
+      async () => {
+        const res = await t.manage('/health'); // the previous test made this worker's heartbeat stale: wait for its next beat
+        return res.status === 200 ? res : undefined;
+      },
+      { what: 'a fresh heartbeat' },
+    );
     expect(health.headers.get('cache-control')).toBe('no-store');
     const text = await health.text();
     expect(text).not.toContain(SECRET);
     const body = JSON.parse(text);
     expect(body.info.openai).toEqual({ status: 'up', mode: 'openai', base_url: 'http://proxyuser:***@127.0.0.1:9/v1' });
-    expect(body.info.workers.instances).toEqual([expect.objectContaining({ instance_id: t.config.instanceId, hostname: hostname(), pid: process.pid })]);
+    expect(body.info.workers.instances).toEqual([
+      expect.objectContaining({ instance_id: t.config.instanceId, hostname: hostname(), pid: process.pid }),
+    ]);
     expect((await json(await t.manage('/health/live'))).info.process).toMatchObject({ pid: process.pid, role: 'all' });
 
     const metrics = await t.manage('/metrics');
@@ -102,7 +128,11 @@ describe('health and metrics', () => {
     const wrongMethod = await t.manage('/metrics', { method: 'POST', body: '{}' });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
-    expect(await json(wrongMethod)).toEqual({ error: 'Method not allowed', message: 'POST is not allowed on /metrics; allowed: GET, HEAD', code: 'METHOD_NOT_ALLOWED' });
+    expect(await json(wrongMethod)).toEqual({
+      error: 'Method not allowed',
+      message: 'POST is not allowed on /metrics; allowed: GET, HEAD',
+      code: 'METHOD_NOT_ALLOWED',
+    });
   });
 });
 
@@ -127,7 +157,9 @@ test('MANAGEMENT_PORT is validated and must differ from PORT', () => {
   expect(parseEnvironment({}).MANAGEMENT_PORT).toBe(9464);
   expect(problems({ MANAGEMENT_PORT: 'x' }).join()).toContain('MANAGEMENT_PORT');
   expect(problems({ MANAGEMENT_PORT: '70000' }).join()).toContain('MANAGEMENT_PORT');
-  expect(problems({ PORT: '8080', MANAGEMENT_PORT: '8080' })).toEqual([expect.stringMatching(/^MANAGEMENT_PORT must differ from PORT \(both 8080\)/)]);
+  expect(problems({ PORT: '8080', MANAGEMENT_PORT: '8080' })).toEqual([
+    expect.stringMatching(/^MANAGEMENT_PORT must differ from PORT \(both 8080\)/),
+  ]);
   expect(problems({ PORT: '0', MANAGEMENT_PORT: '0' })).toEqual([]);
 });
 
@@ -144,15 +176,17 @@ describe('webhook delivery listings', () => {
   });
 
   test('credentials in any URL of a listed text are masked', () => {
-    expect(maskUrlCredentials('Network error contacting http://u:p@10.0.0.1/x and https://token@h.example/y?a=b@c'))
-      .toBe('Network error contacting http://***:***@10.0.0.1/x and https://***@h.example/y?a=b@c');
+    expect(maskUrlCredentials('Network error contacting http://u:p@10.0.0.1/x and https://token@h.example/y?a=b@c')).toBe(
+      'Network error contacting http://***:***@10.0.0.1/x and https://***@h.example/y?a=b@c',
+    );
     expect(maskUrlCredentials('https://plain.example/a@b')).toBe('https://plain.example/a@b');
   });
 
   test('mask user:password@ in the URL; the receiver still gets the credentials', async () => {
     const hook = receiver.url.replace('http://', 'http://hookuser:hook-pass-123@') + '/hook';
     const res = await h.app.postLots({
-      version: '1.0.0', languages: ['en'],
+      version: '1.0.0',
+      languages: ['en'],
       lots: ['a', 'b'].map((id) => ({ lot_id: id, webhook: hook, images: [{ url: `${h.images.url}/img/${id}.jpg` }] })),
     });
     expect(res.status).toBe(201);

@@ -22,26 +22,60 @@ test('201 answer of reference 002, and the job with all its lots stored in reque
   const res = await t.postLots({
     version: '1.2.3',
     languages: ['en', 'fr', 'de'],
-    lots: [lot('batch-001', { webhook, additional_info: 'Mercedes' }), lot('batch-002', { additional_info: null, images: [{ url: 'http://a.example/1.jpg' }, { url: 'http://a.example/2.jpg' }] })],
+    lots: [
+      lot('batch-001', { webhook, additional_info: 'Mercedes' }),
+      lot('batch-002', { additional_info: null, images: [{ url: 'http://a.example/1.jpg' }, { url: 'http://a.example/2.jpg' }] }),
+    ],
   });
   expect(res.status).toBe(201);
   const json = await body(res);
   expect(json).toEqual({
-    job_id: UUID, status: 'accepted', created_at: ISO, total_lots: 2, languages: ['en', 'fr', 'de'],
-    estimated_completion: ISO, processing_mode: 'batch', webhook_configured: true,
+    job_id: UUID,
+    status: 'accepted',
+    created_at: ISO,
+    total_lots: 2,
+    languages: ['en', 'fr', 'de'],
+    estimated_completion: ISO,
+    processing_mode: 'batch',
+    webhook_configured: true,
   });
   expect(Date.parse(json.estimated_completion)).toBeGreaterThan(Date.parse(json.created_at));
 
   const [job] = await t.db.query('SELECT * FROM batch_jobs WHERE id = $1', [json.job_id]);
   expect(job).toMatchObject({
-    client_id: 'default', status: 'pending', processing_mode: 'batch', current_stage: 'queued', version: '1.2.3',
-    languages: ['en', 'fr', 'de'], total_lots: 2, processed_lots: 0, failed_lots: 0, webhook_configured: true,
+    client_id: 'default',
+    status: 'pending',
+    processing_mode: 'batch',
+    current_stage: 'queued',
+    version: '1.2.3',
+    languages: ['en', 'fr', 'de'],
+    total_lots: 2,
+    processed_lots: 0,
+    failed_lots: 0,
+    webhook_configured: true,
   });
   expect(job.next_check_at.getTime()).toBeLessThanOrEqual(Date.now());
-  const stored = await t.db.query('SELECT position, lot_id, additional_info, webhook_url, images, status FROM batch_lots WHERE batch_job_id = $1 ORDER BY position', [json.job_id]);
+  const stored = await t.db.query(
+    'SELECT position, lot_id, additional_info, webhook_url, images, status FROM batch_lots WHERE batch_job_id = $1 ORDER BY position',
+    [json.job_id],
+  );
   expect(stored).toEqual([
-    { position: 0, lot_id: 'batch-001', additional_info: 'Mercedes', webhook_url: webhook, images: [{ url: 'https://img.example.com/batch-001/1.jpg' }], status: 'pending' },
-    { position: 1, lot_id: 'batch-002', additional_info: null, webhook_url: null, images: [{ url: 'http://a.example/1.jpg' }, { url: 'http://a.example/2.jpg' }], status: 'pending' },
+    {
+      position: 0,
+      lot_id: 'batch-001',
+      additional_info: 'Mercedes',
+      webhook_url: webhook,
+      images: [{ url: 'https://img.example.com/batch-001/1.jpg' }],
+      status: 'pending',
+    },
+    {
+      position: 1,
+      lot_id: 'batch-002',
+      additional_info: null,
+      webhook_url: null,
+      images: [{ url: 'http://a.example/1.jpg' }, { url: 'http://a.example/2.jpg' }],
+      status: 'pending',
+    },
   ]);
 });
 
@@ -58,11 +92,16 @@ test('a request larger than one insert chunk keeps every lot, in order', async (
 test('batch-status and its alias: the status body of reference 002', async () => {
   const jobId = await createBatch(t, 3);
   const expected = {
-    job_id: jobId, status: 'pending', processing_mode: 'batch', created_at: ISO, updated_at: ISO,
+    job_id: jobId,
+    status: 'pending',
+    processing_mode: 'batch',
+    created_at: ISO,
+    updated_at: ISO,
     progress: { total_lots: 3, processed_lots: 0, failed_lots: 0, completion_percentage: 0, estimated_completion: ISO },
     languages: ['en', 'de'],
     processing_details: { openai_vision_batch_id: null, openai_translation_batch_id: null, current_stage: 'queued' },
-    error_message: null, webhook_configured: false,
+    error_message: null,
+    webhook_configured: false,
   };
   for (const path of [`/api/v1/batch-status/${jobId}`, `/api/v1/jobs/${jobId}/status`]) {
     const res = await t.getJob(path, jobId);
@@ -76,7 +115,11 @@ test('batch-status and its alias: the status body of reference 002', async () =>
   );
   const progressed = await body(await t.getJob(`/api/v1/batch-status/${jobId}`, jobId));
   expect(progressed.progress).toMatchObject({ processed_lots: 1, failed_lots: 1, completion_percentage: 66.7 });
-  expect(progressed.processing_details).toEqual({ openai_vision_batch_id: 'batch_v', openai_translation_batch_id: null, current_stage: 'vision_analysis' });
+  expect(progressed.processing_details).toEqual({
+    openai_vision_batch_id: 'batch_v',
+    openai_translation_batch_id: null,
+    current_stage: 'vision_analysis',
+  });
 });
 
 test('results of an active job: 202 with progress, on both routes and the download', async () => {
@@ -86,7 +129,9 @@ test('results of an active job: 202 with progress, on both routes and the downlo
     expect(res.status).toBe(202);
     expect(res.headers.get('content-disposition')).toBeNull();
     expect(await body(res)).toEqual({
-      error: 'Job not completed', status: 'pending', job_id: jobId,
+      error: 'Job not completed',
+      status: 'pending',
+      job_id: jobId,
       progress: { total_lots: 2, processed_lots: 0, failed_lots: 0, completion_percentage: 0, estimated_completion: ISO },
       message: "Job is currently pending. Results will be available when status is 'completed'.",
     });
@@ -101,20 +146,45 @@ test('results of a completed job: 200 with the body of reference 002; the downlo
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   const results = await body(res);
   const done = (n: number, position: number) => ({
-    lot_id: `lot-${n}`, status: 'completed', processed_at: new Date(Date.parse('2025-08-05T08:10:00Z') + position * 1000).toISOString(), processed_images: 2,
-    descriptions: [{ language: 'en', damages: `<p>Damage of lot-${n}</p>` }, { language: 'de', damages: `<p>[de] Schaden lot-${n}</p>` }],
-    missing_images: position === 0 ? ['https://img.example.com/missing.jpg'] : [], error: null,
+    lot_id: `lot-${n}`,
+    status: 'completed',
+    processed_at: new Date(Date.parse('2025-08-05T08:10:00Z') + position * 1000).toISOString(),
+    processed_images: 2,
+    descriptions: [
+      { language: 'en', damages: `<p>Damage of lot-${n}</p>` },
+      { language: 'de', damages: `<p>[de] Schaden lot-${n}</p>` },
+    ],
+    missing_images: position === 0 ? ['https://img.example.com/missing.jpg'] : [],
+    error: null,
   });
   expect(results).toEqual({
-    job_id: jobId, status: 'completed', completed_at: '2025-08-05T08:15:00.000Z',
-    processing_summary: { total_lots: 4, processed_lots: 3, failed_lots: 1, total_images_processed: 6, total_processing_time: '45 minutes' },
+    job_id: jobId,
+    status: 'completed',
+    completed_at: '2025-08-05T08:15:00.000Z',
+    processing_summary: {
+      total_lots: 4,
+      processed_lots: 3,
+      failed_lots: 1,
+      total_images_processed: 6,
+      total_processing_time: '45 minutes',
+    },
     error_message: null,
     results: {
       version: '1.0.0',
-      lots: [done(1, 0), done(2, 1), {
-        lot_id: 'lot-3', status: 'failed', processed_at: '2025-08-05T08:10:02.000Z', processed_images: 0, descriptions: [], missing_images: [],
-        error: "Vision analysis failed (refusal): I'm sorry",
-      }, done(4, 3)],
+      lots: [
+        done(1, 0),
+        done(2, 1),
+        {
+          lot_id: 'lot-3',
+          status: 'failed',
+          processed_at: '2025-08-05T08:10:02.000Z',
+          processed_images: 0,
+          descriptions: [],
+          missing_images: [],
+          error: "Vision analysis failed (refusal): I'm sorry",
+        },
+        done(4, 3),
+      ],
     },
   });
   expect(await body(await t.getJob(`/api/v1/jobs/${jobId}`, jobId))).toEqual(results);
@@ -150,7 +220,13 @@ describe('authentication and scoping', () => {
   test('unknown, malformed and foreign job ids are 404 JOB_NOT_FOUND on every route', async () => {
     const foreign = await insertForeignJob(t.db);
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', foreign]) {
-      for (const path of [`/api/v1/batch-status/${id}`, `/api/v1/jobs/${id}/status`, `/api/v1/batch-results/${id}`, `/api/v1/jobs/${id}`, `/api/v1/batch-results/${id}/download`]) {
+      for (const path of [
+        `/api/v1/batch-status/${id}`,
+        `/api/v1/jobs/${id}/status`,
+        `/api/v1/batch-results/${id}`,
+        `/api/v1/jobs/${id}`,
+        `/api/v1/batch-results/${id}/download`,
+      ]) {
         const res = await t.getJob(path, id);
         expect({ path, status: res.status }).toEqual({ path, status: 404 });
         expect(await body(res)).toEqual({ error: 'Job not found', message: `Job ${id} not found`, code: 'JOB_NOT_FOUND' });
@@ -164,7 +240,12 @@ describe('authentication and scoping', () => {
 
   test('the aliases of reference 003 are authenticated like everything else', async () => {
     const jobId = await createBatch(t, 2);
-    for (const path of [`/api/v1/jobs/${jobId}/status`, `/api/v1/jobs/${jobId}`, `/api/v1/batch-status/${jobId}`, `/api/v1/batch-results/${jobId}/download`]) {
+    for (const path of [
+      `/api/v1/jobs/${jobId}/status`,
+      `/api/v1/jobs/${jobId}`,
+      `/api/v1/batch-status/${jobId}`,
+      `/api/v1/batch-results/${jobId}/download`,
+    ]) {
       const unsigned = await t.fetch(path);
       expect(unsigned.status).toBe(401);
       expect((await body(unsigned)).code).toBe('MISSING_SIGNATURE');

@@ -47,7 +47,9 @@ test('cancelling a job queues batch_job_cancelled in the same transaction and de
   expect(cancelled.status).toBe(200);
   const rows = await t.db.query(`SELECT webhook_url, event, status FROM webhook_deliveries WHERE batch_job_id = $1`, [jobId]);
   // Present as soon as the cancel answered (same transaction); a worker woken by the job's creation may already have sent it.
-  expect(rows).toEqual([{ webhook_url: receiverUrl, event: 'batch_job_cancelled', status: expect.stringMatching(/^(pending|delivered)$/) }]);
+  expect(rows).toEqual([
+    { webhook_url: receiverUrl, event: 'batch_job_cancelled', status: expect.stringMatching(/^(pending|delivered)$/) },
+  ]);
 
   await t.app.get(WorkerTickService).tick();
   await waitFor(async () => received.length > 0, { timeoutMs: 10_000, what: 'the webhook' });

@@ -25,13 +25,19 @@ async function rejected(payload: Record<string, unknown> & { lots: unknown[] }, 
 describe('rejected requests store nothing', () => {
   test('no lots → 400 with a clear message', async () => {
     expect(await rejected({ version: '1.0.0', languages: ['en'], lots: [] }, 400)).toEqual({
-      error: 'Validation failed', message: 'lots: must contain at least 1 lot', code: 'VALIDATION_FAILED', details: { problems: ['lots: must contain at least 1 lot'] },
+      error: 'Validation failed',
+      message: 'lots: must contain at least 1 lot',
+      code: 'VALIDATION_FAILED',
+      details: { problems: ['lots: must contain at least 1 lot'] },
     });
   });
 
   test('lots missing or not an array → 400', async () => {
     const res = await t.fetch('/api/v1/generate-descriptions', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ lots: 'x' }), signWith: '"x"',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ lots: 'x' }),
+      signWith: '"x"',
     });
     expect(res.status).toBe(400);
     expect((await body(res)).message).toBe('lots: is required and must be an array of lots');
@@ -58,18 +64,21 @@ describe('rejected requests store nothing', () => {
   });
 
   test('a lot without images, without lot_id, or with oversized fields → 400 listing each problem', async () => {
-    const json = await rejected({
-      languages: ['en'],
-      lots: [
-        { lot_id: 'a', images: [] },
-        { images: [{ url: 'https://a.b/c.jpg' }] },
-        { lot_id: '   ', images: [{ url: 'https://a.b/c.jpg' }] },
-        { lot_id: 'x'.repeat(257), images: [{ url: 'https://a.b/c.jpg' }] },
-        { lot_id: 'd', additional_info: 'y'.repeat(10_001), images: [{ url: 'https://a.b/c.jpg' }] },
-        { lot_id: 'e', images: [{ href: 'https://a.b/c.jpg' }] },
-        'not a lot',
-      ],
-    }, 400);
+    const json = await rejected(
+      {
+        languages: ['en'],
+        lots: [
+          { lot_id: 'a', images: [] },
+          { images: [{ url: 'https://a.b/c.jpg' }] },
+          { lot_id: '   ', images: [{ url: 'https://a.b/c.jpg' }] },
+          { lot_id: 'x'.repeat(257), images: [{ url: 'https://a.b/c.jpg' }] },
+          { lot_id: 'd', additional_info: 'y'.repeat(10_001), images: [{ url: 'https://a.b/c.jpg' }] },
+          { lot_id: 'e', images: [{ href: 'https://a.b/c.jpg' }] },
+          'not a lot',
+        ],
+      },
+      400,
+    );
     expect(json.code).toBe('VALIDATION_FAILED');
     expect(json.details.problems).toEqual([
       'lots.0.images: must contain at least 1 image',
@@ -91,55 +100,86 @@ describe('rejected requests store nothing', () => {
   test('more than 10 languages → 422 TOO_MANY_LANGUAGES', async () => {
     const languages = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'ru', 'uk', 'ja'];
     expect(await rejected({ languages, lots: lots(2) }, 422)).toEqual({
-      error: 'Validation failed', message: 'At most 10 languages per request', code: 'TOO_MANY_LANGUAGES',
+      error: 'Validation failed',
+      message: 'At most 10 languages per request',
+      code: 'TOO_MANY_LANGUAGES',
       details: { provided_languages: 11, max_allowed: 10 },
     });
   });
 
   test('unknown language codes → 422 UNSUPPORTED_LANGUAGE naming each', async () => {
     expect(await rejected({ languages: ['en', 'xx', 'klingon', 'en-ZZ'], lots: lots(2) }, 422)).toEqual({
-      error: 'Validation failed', message: 'Unsupported language codes: xx, klingon, en-ZZ', code: 'UNSUPPORTED_LANGUAGE',
+      error: 'Validation failed',
+      message: 'Unsupported language codes: xx, klingon, en-ZZ',
+      code: 'UNSUPPORTED_LANGUAGE',
       details: { unsupported: ['xx', 'klingon', 'en-ZZ'] },
     });
   });
 
   test('languages of the wrong type or empty → 400', async () => {
-    expect((await rejected({ languages: [], lots: lots(2) }, 400)).details.problems).toEqual(['languages: must contain at least 1 language code']);
-    expect((await rejected({ languages: 'en', lots: lots(2) }, 400)).details.problems).toEqual(['languages: must be an array of language codes, e.g. ["en", "de"]']);
-    expect((await rejected({ languages: ['en', 5], lots: lots(2) }, 400)).details.problems).toEqual(['languages: every language code must be a string']);
+    expect((await rejected({ languages: [], lots: lots(2) }, 400)).details.problems).toEqual([
+      'languages: must contain at least 1 language code',
+    ]);
+    expect((await rejected({ languages: 'en', lots: lots(2) }, 400)).details.problems).toEqual([
+      'languages: must be an array of language codes, e.g. ["en", "de"]',
+    ]);
+    expect((await rejected({ languages: ['en', 5], lots: lots(2) }, 400)).details.problems).toEqual([
+      'languages: every language code must be a string',
+    ]);
   });
 
   test('non-http(s) image URLs → 422 INVALID_IMAGE_URLS listing every bad one once', async () => {
-    const bad = ['ftp://example.com/car.jpg', 'javascript:alert(1)', '/relative/car.jpg', 'https://', 'http://exa mple.com/a.jpg', ' https://a.b/lead.jpg', `https://a.b/${'x'.repeat(2100)}`];
-    const json = await rejected({
-      languages: ['en'],
-      lots: [
-        lot('a', { images: [{ url: 'https://ok.example.com/1.jpg' }, ...bad.slice(0, 4).map((url) => ({ url }))] }),
-        lot('b', { images: [...bad.slice(3).map((url) => ({ url })), { url: bad[0] }] }),
-      ],
-    }, 422);
+    const bad = [
+      'ftp://example.com/car.jpg',
+      'javascript:alert(1)',
+      '/relative/car.jpg',
+      'https://',
+      'http://exa mple.com/a.jpg',
+      ' https://a.b/lead.jpg',
+      `https://a.b/${'x'.repeat(2100)}`,
+    ];
+    const json = await rejected(
+      {
+        languages: ['en'],
+        lots: [
+          lot('a', { images: [{ url: 'https://ok.example.com/1.jpg' }, ...bad.slice(0, 4).map((url) => ({ url }))] }),
+          lot('b', { images: [...bad.slice(3).map((url) => ({ url })), { url: bad[0] }] }),
+        ],
+      },
+      422,
+    );
     expect(json).toEqual({
-      error: 'Validation failed', message: 'Invalid image URLs detected: only absolute http(s) URLs are accepted', code: 'INVALID_IMAGE_URLS',
+      error: 'Validation failed',
+      message: 'Invalid image URLs detected: only absolute http(s) URLs are accepted',
+      code: 'INVALID_IMAGE_URLS',
       details: { invalid_urls: bad },
     });
   });
 
   test('a webhook that is not an http(s) URL → 422 INVALID_WEBHOOK_URL', async () => {
     expect(await rejected({ languages: ['en'], lots: [lot('a', { webhook: 'mailto:ops@example.com' }), lot('b')] }, 422)).toEqual({
-      error: 'Validation failed', message: 'Invalid webhook URL: only absolute http(s) URLs are accepted', code: 'INVALID_WEBHOOK_URL',
+      error: 'Validation failed',
+      message: 'Invalid webhook URL: only absolute http(s) URLs are accepted',
+      code: 'INVALID_WEBHOOK_URL',
       details: { invalid_urls: ['mailto:ops@example.com'] },
     });
   });
 
   test('duplicate lot_id → 409 DUPLICATE_LOT_ID', async () => {
     expect(await rejected({ languages: ['en'], lots: [lot('a'), lot('b'), lot('a'), lot('b'), lot('c')] }, 409)).toEqual({
-      error: 'Conflict', message: 'Duplicate lot_id in one request: a, b', code: 'DUPLICATE_LOT_ID', details: { duplicates: ['a', 'b'] },
+      error: 'Conflict',
+      message: 'Duplicate lot_id in one request: a, b',
+      code: 'DUPLICATE_LOT_ID',
+      details: { duplicates: ['a', 'b'] },
     });
   });
 
   test('malformed JSON → 400 INVALID_JSON', async () => {
     const res = await t.fetch('/api/v1/generate-descriptions', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"lots": [', signWith: 'x',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"lots": [',
+      signWith: 'x',
     });
     expect(res.status).toBe(400);
     expect(await body(res)).toEqual({ error: 'Invalid request format', message: 'Request body must be valid JSON', code: 'INVALID_JSON' });
@@ -148,7 +188,9 @@ describe('rejected requests store nothing', () => {
 
   test('the signature is checked before validation: an invalid body with a bad signature is a 403', async () => {
     const res = await t.fetch('/api/v1/generate-descriptions', {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature': 'sha256=' + '0'.repeat(64) }, body: JSON.stringify({ lots: [] }),
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Signature': 'sha256=' + '0'.repeat(64) },
+      body: JSON.stringify({ lots: [] }),
     });
     expect(res.status).toBe(403);
     expect((await body(res)).code).toBe('INVALID_SIGNATURE');

@@ -78,10 +78,9 @@ export async function insertForeignJob(db: TestDatabase): Promise<string> {
     `INSERT INTO batch_jobs (client_id, status, processing_mode, version, languages, total_lots)
      VALUES ('other-client', 'processing', 'batch', '1.0.0', '["en"]', 2) RETURNING id`,
   );
-  await db.query(
-    `INSERT INTO batch_lots (batch_job_id, position, lot_id, images) VALUES ($1, 0, 'x-1', '[]'), ($1, 1, 'x-2', '[]')`,
-    [row.id],
-  );
+  await db.query(`INSERT INTO batch_lots (batch_job_id, position, lot_id, images) VALUES ($1, 0, 'x-1', '[]'), ($1, 1, 'x-2', '[]')`, [
+    row.id,
+  ]);
   return row.id;
 }
 
@@ -96,9 +95,10 @@ export async function startImageServer(): Promise<{ base: string; close(): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -38,9 +38,17 @@ describe('GET /batch-jobs', () => {
     expect(json.jobs.map((job: { id: string }) => job.id)).toEqual([...ids].reverse());
     expect(json.pagination).toEqual({ limit: 10, offset: 0, total: 4, has_more: false });
     expect(json.jobs[2]).toEqual({
-      id: ids[1], status: 'processing', processing_mode: 'batch', created_at: '2025-08-02T12:00:00.000Z', updated_at: expect.any(String),
-      total_lots: 2, processed_lots: 1, failed_lots: 0, languages: ['en', 'de'],
-      progress: { completion_percentage: 50, estimated_completion: expect.any(String) }, webhook_configured: false,
+      id: ids[1],
+      status: 'processing',
+      processing_mode: 'batch',
+      created_at: '2025-08-02T12:00:00.000Z',
+      updated_at: expect.any(String),
+      total_lots: 2,
+      processed_lots: 1,
+      failed_lots: 0,
+      languages: ['en', 'de'],
+      progress: { completion_percentage: 50, estimated_completion: expect.any(String) },
+      webhook_configured: false,
     });
   });
 
@@ -52,8 +60,14 @@ describe('GET /batch-jobs', () => {
     expect((await ofQuery('status=processing')).ids).toEqual([ids[1]]);
     expect((await ofQuery('status=completed')).ids).toEqual([]);
     expect((await ofQuery('created_after=2025-08-02T12:00:00Z&created_before=2025-08-04T12:00:00Z')).ids).toEqual([ids[2], ids[1]]);
-    expect(await ofQuery('limit=2&offset=1')).toEqual({ ids: [ids[2], ids[1]], pagination: { limit: 2, offset: 1, total: 4, has_more: true } });
-    expect(await ofQuery('limit=2&offset=2')).toEqual({ ids: [ids[1], ids[0]], pagination: { limit: 2, offset: 2, total: 4, has_more: false } });
+    expect(await ofQuery('limit=2&offset=1')).toEqual({
+      ids: [ids[2], ids[1]],
+      pagination: { limit: 2, offset: 1, total: 4, has_more: true },
+    });
+    expect(await ofQuery('limit=2&offset=2')).toEqual({
+      ids: [ids[1], ids[0]],
+      pagination: { limit: 2, offset: 2, total: 4, has_more: false },
+    });
     expect(await ofQuery('limit=100&offset=10')).toEqual({ ids: [], pagination: { limit: 100, offset: 10, total: 4, has_more: false } });
   });
 
@@ -84,9 +98,17 @@ describe('POST /batch-jobs/{job_id}/cancel', () => {
   test('an active job → 200; unfinished lots cancelled, finished ones kept; its OpenAI batch cancelled', async () => {
     const jobId = await createBatch(t, 3);
     await t.db.query(`UPDATE batch_jobs SET status = 'processing', current_stage = 'vision_analysis' WHERE id = $1`, [jobId]);
-    await t.db.query(`UPDATE batch_lots SET status = 'completed', vision_result = '<p>ok</p>' WHERE batch_job_id = $1 AND position = 0`, [jobId]);
+    await t.db.query(`UPDATE batch_lots SET status = 'completed', vision_result = '<p>ok</p>' WHERE batch_job_id = $1 AND position = 0`, [
+      jobId,
+    ]);
     const openai = new OpenAI({ apiKey: 'sk-test', baseURL: emu.url });
-    const file = await openai.files.create({ file: await toFile(Buffer.from('{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"gpt-4.1-mini","input":"hi"}}\n'), 'in.jsonl'), purpose: 'batch' });
+    const file = await openai.files.create({
+      file: await toFile(
+        Buffer.from('{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"gpt-4.1-mini","input":"hi"}}\n'),
+        'in.jsonl',
+      ),
+      purpose: 'batch',
+    });
     const batch = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/responses', completion_window: '24h' });
     await t.db.query(
       `INSERT INTO openai_batches (batch_job_id, stage, openai_batch_id, input_file_id, status, request_count) VALUES ($1, 'vision', $2, $3, 'in_progress', 1)`,
@@ -96,7 +118,12 @@ describe('POST /batch-jobs/{job_id}/cancel', () => {
     const res = await cancel(jobId);
     expect(res.status).toBe(200);
     const json = await body(res);
-    expect(json).toEqual({ job_id: jobId, status: 'cancelled', cancelled_at: expect.stringMatching(/Z$/), message: 'Job successfully cancelled' });
+    expect(json).toEqual({
+      job_id: jobId,
+      status: 'cancelled',
+      cancelled_at: expect.stringMatching(/Z$/),
+      message: 'Job successfully cancelled',
+    });
 
     const [job] = await t.db.query('SELECT status, current_stage, cancelled_at FROM batch_jobs WHERE id = $1', [jobId]);
     expect(job).toEqual({ status: 'cancelled', current_stage: 'cancelled', cancelled_at: new Date(json.cancelled_at) });
@@ -116,8 +143,10 @@ describe('POST /batch-jobs/{job_id}/cancel', () => {
     const res = await cancel(jobId);
     expect(res.status).toBe(400);
     expect(await body(res)).toEqual({
-      error: 'Job cannot be cancelled', status: 'completed',
-      message: 'Only pending, processing, or translating jobs can be cancelled. Current status: completed', code: 'JOB_NOT_CANCELLABLE',
+      error: 'Job cannot be cancelled',
+      status: 'completed',
+      message: 'Only pending, processing, or translating jobs can be cancelled. Current status: completed',
+      code: 'JOB_NOT_CANCELLABLE',
     });
     const [row] = await t.db.query('SELECT status FROM batch_jobs WHERE id = $1', [jobId]);
     expect(row.status).toBe('completed');

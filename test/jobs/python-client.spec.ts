@@ -30,10 +30,15 @@ afterAll(async () => {
 
 function runClient(env: Record<string, string>): Promise<Json> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [join(FIXTURES, 'drive_client.py')], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`python client failed: ${error.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout) as Json);
-    });
+    execFile(
+      'python3',
+      [join(FIXTURES, 'drive_client.py')],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`python client failed: ${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as Json);
+      },
+    );
   });
 }
 
@@ -54,14 +59,24 @@ test('the Python client of reference 002 works unchanged: sync, batch, status, r
 
   expect(out.batch).toEqual({ job_id: expect.stringMatching(/^[0-9a-f-]{36}$/), error: null });
   expect(out.status.error).toBeNull();
-  expect(out.status.data).toMatchObject({ job_id: out.batch.job_id, status: 'pending', languages: ['en', 'fr', 'de'], webhook_configured: true });
+  expect(out.status.data).toMatchObject({
+    job_id: out.batch.job_id,
+    status: 'pending',
+    languages: ['en', 'fr', 'de'],
+    webhook_configured: true,
+  });
   expect(out.results_while_pending).toEqual({ data: null, error: 'Job not completed yet' });
   expect(out.cancel).toEqual({ ok: true, message: 'Job cancelled successfully' });
   expect(out.cancel_again.ok).toBe(false);
-  expect(JSON.parse(out.cancel_again.message.replace('Failed to cancel job: ', ''))).toMatchObject({ error: 'Job cannot be cancelled', status: 'cancelled' });
+  expect(JSON.parse(out.cancel_again.message.replace('Failed to cancel job: ', ''))).toMatchObject({
+    error: 'Job cannot be cancelled',
+    status: 'cancelled',
+  });
   expect(out.poll).toEqual({ data: null, error: 'Job cancelled: None' });
 
-  const stored = await t.db.query('SELECT lot_id, webhook_url, status FROM batch_lots WHERE batch_job_id = $1 ORDER BY position', [out.batch.job_id]);
+  const stored = await t.db.query('SELECT lot_id, webhook_url, status FROM batch_lots WHERE batch_job_id = $1 ORDER BY position', [
+    out.batch.job_id,
+  ]);
   expect(stored).toEqual([
     { lot_id: 'batch-001', webhook_url: 'https://your-app.com/webhooks/complete', status: 'cancelled' },
     { lot_id: 'batch-002', webhook_url: 'https://your-app.com/webhooks/complete', status: 'cancelled' },

@@ -7,7 +7,13 @@ const WINDOW_SECONDS = 3;
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({
-    env: { APP_ROLE: 'api', RATE_LIMIT_SYNC: '1', RATE_LIMIT_BATCH: '2', RATE_LIMIT_POLLING: '3', RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS) },
+    env: {
+      APP_ROLE: 'api',
+      RATE_LIMIT_SYNC: '1',
+      RATE_LIMIT_BATCH: '2',
+      RATE_LIMIT_POLLING: '3',
+      RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
+    },
   });
 });
 afterAll(() => t.close());
@@ -44,7 +50,10 @@ test('batch creation, sync and polling have separate budgets; 429 carries Retry-
   expect(await countRows(t.db)).toEqual({ jobs: 2, lots: 5 });
 
   // The sync budget is its own: one synchronous request gets through (to validation), the second is refused.
-  const tooManyImages = { languages: ['en'], lots: [lot('s', { images: Array.from({ length: 21 }, (_, i) => ({ url: `https://a.b/${i}.jpg` })) })] };
+  const tooManyImages = {
+    languages: ['en'],
+    lots: [lot('s', { images: Array.from({ length: 21 }, (_, i) => ({ url: `https://a.b/${i}.jpg` })) })],
+  };
   expect((await t.postLots(tooManyImages)).status).toBe(422);
   const syncRefused = await t.postLots(tooManyImages);
   expect429(syncRefused, await body(syncRefused), 'sync', 1);

@@ -38,12 +38,17 @@ const syncLot = (info: string, urls: string[], lotId = 'sync-12345') => ({
 });
 
 test('one lot → 200 with descriptions in every language, the unreachable image in missing_images, stored as a pollable job', async () => {
-  const res = await t.postLots(syncLot('2021 BMW X5, front collision <damage>', [`${imageBase}/front.png`, unreachable, `${imageBase}/side.png`]));
+  const res = await t.postLots(
+    syncLot('2021 BMW X5, front collision <damage>', [`${imageBase}/front.png`, unreachable, `${imageBase}/side.png`]),
+  );
   expect(res.status).toBe(200);
   const json = await body(res);
   const english = `<p>Damage assessment of 2 image(s): 2021 BMW X5, front collision &lt;damage&gt;</p><p>${SECOND}</p>`;
   const lotView = {
-    lot_id: 'sync-12345', status: 'completed', processed_at: ISO, processed_images: 2,
+    lot_id: 'sync-12345',
+    status: 'completed',
+    processed_at: ISO,
+    processed_images: 2,
     descriptions: [
       { language: 'en', damages: english },
       { language: 'de', damages: english.replaceAll('<p>', '<p>[de] ') },
@@ -52,11 +57,21 @@ test('one lot → 200 with descriptions in every language, the unreachable image
     missing_images: [unreachable],
     error: null,
   };
-  expect(json).toEqual({ job_id: expect.any(String), version: '1.0.0', processing_mode: 'synchronous', total_lots: 1, processed_at: ISO, lots: [lotView] });
+  expect(json).toEqual({
+    job_id: expect.any(String),
+    version: '1.0.0',
+    processing_mode: 'synchronous',
+    total_lots: 1,
+    processed_at: ISO,
+    lots: [lotView],
+  });
 
   const status = await body(await t.getJob(`/api/v1/batch-status/${json.job_id}`, json.job_id));
   expect(status).toMatchObject({
-    status: 'completed', processing_mode: 'synchronous', languages: ['en', 'de', 'fr'], webhook_configured: false,
+    status: 'completed',
+    processing_mode: 'synchronous',
+    languages: ['en', 'de', 'fr'],
+    webhook_configured: false,
     progress: { total_lots: 1, processed_lots: 1, failed_lots: 0, completion_percentage: 100 },
     processing_details: { current_stage: 'completed' },
   });
@@ -92,7 +107,9 @@ test('OpenAI failing → 502 OPENAI_API_ERROR with the upstream error; the job i
   expect(res.status).toBe(502);
   const json = await body(res);
   expect(json).toEqual({
-    error: 'External service error', message: 'OpenAI API request failed', code: 'OPENAI_API_ERROR',
+    error: 'External service error',
+    message: 'OpenAI API request failed',
+    code: 'OPENAI_API_ERROR',
     details: { openai_error: expect.stringMatching(/request_failed/), job_id: expect.any(String) },
   });
   const [job] = await t.db.query('SELECT status, processing_mode FROM batch_jobs WHERE id = $1', [json.details.job_id]);
@@ -109,7 +126,9 @@ test('past SYNC_DEADLINE_SECONDS → 504 OPENAI_TIMEOUT at the deadline, not whe
     expect(res.status).toBe(504);
     const json = await body(res);
     expect(json).toEqual({
-      error: 'Gateway timeout', message: 'The synchronous request did not finish within 0.5 seconds', code: 'OPENAI_TIMEOUT',
+      error: 'Gateway timeout',
+      message: 'The synchronous request did not finish within 0.5 seconds',
+      code: 'OPENAI_TIMEOUT',
       details: { deadline_seconds: 0.5, job_id: expect.any(String) },
     });
     expect(elapsed).toBeLessThan(3_000);
@@ -129,7 +148,9 @@ test('a client that disconnects stops the work; the attempt is stored as failed'
   const deadline = Date.now() + 3_000;
   let rows: Record<string, unknown>[] = [];
   while (rows.length === 0 && Date.now() < deadline) {
-    rows = await t.db.query(`SELECT j.status, j.error_message FROM batch_jobs j JOIN batch_lots l ON l.batch_job_id = j.id WHERE l.lot_id = 'gone-1'`);
+    rows = await t.db.query(
+      `SELECT j.status, j.error_message FROM batch_jobs j JOIN batch_lots l ON l.batch_job_id = j.id WHERE l.lot_id = 'gone-1'`,
+    );
     if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   expect(rows).toEqual([{ status: 'failed', error_message: 'The client disconnected before the answer was ready' }]);

@@ -20,7 +20,12 @@ afterAll(async () => {
 
 test('the worker picks a new job up well before its next tick', async () => {
   await new Promise((resolve) => setTimeout(resolve, 500)); // let the bootstrap tick pass
-  const jobId = await createBatch(t, 2, { lots: [{ lot_id: 'a', images: [{ url: `${images.base}/a.png` }] }, { lot_id: 'b', images: [{ url: `${images.base}/b.png` }] }] });
+  const jobId = await createBatch(t, 2, {
+    lots: [
+      { lot_id: 'a', images: [{ url: `${images.base}/a.png` }] },
+      { lot_id: 'b', images: [{ url: `${images.base}/b.png` }] },
+    ],
+  });
   const deadline = Date.now() + 10_000;
   let stage = 'queued';
   while (stage === 'queued' && Date.now() < deadline) {

@@ -5,7 +5,10 @@ const ctx = useGatewayWithImages();
 
 const info = (customId: string) => `Dents on panel ${customId}`;
 const requests = (ids: string[], imageUrls: (id: string) => string[] = () => []): GatewayRequest[] =>
-  ids.map((customId) => ({ customId, body: ctx.fx.gateway.visionRequest({ lotId: customId, additionalInfo: info(customId), imageUrls: imageUrls(customId) }) }));
+  ids.map((customId) => ({
+    customId,
+    body: ctx.fx.gateway.visionRequest({ lotId: customId, additionalInfo: info(customId), imageUrls: imageUrls(customId) }),
+  }));
 const ids = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 async function submitOne(jobId: string, reqs: GatewayRequest[]): Promise<SubmittedBatch> {
@@ -34,7 +37,10 @@ describe('readResults', () => {
 
   it('reads an all-failed batch from its error file: no output file, the exact download error per lot', async () => {
     const lots = ids(3, 'noimg');
-    const batch = await submitOne('job-allfail', requests(lots, (id) => [`${ctx.images.base}/missing-${id}.jpg`]));
+    const batch = await submitOne(
+      'job-allfail',
+      requests(lots, (id) => [`${ctx.images.base}/missing-${id}.jpg`]),
+    );
     const done = await waitForBatch(ctx.fx.gateway, batch.openaiBatchId);
     expect(done).toMatchObject({ status: 'completed', outputFileId: null, requestCounts: { total: 3, completed: 0, failed: 3 } });
     const results = byId(await collect(ctx.fx.gateway.readResults(done.errorFileId!)));

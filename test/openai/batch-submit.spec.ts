@@ -17,7 +17,10 @@ const visionRequests = (n: number, prefix = 'lot'): GatewayRequest[] =>
 
 async function fileLines(fileId: string): Promise<Record<string, unknown>[]> {
   const res = await fetch(`${fx.emu.url}/files/${fileId}/content`, { headers: { authorization: `Bearer ${EMULATOR_KEY}` } });
-  return (await res.text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return (await res.text())
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('submitBatch', () => {
@@ -39,7 +42,9 @@ describe('submitBatch', () => {
     const file = await fetch(`${fx.emu.url}/files/${batch.inputFileId}`, { headers: { authorization: `Bearer ${EMULATOR_KEY}` } });
     expect(await file.json()).toMatchObject({ purpose: 'batch', filename: 'job-meta-translation-part1.jsonl' });
     const lines = await fileLines(batch.inputFileId);
-    expect(lines).toEqual([{ custom_id: 'only', method: 'POST', url: '/v1/responses', body: expect.objectContaining({ model: 'gpt-4.1-mini' }) }]);
+    expect(lines).toEqual([
+      { custom_id: 'only', method: 'POST', url: '/v1/responses', body: expect.objectContaining({ model: 'gpt-4.1-mini' }) },
+    ]);
     expect((await waitForBatch(fx.gateway, batch.openaiBatchId)).status).toBe('completed');
   });
 
@@ -56,7 +61,11 @@ describe('submitBatch', () => {
       requests: requests(),
       onCreated: async () => void uploadsSeenAtReport.push(fx.emu.stats().filesCreated - filesBefore),
     });
-    expect(batches.map((b) => [b.part, b.requestCount])).toEqual([[1, 3], [2, 3], [3, 1]]);
+    expect(batches.map((b) => [b.part, b.requestCount])).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 1],
+    ]);
     expect(batches.flatMap((b) => b.customIds)).toEqual(visionRequests(7, 'split').map((r) => r.customId));
     expect(uploadsSeenAtReport).toEqual([1, 2, 3]);
     for (const batch of batches) {
@@ -68,7 +77,8 @@ describe('submitBatch', () => {
 
   it('splits above the byte limit too', async () => {
     const requests = visionRequests(5, 'bytes');
-    const lineBytes = Buffer.byteLength(JSON.stringify({ custom_id: 'bytes-0', method: 'POST', url: '/v1/responses', body: requests[0].body })) + 1;
+    const lineBytes =
+      Buffer.byteLength(JSON.stringify({ custom_id: 'bytes-0', method: 'POST', url: '/v1/responses', body: requests[0].body })) + 1;
     const small = await startGateway({ options: { batchLimits: { maxBytes: lineBytes * 2 + 1 } } });
     try {
       const batches = await small.gateway.submitBatch({ jobId: 'job-bytes', stage: 'vision', requests, onCreated: async () => undefined });
@@ -80,7 +90,9 @@ describe('submitBatch', () => {
 
   it('creates nothing for an empty stage', async () => {
     const before = fx.emu.stats();
-    expect(await fx.gateway.submitBatch({ jobId: 'job-empty', stage: 'vision', requests: [], onCreated: async () => undefined })).toEqual([]);
+    expect(await fx.gateway.submitBatch({ jobId: 'job-empty', stage: 'vision', requests: [], onCreated: async () => undefined })).toEqual(
+      [],
+    );
     expect(fx.emu.stats().filesCreated).toBe(before.filesCreated);
   });
 
@@ -90,7 +102,9 @@ describe('submitBatch', () => {
     ['two models', () => [...visionRequests(1), { customId: 'other', body: { model: 'gpt-4.1-mini', input: 'x' } }], /one model/],
   ])('rejects %s before uploading anything', async (_name, requests, message) => {
     const before = fx.emu.stats();
-    await expect(fx.gateway.submitBatch({ jobId: 'job-bad', stage: 'vision', requests: requests(), onCreated: async () => undefined })).rejects.toThrow(message);
+    await expect(
+      fx.gateway.submitBatch({ jobId: 'job-bad', stage: 'vision', requests: requests(), onCreated: async () => undefined }),
+    ).rejects.toThrow(message);
     expect(fx.emu.stats().filesCreated).toBe(before.filesCreated);
     expect(fx.emu.stats().batchesCreated).toBe(before.batchesCreated);
   });
@@ -115,7 +129,12 @@ describe('submitBatch', () => {
     fx.emu.faults.failNext(500, { route: 'POST /v1/files' });
     fx.emu.faults.failNext(429, { route: 'POST /v1/batches', retryAfterSeconds: 0 });
     const retriesBefore = fx.gateway.metrics.retries;
-    const [batch] = await fx.gateway.submitBatch({ jobId: 'job-retry', stage: 'vision', requests: visionRequests(2, 'retry'), onCreated: async () => undefined });
+    const [batch] = await fx.gateway.submitBatch({
+      jobId: 'job-retry',
+      stage: 'vision',
+      requests: visionRequests(2, 'retry'),
+      onCreated: async () => undefined,
+    });
     const after = fx.emu.stats();
     expect(after.requests['POST /v1/files'] - (before.requests['POST /v1/files'] ?? 0)).toBe(2);
     expect(after.batchesCreated - before.batchesCreated).toBe(1);
@@ -132,7 +151,12 @@ describe('a create whose answer is lost', () => {
       // The emulator creates the batch, but the answer never reaches the gateway.
       proxy.loseNextResponse('POST /v1/batches');
       const before = fx.emu.stats();
-      const [batch] = await gateway.submitBatch({ jobId: 'job-lost', stage: 'vision', requests: visionRequests(1, 'lost'), onCreated: async () => undefined });
+      const [batch] = await gateway.submitBatch({
+        jobId: 'job-lost',
+        stage: 'vision',
+        requests: visionRequests(1, 'lost'),
+        onCreated: async () => undefined,
+      });
       const after = fx.emu.stats();
       expect(after.requests['POST /v1/batches'] - before.requests['POST /v1/batches']).toBe(1);
       expect(after.batchesCreated - before.batchesCreated).toBe(1);
@@ -148,7 +172,12 @@ describe('listBatches', () => {
   it('pages newest first through every batch and finds one by its metadata (reconciliation)', async () => {
     const created: string[] = [];
     for (const job of ['job-list-a', 'job-list-b', 'job-list-c']) {
-      await fx.gateway.submitBatch({ jobId: job, stage: 'vision', requests: visionRequests(1, job), onCreated: async (b) => void created.push(b.openaiBatchId) });
+      await fx.gateway.submitBatch({
+        jobId: job,
+        stage: 'vision',
+        requests: visionRequests(1, job),
+        onCreated: async (b) => void created.push(b.openaiBatchId),
+      });
     }
     const listed = await collect(fx.gateway.listBatches({ createdAfter: new Date(Date.now() - 60_000) }));
     const ids = listed.map((b) => b.id);

@@ -45,7 +45,14 @@ export async function startLoopbackProxy(targetBase: string): Promise<LoopbackPr
     forward(req)
       .then(({ status, headers, body, sent }) => {
         const path = new URL(req.url ?? '/', 'http://x').pathname;
-        log.push({ method: req.method ?? '', path, contentType: String(req.headers['content-type'] ?? ''), body: sent, status, response: body });
+        log.push({
+          method: req.method ?? '',
+          path,
+          contentType: String(req.headers['content-type'] ?? ''),
+          body: sent,
+          status,
+          response: body,
+        });
         const key = `${req.method} ${path}`;
         const lose = toLose.indexOf(key);
         if (lose >= 0) {

@@ -12,7 +12,11 @@ const partsOf = (body: Record<string, unknown>) => (body.input as { role: string
 
 describe('vision request', () => {
   it('sends a reasoning model (o4-mini) reasoning effort and no temperature, images as input_image parts', () => {
-    const body = ctx.fx.gateway.visionRequest({ lotId: 'LOT-1', additionalInfo: 'Front bumper cracked', imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] });
+    const body = ctx.fx.gateway.visionRequest({
+      lotId: 'LOT-1',
+      additionalInfo: 'Front bumper cracked',
+      imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'],
+    });
     expect(body.model).toBe('o4-mini');
     expect(body).not.toHaveProperty('temperature');
     expect(body.reasoning).toEqual({ effort: 'medium' });
@@ -23,7 +27,10 @@ describe('vision request', () => {
     expect(body).not.toHaveProperty('metadata');
     expect(String(body.instructions)).toMatch(/<p>/);
     const parts = partsOf(body);
-    expect(parts.filter((p) => p.type === 'input_image').map((p) => [p.image_url, p.detail])).toEqual([['https://a/1.jpg', 'auto'], ['https://a/2.jpg', 'auto']]);
+    expect(parts.filter((p) => p.type === 'input_image').map((p) => [p.image_url, p.detail])).toEqual([
+      ['https://a/1.jpg', 'auto'],
+      ['https://a/2.jpg', 'auto'],
+    ]);
     expect(parts.filter((p) => p.type === 'input_text').map((p) => p.text)).toContain('Additional information: Front bumper cracked');
   });
 
@@ -34,7 +41,11 @@ describe('vision request', () => {
       expect(body).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0.3, max_output_tokens: 900 });
       expect(body).not.toHaveProperty('reasoning');
       // Without additional info there is no "Additional information:" part at all.
-      expect(partsOf(body).map((p) => p.text ?? '').join(' ')).not.toMatch(/Additional information/);
+      expect(
+        partsOf(body)
+          .map((p) => p.text ?? '')
+          .join(' '),
+      ).not.toMatch(/Additional information/);
       // The emulator rejects reasoning params for gpt-4.1-mini: success proves the body is acceptable.
       const result = await gpt.gateway.respond(body);
       expect(result).toMatchObject({ ok: true, text: expectedDescription(null, 0) });
@@ -45,7 +56,9 @@ describe('vision request', () => {
 
   it('is accepted by the emulator for o4-mini (which rejects temperature) and the text reflects the additional info', async () => {
     const urls = [`${ctx.images.base}/car-front.png`, `${ctx.images.base}/car-side.png`];
-    const result = await ctx.fx.gateway.respond(ctx.fx.gateway.visionRequest({ lotId: 'LOT-2', additionalInfo: '  Hail damage on roof  ', imageUrls: urls }));
+    const result = await ctx.fx.gateway.respond(
+      ctx.fx.gateway.visionRequest({ lotId: 'LOT-2', additionalInfo: '  Hail damage on roof  ', imageUrls: urls }),
+    );
     expect(result).toMatchObject({ ok: true, text: expectedDescription('Hail damage on roof', 2) });
     expect(ctx.images.hits.get('/car-front.png')).toBe(1);
     expect(result.usage).toEqual({
@@ -61,10 +74,16 @@ describe('vision request', () => {
     for (const detail of ['low', 'high'] as const) {
       const gateway = newGateway(ctx.fx.emu.url, { OPENAI_IMAGE_DETAIL: detail, OPENAI_REASONING_MAX_OUTPUT_TOKENS: '40000' });
       const body = gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] });
-      expect(partsOf(body).filter((p) => p.type === 'input_image').map((p) => p.detail)).toEqual([detail, detail]);
+      expect(
+        partsOf(body)
+          .filter((p) => p.type === 'input_image')
+          .map((p) => p.detail),
+      ).toEqual([detail, detail]);
       expect(body.max_output_tokens).toBe(40_000);
       // An explicit budget (a lot's retry) wins.
-      expect(gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: [] }, { maxOutputTokens: 80_000 }).max_output_tokens).toBe(80_000);
+      expect(
+        gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: [] }, { maxOutputTokens: 80_000 }).max_output_tokens,
+      ).toBe(80_000);
     }
     expect(() => gatewayConfig(ctx.fx.emu.url, { OPENAI_IMAGE_DETAIL: 'original' })).toThrow(/OPENAI_IMAGE_DETAIL/);
   });
@@ -134,7 +153,10 @@ describe('parseTranslation', () => {
   const parse = (text: string, languages: string[]) => ctx.fx.gateway.parseTranslation(text, languages);
 
   it('returns only the requested languages', () => {
-    expect(parse('{"de":"<p>a</p>","fr":"<p>b</p>","xx":"c"}', ['de', 'fr'])).toEqual({ ok: true, translations: { de: '<p>a</p>', fr: '<p>b</p>' } });
+    expect(parse('{"de":"<p>a</p>","fr":"<p>b</p>","xx":"c"}', ['de', 'fr'])).toEqual({
+      ok: true,
+      translations: { de: '<p>a</p>', fr: '<p>b</p>' },
+    });
   });
 
   it.each([

@@ -6,7 +6,8 @@ afterEach(() => ctx.fx.emu.faults.reset());
 
 const RESPONSES = 'POST /v1/responses';
 const calls = () => ctx.fx.emu.stats().requests[RESPONSES] ?? 0;
-const vision = (info = 'Bent wheel', imageUrls: string[] = []) => ctx.fx.gateway.visionRequest({ lotId: 'L', additionalInfo: info, imageUrls });
+const vision = (info = 'Bent wheel', imageUrls: string[] = []) =>
+  ctx.fx.gateway.visionRequest({ lotId: 'L', additionalInfo: info, imageUrls });
 
 describe('respond() retries', () => {
   it('waits for Retry-After after a 429, then succeeds on the second call', async () => {
@@ -47,7 +48,13 @@ describe('respond() retries', () => {
     ctx.fx.emu.faults.failNext(503, { route: RESPONSES, count: 5 });
     const before = calls();
     const result = await ctx.fx.gateway.respond(vision(), { maxAttempts: 2 });
-    expect(result).toMatchObject({ ok: false, kind: 'request_failed', retryable: true, statusCode: 503, error: 'The server is overloaded or not ready yet.' });
+    expect(result).toMatchObject({
+      ok: false,
+      kind: 'request_failed',
+      retryable: true,
+      statusCode: 503,
+      error: 'The server is overloaded or not ready yet.',
+    });
     expect(calls() - before).toBe(2);
   });
 
@@ -82,7 +89,12 @@ describe('respond() retries', () => {
   it('reports an unreachable OpenAI as a retryable failure instead of throwing', async () => {
     const nowhere = newGateway('http://127.0.0.1:9/v1');
     const result = await nowhere.respond(vision(), { maxAttempts: 2 });
-    expect(result).toMatchObject({ ok: false, kind: 'request_failed', retryable: true, error: expect.stringMatching(/Could not reach OpenAI/) });
+    expect(result).toMatchObject({
+      ok: false,
+      kind: 'request_failed',
+      retryable: true,
+      error: expect.stringMatching(/Could not reach OpenAI/),
+    });
     expect(nowhere.metrics).toMatchObject({ requests: 2, retries: 1, failedCalls: 1 });
   });
 });
@@ -139,8 +151,13 @@ describe('respond() and answers cut at max_output_tokens (issue 16)', () => {
     expect(calls() - before).toBe(2);
     expect(result).toMatchObject({ ok: true, text: expectedDescription('Engine fire', 0) });
     expect(result.budgetRetry).toEqual({
-      stage: 'vision', via: 'direct', reason: 'max_output_tokens', max_output_tokens: 25_000, retry_max_output_tokens: 50_000,
-      usage: expect.objectContaining({ output_tokens: 25_000, reasoning_tokens: 25_000 }), at: expect.any(String),
+      stage: 'vision',
+      via: 'direct',
+      reason: 'max_output_tokens',
+      max_output_tokens: 25_000,
+      retry_max_output_tokens: 50_000,
+      usage: expect.objectContaining({ output_tokens: 25_000, reasoning_tokens: 25_000 }),
+      at: expect.any(String),
     });
     // 25,000 reasoning tokens billed for the cut attempt + 30,000 for the one that fit.
     expect(result.usage.reasoning_tokens).toBe(55_000);
@@ -153,7 +170,9 @@ describe('respond() and answers cut at max_output_tokens (issue 16)', () => {
     const result = await ctx.fx.gateway.respond(vision('Always cut [emulator:incomplete]'), { budgetRetryStage: 'vision' });
     expect(calls() - before).toBe(2);
     expect(result).toMatchObject({
-      ok: false, kind: 'incomplete', retryable: false,
+      ok: false,
+      kind: 'incomplete',
+      retryable: false,
       error: 'The response is incomplete: max_output_tokens (also with max_output_tokens=50000).',
       usage: { output_tokens: 75_000 },
       budgetRetry: { max_output_tokens: 25_000, retry_max_output_tokens: 50_000 },

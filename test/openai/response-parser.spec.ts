@@ -58,8 +58,15 @@ describe('parseResponseBody on real emulator answers', () => {
   });
 
   it('reports a too-small max_output_tokens as incomplete with only a reasoning item', async () => {
-    const body = { ...fx.gateway.visionRequest({ lotId: 'L', additionalInfo: 'Long text '.repeat(40), imageUrls: [] }), max_output_tokens: 64 };
-    expect(await fx.gateway.respond(body)).toMatchObject({ ok: false, kind: 'incomplete', error: 'The response is incomplete: max_output_tokens.' });
+    const body = {
+      ...fx.gateway.visionRequest({ lotId: 'L', additionalInfo: 'Long text '.repeat(40), imageUrls: [] }),
+      max_output_tokens: 64,
+    };
+    expect(await fx.gateway.respond(body)).toMatchObject({
+      ok: false,
+      kind: 'incomplete',
+      error: 'The response is incomplete: max_output_tokens.',
+    });
   });
 });
 
@@ -72,7 +79,12 @@ describe('parseResponseBody on literal bodies', () => {
 
   it('joins the output_text parts of every message item, ignoring other items and parts', () => {
     const result = parseResponseBody(
-      body([reasoning, message(text('<p>One'), { type: 'output_audio' }, text(' two</p>')), { type: 'web_search_call' }, message(text('<p>Three</p>'))]),
+      body([
+        reasoning,
+        message(text('<p>One'), { type: 'output_audio' }, text(' two</p>')),
+        { type: 'web_search_call' },
+        message(text('<p>Three</p>')),
+      ]),
     );
     expect(result).toEqual({
       ok: true,
@@ -98,7 +110,9 @@ describe('parseResponseBody on literal bodies', () => {
   });
 
   it('reports incomplete with its reason even when some text exists', () => {
-    const result = parseResponseBody(body([message(text('<p>Half')) ], { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }));
+    const result = parseResponseBody(
+      body([message(text('<p>Half'))], { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }),
+    );
     expect(result).toMatchObject({ ok: false, kind: 'incomplete', error: 'The response is incomplete: content_filter.', retryable: false });
   });
 
@@ -116,7 +130,13 @@ describe('parseResponseBody on literal bodies', () => {
   });
 
   it('marks a failed response retryable only for server errors', () => {
-    expect(parseResponseBody({ status: 'failed', error: { code: 'server_error', message: 'boom' } })).toMatchObject({ retryable: true, error: 'boom' });
-    expect(parseResponseBody({ status: 'failed', error: { code: 'invalid_prompt', message: 'bad' } })).toMatchObject({ retryable: false, error: 'bad' });
+    expect(parseResponseBody({ status: 'failed', error: { code: 'server_error', message: 'boom' } })).toMatchObject({
+      retryable: true,
+      error: 'boom',
+    });
+    expect(parseResponseBody({ status: 'failed', error: { code: 'invalid_prompt', message: 'bad' } })).toMatchObject({
+      retryable: false,
+      error: 'bad',
+    });
   });
 });

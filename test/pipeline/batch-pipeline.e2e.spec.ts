@@ -40,10 +40,19 @@ describe('batch pipeline end to end', () => {
       version: '1.0.0',
       languages: ['en', 'de'],
       lots: [
-        { lot_id: 'car-1', webhook, additional_info: '2019 Mercedes C-Class, minor rear damage', images: [{ url: img('c1-rear') }, { url: missing('c1-gone') }, { url: img('c1-side') }] },
+        {
+          lot_id: 'car-1',
+          webhook,
+          additional_info: '2019 Mercedes C-Class, minor rear damage',
+          images: [{ url: img('c1-rear') }, { url: missing('c1-gone') }, { url: img('c1-side') }],
+        },
         { lot_id: 'car-2', webhook, additional_info: '2020 Audi A4, hail damage', images: [{ url: img('c2-roof') }] },
         { lot_id: 'car-refused', additional_info: 'Anything [emulator:refusal]', images: [{ url: img('c3') }] },
-        { lot_id: 'car-no-photos', additional_info: 'Photos lost', images: [{ url: missing('c4-a') }, { url: `${h.images.url}/text/c4-b` }] },
+        {
+          lot_id: 'car-no-photos',
+          additional_info: 'Photos lost',
+          images: [{ url: missing('c4-a') }, { url: `${h.images.url}/text/c4-b` }],
+        },
       ],
     });
     expect(response.status).toBe(201);
@@ -87,7 +96,10 @@ describe('batch pipeline end to end', () => {
       processed_images: 2,
       missing_images: [missing('c1-gone')],
       error: null,
-      descriptions: [{ language: 'en', damages: english1 }, { language: 'de', damages: translateHtml(english1, 'de') }],
+      descriptions: [
+        { language: 'en', damages: english1 },
+        { language: 'de', damages: translateHtml(english1, 'de') },
+      ],
     });
     expect(lots.get('car-2')!.descriptions.map((d) => d.language)).toEqual(['en', 'de']);
     expect(lots.get('car-refused')).toMatchObject({ status: 'failed', descriptions: [], missing_images: [] });
@@ -108,9 +120,13 @@ describe('batch pipeline end to end', () => {
   });
 
   it('delivers the completion webhook, signed, to the URL the lots named', async () => {
-    const [delivery] = await tickUntil(h.app, async () => (receiver.to('/hooks/done').length > 0 ? receiver.to('/hooks/done') : undefined), {
-      what: 'the webhook',
-    });
+    const [delivery] = await tickUntil(
+      h.app,
+      async () => (receiver.to('/hooks/done').length > 0 ? receiver.to('/hooks/done') : undefined),
+      {
+        what: 'the webhook',
+      },
+    );
     expect(delivery.method).toBe('POST');
     expect(delivery.headers['x-job-id']).toBe(jobId);
     expect(delivery.headers['x-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
@@ -124,7 +140,13 @@ describe('batch pipeline end to end', () => {
    * string representations of dicts. Read the columns as stored.
    */
   it('003 — data stored as str(dict): the columns hold HTML text and a JSON object of strings', async () => {
-    const rows = await h.app.db.query<{ lot_id: string; vision_result: string; translations_type: string; value_types: string[]; de: string }>(
+    const rows = await h.app.db.query<{
+      lot_id: string;
+      vision_result: string;
+      translations_type: string;
+      value_types: string[];
+      de: string;
+    }>(
       `SELECT lot_id, vision_result, jsonb_typeof(translations) AS translations_type,
               (SELECT array_agg(DISTINCT jsonb_typeof(v)) FROM jsonb_each(translations) AS t(k, v)) AS value_types,
               translations->>'de' AS de

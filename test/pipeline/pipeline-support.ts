@@ -49,7 +49,10 @@ export interface PipelineHarness {
 
 /** Emulator + image host + one app (role `all` unless the env says otherwise). */
 export async function startPipeline(
-  options: { batchDurationMs?: number; env?: Record<string, string>; db?: TestDatabase } & Omit<TestAppOptions, 'env' | 'db' | 'openaiBaseUrl'> = {},
+  options: { batchDurationMs?: number; env?: Record<string, string>; db?: TestDatabase } & Omit<
+    TestAppOptions,
+    'env' | 'db' | 'openaiBaseUrl'
+  > = {},
 ): Promise<PipelineHarness> {
   const emu = await startEmulator({ port: 0, batchDurationMs: options.batchDurationMs ?? 100 });
   const images = await startImageHost();
@@ -118,7 +121,10 @@ export interface LotSpec {
  * never sees the job without its lots. `deferred` keeps the worker away until
  * the test sets `next_check_at`.
  */
-export async function insertBatchJob(db: TestDatabase, args: { languages: string[]; lots: LotSpec[]; deferred?: boolean }): Promise<string> {
+export async function insertBatchJob(
+  db: TestDatabase,
+  args: { languages: string[]; lots: LotSpec[]; deferred?: boolean },
+): Promise<string> {
   const rows = args.lots.map((lot, position) => ({
     position,
     lot_id: lot.lotId,
@@ -217,8 +223,15 @@ export function untilTerminal(apps: TestApp | TestApp[], db: TestDatabase, jobId
 }
 
 export async function openaiBatches(db: TestDatabase, jobId: string) {
-  return db.query<{ stage: string; part: number; openai_batch_id: string; status: string; ingested_at: Date | null; abandoned_at: Date | null; cancel_requested_at: Date | null; reconciled_at: Date | null; last_error: string | null }>(
-    `SELECT * FROM openai_batches WHERE batch_job_id = $1 ORDER BY stage, part`,
-    [jobId],
-  );
+  return db.query<{
+    stage: string;
+    part: number;
+    openai_batch_id: string;
+    status: string;
+    ingested_at: Date | null;
+    abandoned_at: Date | null;
+    cancel_requested_at: Date | null;
+    reconciled_at: Date | null;
+    last_error: string | null;
+  }>(`SELECT * FROM openai_batches WHERE batch_job_id = $1 ORDER BY stage, part`, [jobId]);
 }

@@ -111,8 +111,11 @@ export const json = (response: Response): Promise<any> => response.json() as Pro
  * upload starts reads as ECONNRESET — a race in the test, not the service.
  */
 export async function postOnFreshConnection(
-  url: string, body: Buffer, headers: Record<string, string>,
-): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  url: string,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {

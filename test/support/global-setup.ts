@@ -18,7 +18,8 @@ export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startEmbeddedPostgres } = require('../../src/database/embedded-postgres.ts') as typeof import('../../src/database/embedded-postgres.js');
+    const { startEmbeddedPostgres } =
+      require('../../src/database/embedded-postgres.ts') as typeof import('../../src/database/embedded-postgres.js');
     const dataDir = await mkdtemp(join(tmpdir(), 'gs-test-pg-'));
     globalThis.__EMBEDDED_PG__ = await startEmbeddedPostgres({ dataDir, persistent: false });
     adminUrl = globalThis.__EMBEDDED_PG__.url;

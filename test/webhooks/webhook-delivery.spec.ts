@@ -5,7 +5,14 @@ import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
 import { closedPort, startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import {
-  allSettled, deliveries, driveUntil, finishedJobWithWebhooks, header, insertTerminalJob, verify002, verifyStandardWebhooks,
+  allSettled,
+  deliveries,
+  driveUntil,
+  finishedJobWithWebhooks,
+  header,
+  insertTerminalJob,
+  verify002,
+  verifyStandardWebhooks,
 } from './webhook-support.js';
 
 let t: TestApp;
@@ -26,7 +33,13 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success"}');
   });
   t = await startTestApp({
-    env: { WEBHOOK_RETRY_BASE: '0.05', WEBHOOK_MAX_RETRIES: '3', WEBHOOK_TIMEOUT: '2', WORKER_POLL_INTERVAL: '3600', OPENAI_MAX_RETRIES: '0' },
+    env: {
+      WEBHOOK_RETRY_BASE: '0.05',
+      WEBHOOK_MAX_RETRIES: '3',
+      WEBHOOK_TIMEOUT: '2',
+      WORKER_POLL_INTERVAL: '3600',
+      OPENAI_MAX_RETRIES: '0',
+    },
   });
 });
 afterAll(async () => {
@@ -46,7 +59,9 @@ function python002(body: Buffer, signature: string): boolean | undefined {
     'data = json.loads(sys.stdin.read())',
     'print(verify_webhook_signature(bytes.fromhex(data["body"]).decode("utf-8"), data["sig"], data["key"]))',
   ].join('\n');
-  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify({ body: body.toString('hex'), sig: signature, key: TEST_SHARED_KEY }) });
+  const run = spawnSync('python3', ['-c', script], {
+    input: JSON.stringify({ body: body.toString('hex'), sig: signature, key: TEST_SHARED_KEY }),
+  });
   if (run.error) return undefined;
   return run.stdout.toString().trim() === 'True';
 }
@@ -92,19 +107,37 @@ test('a completed job is delivered once with the 002 payload, both signatures ve
     processing_summary: { total_lots: 2, processed_lots: 1, failed_lots: 1, total_processing_time: '45 minutes' },
     lots: [
       {
-        lot_id: 'batch-001', status: 'completed', processed_at: '2025-08-05T08:10:00.000Z', processed_images: 1,
-        descriptions: [{ language: 'en', damages: '<p>Délabré: "dent" \\ rear\n</p>' }, { language: 'de', damages: '<p>Schaden batch-001</p>' }],
-        missing_images: ['https://img.example.com/x.jpg'], error: null,
+        lot_id: 'batch-001',
+        status: 'completed',
+        processed_at: '2025-08-05T08:10:00.000Z',
+        processed_images: 1,
+        descriptions: [
+          { language: 'en', damages: '<p>Délabré: "dent" \\ rear\n</p>' },
+          { language: 'de', damages: '<p>Schaden batch-001</p>' },
+        ],
+        missing_images: ['https://img.example.com/x.jpg'],
+        error: null,
       },
       {
-        lot_id: 'batch-002', status: 'failed', processed_at: '2025-08-05T08:10:01.000Z', processed_images: 0,
-        descriptions: [], missing_images: [], error: 'No usable image',
+        lot_id: 'batch-002',
+        status: 'failed',
+        processed_at: '2025-08-05T08:10:01.000Z',
+        processed_images: 0,
+        descriptions: [],
+        missing_images: [],
+        error: 'No usable image',
       },
     ],
     part: 1,
     parts: 1,
   });
-  expect(row).toMatchObject({ status: 'delivered', attempt_count: 1, response_status: 200, response_excerpt: '{"status":"success"}', error_message: null });
+  expect(row).toMatchObject({
+    status: 'delivered',
+    attempt_count: 1,
+    response_status: 200,
+    response_excerpt: '{"status":"success"}',
+    error_message: null,
+  });
   expect(row.delivered_at).toBeInstanceOf(Date);
   expect(row.next_attempt_at).toBeNull();
 });
@@ -121,7 +154,12 @@ test('the worker loop runs the sender: plain ticks deliver', async () => {
 
 test('enqueueing is idempotent, skips jobs without webhooks and refuses running jobs', async () => {
   const service = t.app.get(WebhooksService);
-  const jobId = await insertTerminalJob(t.db, { lots: [{ lotId: 'a', webhook: `${receiver.url}/ok` }, { lotId: 'b', webhook: `${receiver.url}/ok2` }] });
+  const jobId = await insertTerminalJob(t.db, {
+    lots: [
+      { lotId: 'a', webhook: `${receiver.url}/ok` },
+      { lotId: 'b', webhook: `${receiver.url}/ok2` },
+    ],
+  });
   expect(await service.enqueueForJob(jobId)).toBe(2);
   expect(await service.enqueueForJob(jobId)).toBe(0);
   expect(await Promise.all([service.enqueueForJob(jobId), service.enqueueForJob(jobId)])).toEqual([0, 0]);
@@ -138,7 +176,13 @@ test('enqueueing is idempotent, skips jobs without webhooks and refuses running 
 test('each URL receives only the lots that named it, in request order', async () => {
   const [a, b] = [`${receiver.url}/ok/a`, `${receiver.url}/ok/b`];
   const jobId = await finishedJobWithWebhooks(t, {
-    lots: [{ lotId: 'l1', webhook: a }, { lotId: 'l2', webhook: b }, { lotId: 'l3' }, { lotId: 'l4', webhook: a }, { lotId: 'l5', webhook: b }],
+    lots: [
+      { lotId: 'l1', webhook: a },
+      { lotId: 'l2', webhook: b },
+      { lotId: 'l3' },
+      { lotId: 'l4', webhook: a },
+      { lotId: 'l5', webhook: b },
+    ],
   });
   await driveUntil([t], allSettled(t.db, jobId));
   const lotsAt = (path: string) => receiver.to(path).map((r) => json(r.body).lots.map((lot: { lot_id: string }) => lot.lot_id));
@@ -158,7 +202,10 @@ test('a receiver answering 500 twice then 200 is retried on the schedule and end
   expect(requests[2].at - requests[1].at).toBeGreaterThanOrEqual(95);
   const [row] = await deliveries(t.db, jobId);
   expect(row).toMatchObject({ status: 'delivered', attempt_count: 3, response_status: 200, error_message: null });
-  const attempts = await t.db.query('SELECT attempt, outcome, response_status, error_message FROM webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY attempt', [row.id]);
+  const attempts = await t.db.query(
+    'SELECT attempt, outcome, response_status, error_message FROM webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY attempt',
+    [row.id],
+  );
   expect(attempts).toEqual([
     { attempt: 1, outcome: 'retry', response_status: 500, error_message: 'HTTP 500 from receiver' },
     { attempt: 2, outcome: 'retry', response_status: 500, error_message: 'HTTP 500 from receiver' },
@@ -195,7 +242,11 @@ test('410 Gone stops at once; a 302 is a failure and its target receives nothing
 test('Retry-After on 429/503 is honoured, and bounded to one hour', async () => {
   const throttled = await finishedJobWithWebhooks(t, { lots: [{ lotId: 't1', webhook: `${receiver.url}/throttle` }] });
   const unavailable = await finishedJobWithWebhooks(t, { lots: [{ lotId: 'u1', webhook: `${receiver.url}/unavailable` }] });
-  await driveUntil([t], async () => (await deliveries(t.db, throttled))[0].attempt_count === 1 && (await deliveries(t.db, unavailable))[0].response_status === 503);
+  await driveUntil(
+    [t],
+    async () =>
+      (await deliveries(t.db, throttled))[0].attempt_count === 1 && (await deliveries(t.db, unavailable))[0].response_status === 503,
+  );
   const [short] = await deliveries(t.db, throttled);
   const [long] = await deliveries(t.db, unavailable);
   const wait = (row: typeof short) => row.next_attempt_at!.getTime() - row.last_attempt_at!.getTime();
@@ -208,29 +259,56 @@ test('Retry-After on 429/503 is honoured, and bounded to one hour', async () => 
 
 test('failed and cancelled jobs send their own events with the error message', async () => {
   const failed = await finishedJobWithWebhooks(t, {
-    status: 'failed', errorMessage: 'Vision batch expired twice', lots: [{ lotId: 'x1', webhook: `${receiver.url}/ok/failed`, status: 'failed' }],
+    status: 'failed',
+    errorMessage: 'Vision batch expired twice',
+    lots: [{ lotId: 'x1', webhook: `${receiver.url}/ok/failed`, status: 'failed' }],
   });
   const cancelled = await finishedJobWithWebhooks(t, {
-    status: 'cancelled', errorMessage: 'Cancelled by the client', lots: [{ lotId: 'y1', webhook: `${receiver.url}/ok/cancelled` }],
+    status: 'cancelled',
+    errorMessage: 'Cancelled by the client',
+    lots: [{ lotId: 'y1', webhook: `${receiver.url}/ok/cancelled` }],
   });
   await driveUntil([t], async () => (await allSettled(t.db, failed)()) && (await allSettled(t.db, cancelled)()));
   const [f] = receiver.to('/ok/failed').map((r) => json(r.body));
   const [c] = receiver.to('/ok/cancelled').map((r) => json(r.body));
-  expect(f).toMatchObject({ event: 'batch_job_failed', status: 'failed', error_message: 'Vision batch expired twice', lots: [{ lot_id: 'x1', status: 'failed' }] });
-  expect(c).toMatchObject({ event: 'batch_job_cancelled', status: 'cancelled', error_message: 'Cancelled by the client', completed_at: '2025-08-05T08:15:00.000Z' });
+  expect(f).toMatchObject({
+    event: 'batch_job_failed',
+    status: 'failed',
+    error_message: 'Vision batch expired twice',
+    lots: [{ lot_id: 'x1', status: 'failed' }],
+  });
+  expect(c).toMatchObject({
+    event: 'batch_job_cancelled',
+    status: 'cancelled',
+    error_message: 'Cancelled by the client',
+    completed_at: '2025-08-05T08:15:00.000Z',
+  });
   expect((await deliveries(t.db, failed))[0].event).toBe('batch_job_failed');
 });
 
 test('private targets are refused when ALLOW_PRIVATE_NETWORKS=false: recorded once as failed, never sent', async () => {
-  const strict = await startTestApp({ db: t.db, env: { ALLOW_PRIVATE_NETWORKS: 'false', WORKER_POLL_INTERVAL: '3600', WEBHOOK_MAX_RETRIES: '3', OPENAI_MAX_RETRIES: '0' } });
+  const strict = await startTestApp({
+    db: t.db,
+    env: { ALLOW_PRIVATE_NETWORKS: 'false', WORKER_POLL_INTERVAL: '3600', WEBHOOK_MAX_RETRIES: '3', OPENAI_MAX_RETRIES: '0' },
+  });
   try {
     const before = receiver.requests.length;
     const literal = await finishedJobWithWebhooks(strict, { lots: [{ lotId: 'p1', webhook: `${receiver.url}/ok/private` }] });
-    const named = await finishedJobWithWebhooks(strict, { lots: [{ lotId: 'p2', webhook: `http://localhost:${receiver.port}/ok/private` }] });
-    const metadata = await finishedJobWithWebhooks(strict, { lots: [{ lotId: 'p3', webhook: 'http://169.254.169.254/latest/meta-data/' }] });
+    const named = await finishedJobWithWebhooks(strict, {
+      lots: [{ lotId: 'p2', webhook: `http://localhost:${receiver.port}/ok/private` }],
+    });
+    const metadata = await finishedJobWithWebhooks(strict, {
+      lots: [{ lotId: 'p3', webhook: 'http://169.254.169.254/latest/meta-data/' }],
+    });
     // Only the strict app ticks: the shared database also serves `t`, whose policy allows loopback.
-    await driveUntil([strict], async () => (await Promise.all([literal, named, metadata].map((id) => allSettled(t.db, id)()))).every(Boolean));
-    for (const [jobId, words] of [[literal, 'loopback'], [named, 'resolved to'], [metadata, 'link-local']] as const) {
+    await driveUntil([strict], async () =>
+      (await Promise.all([literal, named, metadata].map((id) => allSettled(t.db, id)()))).every(Boolean),
+    );
+    for (const [jobId, words] of [
+      [literal, 'loopback'],
+      [named, 'resolved to'],
+      [metadata, 'link-local'],
+    ] as const) {
       const [row] = await deliveries(t.db, jobId);
       expect(row).toMatchObject({ status: 'failed', attempt_count: 1, response_status: null });
       expect(row.error_message).toContain(words);

@@ -20,7 +20,11 @@ describe('planParts', () => {
     expect(planParts([lot(0, 50), lot(1, 49)], 100, 200)).toHaveLength(1); // 100 + 50 + 1 + 49 = 200
     expect(planParts([lot(0, 50), lot(1, 50)], 100, 200)).toHaveLength(2);
     const plan = planParts([lot(0, 10), lot(1, 5000), lot(2, 10)], 100, 200);
-    expect(plan.map((part) => [part.positionFrom, part.positionTo, part.bytes])).toEqual([[0, 0, 110], [1, 1, 5100], [2, 2, 110]]);
+    expect(plan.map((part) => [part.positionFrom, part.positionTo, part.bytes])).toEqual([
+      [0, 0, 110],
+      [1, 1, 5100],
+      [2, 2, 110],
+    ]);
   });
 });
 
@@ -64,7 +68,9 @@ describe('bodies larger than WEBHOOK_MAX_BODY_BYTES are split into numbered part
     expect(rows.every((row) => row.status === 'delivered')).toBe(true);
 
     for (const path of ['/main', '/other']) {
-      const bodies = receiver.to(path).map((request) => ({ size: request.body.length, payload: JSON.parse(request.body.toString('utf8')) as PartPayload }));
+      const bodies = receiver
+        .to(path)
+        .map((request) => ({ size: request.body.length, payload: JSON.parse(request.body.toString('utf8')) as PartPayload }));
       const parts = bodies.map((body) => body.payload.part).sort((a, b) => a - b);
       expect(parts).toEqual(Array.from({ length: bodies.length }, (_, i) => i + 1));
       expect(bodies.every((body) => body.payload.parts === bodies.length)).toBe(true);

@@ -45,7 +45,12 @@ const attemptRows = (jobId: string) =>
 test('a restart in the middle of the retry schedule loses nothing', async () => {
   behaviour.failFirst = 1;
   const first = await startTestApp({ db, env: { ...ENV, WEBHOOK_RETRY_BASE: '0.5' } });
-  const jobId = await finishedJobWithWebhooks(first, { lots: [{ lotId: 'r1', webhook: `${receiver.url}/restart` }, { lotId: 'r2', webhook: `${receiver.url}/restart` }] });
+  const jobId = await finishedJobWithWebhooks(first, {
+    lots: [
+      { lotId: 'r1', webhook: `${receiver.url}/restart` },
+      { lotId: 'r2', webhook: `${receiver.url}/restart` },
+    ],
+  });
   await driveUntil([first], async () => (await deliveries(db, jobId))[0].attempt_count === 1);
   const [afterFirst] = await deliveries(db, jobId);
   expect(afterFirst).toMatchObject({ status: 'pending', response_status: 500 });
@@ -132,7 +137,10 @@ test('a worker that died mid-send: once its lease ends the attempt is marked los
     expect(attemptKeys(receiver.to('/crashed'))).toEqual([`${row.id}#2`]);
     expect((await deliveries(db, jobId))[0]).toMatchObject({ status: 'delivered', attempt_count: 2 });
     const attempts = await attemptRows(jobId);
-    expect(attempts.map((attempt) => [attempt.attempt, attempt.outcome])).toEqual([[1, 'lost'], [2, 'delivered']]);
+    expect(attempts.map((attempt) => [attempt.attempt, attempt.outcome])).toEqual([
+      [1, 'lost'],
+      [2, 'delivered'],
+    ]);
     expect(attempts[0].error_message).toContain('No outcome recorded');
   } finally {
     await app.close();

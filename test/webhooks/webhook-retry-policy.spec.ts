@@ -17,7 +17,9 @@ test('the schedule of reference 002: 30 s, 60 s, 120 s, 240 s after attempts 1-4
 
 test('five attempts in all with WEBHOOK_MAX_RETRIES=5: the fifth failure is final', () => {
   const delays = [1, 2, 3, 4].map((n) => decideAttempt(response(500), state(n), SCHEDULE, noJitter));
-  expect(delays).toEqual([30_000, 60_000, 120_000, 240_000].map((delayMs) => ({ outcome: 'retry', delayMs, reason: 'HTTP 500 from receiver' })));
+  expect(delays).toEqual(
+    [30_000, 60_000, 120_000, 240_000].map((delayMs) => ({ outcome: 'retry', delayMs, reason: 'HTTP 500 from receiver' })),
+  );
   expect(decideAttempt(response(500), state(5), SCHEDULE, noJitter)).toEqual({
     outcome: 'failed',
     reason: 'HTTP 500 from receiver; gave up after attempt 5 of 5',
@@ -43,19 +45,32 @@ test.each([
 });
 
 test('410 Gone, refused targets and invalid URLs fail at once, even with attempts left', () => {
-  expect(decideAttempt(response(410), state(1), SCHEDULE)).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('410 Gone') });
+  expect(decideAttempt(response(410), state(1), SCHEDULE)).toMatchObject({
+    outcome: 'failed',
+    reason: expect.stringContaining('410 Gone'),
+  });
   const blocked = new SsrfBlockedError('http://10.0.0.1/', 'private network address (RFC 1918)');
-  expect(decideAttempt({ error: blocked }, state(1), SCHEDULE)).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('RFC 1918') });
+  expect(decideAttempt({ error: blocked }, state(1), SCHEDULE)).toMatchObject({
+    outcome: 'failed',
+    reason: expect.stringContaining('RFC 1918'),
+  });
   const invalid = new OutboundHttpError('invalid_url', 'only http and https URLs are allowed', 'ftp://x');
   expect(decideAttempt({ error: invalid }, state(1), SCHEDULE)).toMatchObject({ outcome: 'failed' });
 });
 
 test('timeouts, network errors and our own errors are retried', () => {
   const timeout = new OutboundHttpError('timeout', 'No complete answer within 30000 ms', 'https://x');
-  expect(decideAttempt({ error: timeout }, state(2), SCHEDULE, noJitter)).toEqual({ outcome: 'retry', delayMs: 60_000, reason: timeout.message });
+  expect(decideAttempt({ error: timeout }, state(2), SCHEDULE, noJitter)).toEqual({
+    outcome: 'retry',
+    delayMs: 60_000,
+    reason: timeout.message,
+  });
   const network = new OutboundHttpError('network', 'ECONNREFUSED', 'https://x');
   expect(decideAttempt({ error: network }, state(1), SCHEDULE, noJitter)).toMatchObject({ outcome: 'retry' });
-  expect(decideAttempt({ error: new Error('job vanished') }, state(1), SCHEDULE, noJitter)).toMatchObject({ outcome: 'retry', reason: 'job vanished' });
+  expect(decideAttempt({ error: new Error('job vanished') }, state(1), SCHEDULE, noJitter)).toMatchObject({
+    outcome: 'retry',
+    reason: 'job vanished',
+  });
 });
 
 test('Retry-After on 429/503 lengthens the wait (never shortens it), bounded to one hour; ignored on other statuses', () => {

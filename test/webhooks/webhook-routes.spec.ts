@@ -26,8 +26,15 @@ beforeAll(async () => {
     if (req.path === '/down' && !downIsUp) return void res.writeHead(503).end('{"error":"maintenance"}');
     res.writeHead(200).end('thanks');
   });
-  t = await startTestApp({ env: { WEBHOOK_RETRY_BASE: '0.02', WEBHOOK_MAX_RETRIES: '2', WORKER_POLL_INTERVAL: '3600', OPENAI_MAX_RETRIES: '0' } });
-  jobId = await finishedJobWithWebhooks(t, { lots: [{ lotId: 'a', webhook: `${receiver.url}/up` }, { lotId: 'b', webhook: `${receiver.url}/down` }] });
+  t = await startTestApp({
+    env: { WEBHOOK_RETRY_BASE: '0.02', WEBHOOK_MAX_RETRIES: '2', WORKER_POLL_INTERVAL: '3600', OPENAI_MAX_RETRIES: '0' },
+  });
+  jobId = await finishedJobWithWebhooks(t, {
+    lots: [
+      { lotId: 'a', webhook: `${receiver.url}/up` },
+      { lotId: 'b', webhook: `${receiver.url}/down` },
+    ],
+  });
   await driveUntil([t], allSettled(t.db, jobId));
 });
 afterAll(async () => {
@@ -42,19 +49,55 @@ test('GET webhook-deliveries lists every delivery with its state and attempts', 
   expect(body.job_id).toBe(jobId);
   const [down, up] = body.deliveries.sort((x: Json, y: Json) => x.webhook_url.localeCompare(y.webhook_url));
   expect(Object.keys(up).sort()).toEqual([
-    'attempt_count', 'attempts', 'batch_job_id', 'created_at', 'delivered_at', 'error_message', 'event', 'id', 'last_attempt_at',
-    'lot_count', 'max_attempts', 'next_attempt_at', 'part', 'parts', 'response_excerpt', 'response_status', 'status', 'updated_at',
-    'webhook_id', 'webhook_url',
+    'attempt_count',
+    'attempts',
+    'batch_job_id',
+    'created_at',
+    'delivered_at',
+    'error_message',
+    'event',
+    'id',
+    'last_attempt_at',
+    'lot_count',
+    'max_attempts',
+    'next_attempt_at',
+    'part',
+    'parts',
+    'response_excerpt',
+    'response_status',
+    'status',
+    'updated_at',
+    'webhook_id',
+    'webhook_url',
   ]);
   expect(up).toMatchObject({
-    webhook_url: `${receiver.url}/up`, event: 'batch_job_completed', part: 1, parts: 1, lot_count: 1, status: 'delivered',
-    attempt_count: 1, max_attempts: 2, response_status: 200, response_excerpt: 'thanks', error_message: null, next_attempt_at: null,
+    webhook_url: `${receiver.url}/up`,
+    event: 'batch_job_completed',
+    part: 1,
+    parts: 1,
+    lot_count: 1,
+    status: 'delivered',
+    attempt_count: 1,
+    max_attempts: 2,
+    response_status: 200,
+    response_excerpt: 'thanks',
+    error_message: null,
+    next_attempt_at: null,
   });
   expect(up.webhook_id).toBe(up.id);
   expect(Date.parse(up.delivered_at)).not.toBeNaN();
-  expect(down).toMatchObject({ status: 'failed', attempt_count: 2, response_status: 503, response_excerpt: '{"error":"maintenance"}', delivered_at: null });
+  expect(down).toMatchObject({
+    status: 'failed',
+    attempt_count: 2,
+    response_status: 503,
+    response_excerpt: '{"error":"maintenance"}',
+    delivered_at: null,
+  });
   expect(down.error_message).toContain('gave up after attempt 2 of 2');
-  expect(down.attempts.map((a: Json) => [a.attempt, a.outcome, a.response_status])).toEqual([[1, 'retry', 503], [2, 'failed', 503]]);
+  expect(down.attempts.map((a: Json) => [a.attempt, a.outcome, a.response_status])).toEqual([
+    [1, 'retry', 503],
+    [2, 'failed', 503],
+  ]);
   expect(down.attempts[0]).toMatchObject({ error_message: 'HTTP 503 from receiver', duration_ms: expect.any(Number) });
 });
 
@@ -96,8 +139,15 @@ test('a malformed body is a 400 in the error shape', async () => {
 
 describe('authentication and scoping', () => {
   const routes = [
-    ['GET webhook-deliveries', (id: string, init: RequestInit & { signWith?: string }) => t.fetch(`/api/v1/batch-jobs/${id}/webhook-deliveries`, init)],
-    ['POST redeliver', (id: string, init: RequestInit & { signWith?: string }) => t.fetch(`/api/v1/batch-jobs/${id}/webhooks/redeliver`, { method: 'POST', ...init })],
+    [
+      'GET webhook-deliveries',
+      (id: string, init: RequestInit & { signWith?: string }) => t.fetch(`/api/v1/batch-jobs/${id}/webhook-deliveries`, init),
+    ],
+    [
+      'POST redeliver',
+      (id: string, init: RequestInit & { signWith?: string }) =>
+        t.fetch(`/api/v1/batch-jobs/${id}/webhooks/redeliver`, { method: 'POST', ...init }),
+    ],
   ] as const;
 
   test.each(routes)('%s: 401 without a signature, 403 with a wrong one', async (_name, call) => {

@@ -42,8 +42,16 @@ export async function insertTerminalJob(db: TestDatabase, spec: JobSpec): Promis
        CASE WHEN $2::text = 'cancelled' THEN NULL ELSE TIMESTAMPTZ '2025-08-05T08:15:00Z' END,
        CASE WHEN $2::text = 'cancelled' THEN TIMESTAMPTZ '2025-08-05T08:15:00Z' ELSE NULL END)
      RETURNING id`,
-    [clientId, status, JSON.stringify(spec.languages ?? ['en', 'de']), spec.lots.length, spec.lots.length - failed, failed,
-      spec.errorMessage ?? null, spec.lots.some((lot) => lot.webhook)],
+    [
+      clientId,
+      status,
+      JSON.stringify(spec.languages ?? ['en', 'de']),
+      spec.lots.length,
+      spec.lots.length - failed,
+      failed,
+      spec.errorMessage ?? null,
+      spec.lots.some((lot) => lot.webhook),
+    ],
   );
   for (const [position, lot] of spec.lots.entries()) {
     const ok = lot.status !== 'failed';
@@ -52,10 +60,22 @@ export async function insertTerminalJob(db: TestDatabase, spec: JobSpec): Promis
          missing_images, processed_images, error_message, processed_at)
        VALUES ($1, $2, $3, $4, '[{"url":"https://img.example.com/1.jpg"}]', $5, $6, $7, $8, $9, $10,
          TIMESTAMPTZ '2025-08-05T08:10:00Z' + $2::int * INTERVAL '1 second')`,
-      [job.id, position, lot.lotId, lot.webhook ?? null, lot.status ?? 'completed',
+      [
+        job.id,
+        position,
+        lot.lotId,
+        lot.webhook ?? null,
+        lot.status ?? 'completed',
         lot.en !== undefined ? lot.en : ok ? `<p>Damage of ${lot.lotId}</p>` : null,
-        lot.translations !== undefined ? JSON.stringify(lot.translations) : ok ? JSON.stringify({ de: `<p>Schaden ${lot.lotId}</p>` }) : null,
-        JSON.stringify(lot.missing ?? []), ok ? 1 : 0, lot.error ?? (ok ? null : 'Vision analysis failed')],
+        lot.translations !== undefined
+          ? JSON.stringify(lot.translations)
+          : ok
+            ? JSON.stringify({ de: `<p>Schaden ${lot.lotId}</p>` })
+            : null,
+        JSON.stringify(lot.missing ?? []),
+        ok ? 1 : 0,
+        lot.error ?? (ok ? null : 'Vision analysis failed'),
+      ],
     );
   }
   return job.id;
@@ -112,7 +132,7 @@ export const allSettled = (db: TestDatabase, jobId: string) => async () =>
 
 const header = (headers: IncomingHttpHeaders, name: string): string => {
   const value = headers[name];
-  return Array.isArray(value) ? value[0] : value ?? '';
+  return Array.isArray(value) ? value[0] : (value ?? '');
 };
 
 /** Reference 002's `verify_webhook_signature`, line for line: hex HMAC of the UTF-8 body text. */
@@ -126,14 +146,21 @@ export function verify002(body: Buffer, received: string, sharedKey: string): bo
  * secret `whsec_<base64 key>`, signed content `id.timestamp.body`, a
  * space-separated list of `v1,<base64>` signatures, and a 5-minute tolerance.
  */
-export function verifyStandardWebhooks(secret: string, headers: IncomingHttpHeaders, body: Buffer, nowSeconds = Date.now() / 1000): boolean {
+export function verifyStandardWebhooks(
+  secret: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  nowSeconds = Date.now() / 1000,
+): boolean {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
   if (!id || !/^\d+$/.test(timestamp) || !signatures) return false;
   if (Math.abs(nowSeconds - Number(timestamp)) > 300) return false;
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body.toString('utf8')}`).digest();
+  const expected = createHmac('sha256', key)
+    .update(`${id}.${timestamp}.${body.toString('utf8')}`)
+    .digest();
   return signatures.split(' ').some((entry) => {
     const [version, signature] = entry.split(',');
     const given = Buffer.from(signature ?? '', 'base64');

@@ -42,10 +42,15 @@ async function startService(port: number) {
   const started = spawnMain({ DATA_DIR: dataDir, PORT: String(port), WORKER_POLL_INTERVAL: '0.2' }, { detached: true });
   let gone = false;
   void started.exited.then(() => (gone = true));
-  await waitFor(async () => {
-    if (gone) throw new Error(`the service exited:\n${started.output()}`);
-    return fetch(`http://127.0.0.1:${port}/health`).then((res) => res.status === 200).catch(() => false);
-  }, { timeoutMs: 90_000, what: '/health' });
+  await waitFor(
+    async () => {
+      if (gone) throw new Error(`the service exited:\n${started.output()}`);
+      return fetch(`http://127.0.0.1:${port}/health`)
+        .then((res) => res.status === 200)
+        .catch(() => false);
+    },
+    { timeoutMs: 90_000, what: '/health' },
+  );
   const pgPort = Number(/embedded PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(started.output())?.[1]);
   const postmasterPid = Number((await readFile(join(dataDir, 'postgres', 'cluster', 'postmaster.pid'), 'utf8')).split('\n')[0]);
   return { ...started, pgPort, postmasterPid };

@@ -62,7 +62,11 @@ test('a PostgreSQL restart: one warning, one recovery line, all JSON, no stack t
   server = await startEmbeddedPostgres({ dataDir, persistent: true, port });
   await waitFor(async () => worker!.output().includes('database reachable again'), { timeoutMs: 15_000, what: 'the recovery line' });
 
-  const lines = worker.output().slice(from).split('\n').filter((line) => line.trim() !== '');
+  const lines = worker
+    .output()
+    .slice(from)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   const parsed = lines.map((line) => JSON.parse(line) as { level: string; message: string; context?: string });
   expect(parsed.filter((entry) => /database unreachable/.test(entry.message))).toHaveLength(1);
   expect(parsed.filter((entry) => /database reachable again/.test(entry.message))).toHaveLength(1);
@@ -85,10 +89,13 @@ test('a PostgreSQL restart: one warning, one recovery line, all JSON, no stack t
         [JSON.stringify([{ url: `${images.url}/img/after.jpg` }])],
       )
     ).rows;
-    await waitFor(async () => (await client.query(`SELECT 1 FROM batch_jobs WHERE id = $1 AND status = 'completed'`, [id])).rowCount === 1, {
-      timeoutMs: 30_000,
-      what: 'the job after the restart',
-    });
+    await waitFor(
+      async () => (await client.query(`SELECT 1 FROM batch_jobs WHERE id = $1 AND status = 'completed'`, [id])).rowCount === 1,
+      {
+        timeoutMs: 30_000,
+        what: 'the job after the restart',
+      },
+    );
   } finally {
     await client.end();
   }
@@ -103,7 +110,11 @@ test('while the database stays away: a reminder every minute, not a line per fai
     url: 'postgresql://unused@127.0.0.1:9/unused',
     now: () => now,
     probeIntervalMs: 3_600_000, // the probe would only add failures; this test drives them
-    logger: { log: (m: string) => lines.push(`log ${m}`), warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`) },
+    logger: {
+      log: (m: string) => lines.push(`log ${m}`),
+      warn: (m: string) => lines.push(`warn ${m}`),
+      error: (m: string) => lines.push(`error ${m}`),
+    },
   });
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   expect(isConnectionError(refused)).toBe(true);

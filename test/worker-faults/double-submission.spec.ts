@@ -10,7 +10,12 @@ import { JobClaimRepository } from '../../src/batch-monitor/job-claim.repository
  * and submitted, and the first worker's create went through too.
  */
 
-interface LedgerBatch { id: string; stage: string; status: string; customIds: string[] }
+interface LedgerBatch {
+  id: string;
+  stage: string;
+  status: string;
+  customIds: string[];
+}
 
 /** Every batch the emulator created, with the custom_ids of its input file (what OpenAI bills). */
 async function ledger(emuUrl: string): Promise<LedgerBatch[]> {
@@ -21,7 +26,10 @@ async function ledger(emuUrl: string): Promise<LedgerBatch[]> {
   const batches: LedgerBatch[] = [];
   for (const batch of list.data) {
     const text = await (await fetch(`${emuUrl}/files/${batch.input_file_id}/content`, { headers })).text();
-    const customIds = text.trim().split('\n').map((line) => (JSON.parse(line) as { custom_id: string }).custom_id);
+    const customIds = text
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { custom_id: string }).custom_id);
     batches.push({ id: batch.id, stage: batch.metadata.stage, status: batch.status, customIds });
   }
   return batches;
@@ -49,10 +57,13 @@ describe('an OpenAI call that outlives the claim', () => {
     h.emu.faults.delayNext(2_500, { route: 'POST /v1/files' });
     const jobId = await insertBatchJob(h.db, { languages: ['en'], lots: lots(6, h.images.url) });
 
-    const job = await waitFor(async () => {
-      const row = await jobRow(h.db, jobId);
-      return row.status === 'completed' ? row : undefined;
-    }, { timeoutMs: 30_000, what: 'the job to complete' });
+    const job = await waitFor(
+      async () => {
+        const row = await jobRow(h.db, jobId);
+        return row.status === 'completed' ? row : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the job to complete' },
+    );
     expect(job).toMatchObject({ processed_lots: 6, failed_lots: 0 });
     expect(h.emu.stats().faultsInjected).toBe(1); // the upload did hang
 

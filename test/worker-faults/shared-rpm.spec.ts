@@ -20,7 +20,11 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 async function directJob(n: number): Promise<string> {
-  const lots = Array.from({ length: n }, (_, i) => ({ lotId: `lot-${i}`, additionalInfo: `car ${i}`, images: [`${h.images.url}/img/${i}.jpg`] }));
+  const lots = Array.from({ length: n }, (_, i) => ({
+    lotId: `lot-${i}`,
+    additionalInfo: `car ${i}`,
+    images: [`${h.images.url}/img/${i}.jpg`],
+  }));
   const jobId = await insertBatchJob(h.db, { languages: ['en'], lots, deferred: true });
   await h.db.query(`UPDATE batch_lots SET status = 'processing' WHERE batch_job_id = $1`, [jobId]);
   await h.db.query(
@@ -37,18 +41,24 @@ test('two workers share one OPENAI_MAX_RPM budget', async () => {
   const first = await directJob(8);
   const holderA = await waitFor(() => claimedBy(first), { what: 'a worker to take the first job' });
   const second = await directJob(8);
-  const holderB = await waitFor(async () => {
-    const holder = await claimedBy(second);
-    return holder && holder !== holderA ? holder : undefined;
-  }, { what: 'the other worker to take the second job' });
+  const holderB = await waitFor(
+    async () => {
+      const holder = await claimedBy(second);
+      return holder && holder !== holderA ? holder : undefined;
+    },
+    { what: 'the other worker to take the second job' },
+  );
   expect(new Set([holderA, holderB])).toEqual(new Set(apps.map((app) => app.config.instanceId)));
 
   // Callers refused by the shared minute window (the counter goes past the budget by one per refusal): each
   // worker's chunk still has lots, so both are held back once the budget is spent.
-  await waitFor(async () => {
-    const [row] = await h.db.query<{ points: number }>(`SELECT points FROM openai_request_budget WHERE key = 'openai-rpm:responses'`);
-    return (row?.points ?? 0) >= RPM + 2;
-  }, { timeoutMs: 30_000, what: 'callers to be refused by the shared budget' });
+  await waitFor(
+    async () => {
+      const [row] = await h.db.query<{ points: number }>(`SELECT points FROM openai_request_budget WHERE key = 'openai-rpm:responses'`);
+      return (row?.points ?? 0) >= RPM + 2;
+    },
+    { timeoutMs: 30_000, what: 'callers to be refused by the shared budget' },
+  );
   expect(h.emu.stats().requests['POST /v1/responses']).toBe(RPM);
   expect(h.emu.stats().responsesCreated).toBe(RPM);
   const done = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM batch_lots WHERE status = 'completed'`);

@@ -1,4 +1,11 @@
-import { insertBatchJob, jobRow, openaiBatches, startSharedDatabase, waitFor, type SharedDatabaseHarness } from '../pipeline/pipeline-support.js';
+import {
+  insertBatchJob,
+  jobRow,
+  openaiBatches,
+  startSharedDatabase,
+  waitFor,
+  type SharedDatabaseHarness,
+} from '../pipeline/pipeline-support.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { header } from '../webhooks/webhook-support.js';
 import { errorLines, startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -35,10 +42,13 @@ const lots = (n: number, host: string, webhook?: string) =>
   Array.from({ length: n }, (_, i) => ({ lotId: `lot-${i}`, additionalInfo: `car ${i}`, images: [`${host}/img/${i}.jpg`], webhook }));
 
 const completed = (jobId: string, timeoutMs = 30_000) =>
-  waitFor(async () => {
-    const row = await jobRow(h.db, jobId);
-    return row.status === 'completed' ? row : undefined;
-  }, { timeoutMs, what: `job ${jobId} to complete` });
+  waitFor(
+    async () => {
+      const row = await jobRow(h.db, jobId);
+      return row.status === 'completed' ? row : undefined;
+    },
+    { timeoutMs, what: `job ${jobId} to complete` },
+  );
 
 /** Sends SIGTERM and, right after it, makes `laterJobId` due: the stopping worker must not claim it. */
 async function terminate(w: WorkerProcess, laterJobId: string): Promise<number> {
@@ -78,7 +88,9 @@ test('SIGTERM during direct calls: the chunk in flight is saved, the job handed 
   expect(worker.output()).not.toContain(later); // nothing claimed after the signal
   expect(errorLines(worker.output())).toEqual([]);
   await expectNothingHeld([jobId, later]);
-  const doneBefore = (await h.db.query(`SELECT count(*)::int AS n FROM batch_lots WHERE batch_job_id = $1 AND status = 'completed'`, [jobId]))[0].n;
+  const doneBefore = (
+    await h.db.query(`SELECT count(*)::int AS n FROM batch_lots WHERE batch_job_id = $1 AND status = 'completed'`, [jobId])
+  )[0].n;
   expect(doneBefore).toBeGreaterThan(0); // the chunk in flight was finished, not thrown away
   expect(doneBefore).toBeLessThan(12);
 
@@ -146,13 +158,16 @@ describe('webhooks', () => {
 
     hang = false;
     await h.start({ ...PATIENT });
-    const delivered = await waitFor(async () => {
-      const [row] = await h.db.query<{ status: string; attempt_count: number; id: string }>(
-        `SELECT id, status, attempt_count FROM webhook_deliveries WHERE batch_job_id = $1`,
-        [jobId],
-      );
-      return row?.status === 'delivered' ? row : undefined;
-    }, { what: 'the delivery' });
+    const delivered = await waitFor(
+      async () => {
+        const [row] = await h.db.query<{ status: string; attempt_count: number; id: string }>(
+          `SELECT id, status, attempt_count FROM webhook_deliveries WHERE batch_job_id = $1`,
+          [jobId],
+        );
+        return row?.status === 'delivered' ? row : undefined;
+      },
+      { what: 'the delivery' },
+    );
     expect(delivered.attempt_count).toBe(1);
     // At least once: the receiver saw the interrupted attempt and the delivered one, under one webhook-id to de-duplicate on.
     expect(seen).toEqual([delivered.id, delivered.id]);
@@ -176,14 +191,17 @@ test('kill -9 of the claim holder: another worker takes the job over within HEAR
   const survivor = await h.start(crashy);
   worker.child.kill('SIGKILL');
   const killedAt = (await worker.exited).at;
-  const taken = await waitFor(async () => {
-    const [row] = await h.db.query<{ claimed_by: string | null; current_stage: string }>(
-      `SELECT claimed_by, current_stage FROM batch_jobs WHERE id = $1`,
-      [jobId],
-    );
-    // Claimed by the survivor, or already moved on by it (a step may be over between two looks).
-    return row.claimed_by === survivor.config.instanceId || row.current_stage !== 'vision_submitting' ? Date.now() : undefined;
-  }, { timeoutMs: 20_000, what: 'the takeover' });
+  const taken = await waitFor(
+    async () => {
+      const [row] = await h.db.query<{ claimed_by: string | null; current_stage: string }>(
+        `SELECT claimed_by, current_stage FROM batch_jobs WHERE id = $1`,
+        [jobId],
+      );
+      // Claimed by the survivor, or already moved on by it (a step may be over between two looks).
+      return row.claimed_by === survivor.config.instanceId || row.current_stage !== 'vision_submitting' ? Date.now() : undefined;
+    },
+    { timeoutMs: 20_000, what: 'the takeover' },
+  );
   const takeoverMs = taken - killedAt;
   console.log(`takeover after kill -9: ${takeoverMs} ms (bound ${staleS * 1000 + pollS * 1000} ms + margin)`);
   expect(takeoverMs).toBeLessThan((staleS + pollS) * 1000 + 1_500);

@@ -24,8 +24,13 @@ export interface WorkerProcess {
 export function spawnMain(env: Record<string, string>, options: { detached?: boolean } = {}): Omit<WorkerProcess, 'instanceId'> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
   const base = { ...process.env };
-  for (const key of ['DATABASE_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'SHARED_KEY', 'NODE_OPTIONS', 'NODE_ENV', 'APP_ROLE', 'LOG_JSON']) delete base[key];
-  const child = spawn(process.execPath, [MAIN], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  for (const key of ['DATABASE_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'SHARED_KEY', 'NODE_OPTIONS', 'NODE_ENV', 'APP_ROLE', 'LOG_JSON'])
+    delete base[key];
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -36,7 +41,11 @@ export function spawnMain(env: Record<string, string>, options: { detached?: boo
 }
 
 /** A worker process on the test's database and emulator; resolves once its tick loop started. */
-export async function startWorkerProcess(args: { databaseUrl: string; openaiBaseUrl: string; env?: Record<string, string> }): Promise<WorkerProcess> {
+export async function startWorkerProcess(args: {
+  databaseUrl: string;
+  openaiBaseUrl: string;
+  env?: Record<string, string>;
+}): Promise<WorkerProcess> {
   const started = spawnMain({
     ...pipelineEnv(),
     NODE_ENV: 'test',
@@ -52,10 +61,13 @@ export async function startWorkerProcess(args: { databaseUrl: string; openaiBase
   });
   let gone = false;
   void started.exited.then(() => (gone = true));
-  const instanceId = await waitFor(async () => {
-    if (gone) throw new Error(`the worker exited during start-up:\n${started.output()}`);
-    return /worker (\S+) started: tick every/.exec(started.output())?.[1];
-  }, { timeoutMs: 60_000, what: 'the worker process to start' });
+  const instanceId = await waitFor(
+    async () => {
+      if (gone) throw new Error(`the worker exited during start-up:\n${started.output()}`);
+      return /worker (\S+) started: tick every/.exec(started.output())?.[1];
+    },
+    { timeoutMs: 60_000, what: 'the worker process to start' },
+  );
   return { ...started, instanceId };
 }
 

@@ -82,7 +82,9 @@ function bodyTooLarge(limit: number, inflated: boolean): ApiException {
 
 function shapeRefusal(error: JsonShapeLimit): ApiException {
   if (error.kind === 'depth') {
-    return new ApiException(400, ErrorCode.JsonTooDeep, `Request body nests arrays and objects deeper than ${error.limit} levels`, { max_depth: error.limit });
+    return new ApiException(400, ErrorCode.JsonTooDeep, `Request body nests arrays and objects deeper than ${error.limit} levels`, {
+      max_depth: error.limit,
+    });
   }
   return payloadTooLarge(`Request body holds more than ${error.limit.toLocaleString('en-US')} JSON values`, { max_values: error.limit });
 }
@@ -97,7 +99,9 @@ function shapeRefusal(error: JsonShapeLimit): ApiException {
 export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() => NodeJS.ReadWriteStream) | undefined): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) {
-    return new Promise((_resolve, reject) => discardThen(req, () => reject(bodyTooLarge(limits.maxBytes, false)), declared <= 2 * limits.maxBytes));
+    return new Promise((_resolve, reject) =>
+      discardThen(req, () => reject(bodyTooLarge(limits.maxBytes, false)), declared <= 2 * limits.maxBytes),
+    );
   }
 
   return new Promise<Buffer>((resolve, reject) => {
@@ -145,7 +149,8 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() 
     if (inflate) {
       req.on('data', onWireData);
       inflate.on('error', () =>
-        finish(new ApiException(400, ErrorCode.InvalidJson, `Request body is not valid ${req.headers['content-encoding']} data`)));
+        finish(new ApiException(400, ErrorCode.InvalidJson, `Request body is not valid ${req.headers['content-encoding']} data`)),
+      );
       req.pipe(inflate as unknown as NodeJS.WritableStream);
     }
     source.on('data', onData);
@@ -170,7 +175,7 @@ function discardThen(req: IncomingMessage, done: () => void, waitForEnd: boolean
   }
   let called = false;
   const once = () => {
-    if (!called) (called = true), done();
+    if (!called) ((called = true), done());
   };
   req.once('end', once);
   req.once('close', once);

@@ -68,9 +68,7 @@ export class JsonBodyParser implements OnApplicationShutdown {
 
   /** Parses `bytes` (already within the size, value and depth limits); throws the ApiException to answer. */
   async parse(bytes: Buffer): Promise<ParsedJsonBody> {
-    const outcome = bytes.length <= this.limits.inlineMaxBytes
-      ? parseJsonBody(bytes, this.limits.maxDepth)
-      : await this.inPool(bytes);
+    const outcome = bytes.length <= this.limits.inlineMaxBytes ? parseJsonBody(bytes, this.limits.maxDepth) : await this.inPool(bytes);
     if (!outcome.ok) throw refusal(outcome);
     return outcome;
   }
@@ -85,10 +83,14 @@ export class JsonBodyParser implements OnApplicationShutdown {
       const message = error instanceof Error ? error.message : String(error);
       if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
         this.logger.warn(`a ${bytes.length}-byte body exhausted its parser thread's heap; the thread was replaced`);
-        throw payloadTooLarge('Request body is too costly to parse: it exhausted the memory allowed for one body', { max_bytes: this.limits.maxBytes });
+        throw payloadTooLarge('Request body is too costly to parse: it exhausted the memory allowed for one body', {
+          max_bytes: this.limits.maxBytes,
+        });
       }
       if (/queue is at limit/i.test(message)) {
-        throw new ApiException(503, ErrorCode.ServiceUnavailable, 'Too many large bodies are being parsed; retry shortly', undefined, { 'Retry-After': '5' });
+        throw new ApiException(503, ErrorCode.ServiceUnavailable, 'Too many large bodies are being parsed; retry shortly', undefined, {
+          'Retry-After': '5',
+        });
       }
       throw error;
     }

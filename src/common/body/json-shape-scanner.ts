@@ -2,14 +2,23 @@ import type { BodyLimits } from './json-limits.js';
 
 /** The body exceeds one of the pre-parse limits. */
 export class JsonShapeLimit extends Error {
-  constructor(readonly kind: 'values' | 'depth', readonly limit: number) {
+  constructor(
+    readonly kind: 'values' | 'depth',
+    readonly limit: number,
+  ) {
     super(kind === 'depth' ? `JSON nesting deeper than ${limit} levels` : `more than ${limit.toLocaleString('en-US')} JSON values`);
     this.name = 'JsonShapeLimit';
   }
 }
 
-const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a;
-const OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 0x7d, OPEN_ARRAY = 0x5b, CLOSE_ARRAY = 0x5d;
+const QUOTE = 0x22,
+  BACKSLASH = 0x5c,
+  COMMA = 0x2c,
+  COLON = 0x3a;
+const OPEN_OBJECT = 0x7b,
+  CLOSE_OBJECT = 0x7d,
+  OPEN_ARRAY = 0x5b,
+  CLOSE_ARRAY = 0x5d;
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**

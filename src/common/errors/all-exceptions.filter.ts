@@ -64,17 +64,30 @@ function fromBodyParser(error: { type?: string; status?: number; limit?: number 
     case 'entity.parse.failed':
       return [400, { error: ERROR_TITLES[ErrorCode.InvalidJson], message: 'Request body must be valid JSON', code: ErrorCode.InvalidJson }];
     case 'entity.too.large':
-      return [413, {
-        error: ERROR_TITLES[ErrorCode.PayloadTooLarge],
-        message: `Request body exceeds the limit of ${error.limit} bytes`,
-        code: ErrorCode.PayloadTooLarge,
-        details: { max_bytes: error.limit },
-      }];
+      return [
+        413,
+        {
+          error: ERROR_TITLES[ErrorCode.PayloadTooLarge],
+          message: `Request body exceeds the limit of ${error.limit} bytes`,
+          code: ErrorCode.PayloadTooLarge,
+          details: { max_bytes: error.limit },
+        },
+      ];
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return [415, { error: ERROR_TITLES[ErrorCode.UnsupportedMediaType], message: 'Request body must be UTF-8 JSON', code: ErrorCode.UnsupportedMediaType }];
+      return [
+        415,
+        {
+          error: ERROR_TITLES[ErrorCode.UnsupportedMediaType],
+          message: 'Request body must be UTF-8 JSON',
+          code: ErrorCode.UnsupportedMediaType,
+        },
+      ];
     case 'request.aborted':
-      return [400, { error: ERROR_TITLES[ErrorCode.InvalidJson], message: 'Request body was not received completely', code: ErrorCode.InvalidJson }];
+      return [
+        400,
+        { error: ERROR_TITLES[ErrorCode.InvalidJson], message: 'Request body was not received completely', code: ErrorCode.InvalidJson },
+      ];
     default:
       return undefined;
   }
@@ -113,7 +126,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (status === HttpStatus.NOT_FOUND) {
         // A known path with a method it does not serve is 405 with Allow, not "no route".
         const allow = allowedMethods(request);
-        if (allow.length > 0 && !allow.includes(request.method)) return [405, methodNotAllowed(request, allow), { Allow: allow.join(', ') }];
+        if (allow.length > 0 && !allow.includes(request.method))
+          return [405, methodNotAllowed(request, allow), { Allow: allow.join(', ') }];
       }
       if (status < 500) return [status, fromHttpException(exception, request), {}];
       if (status === HttpStatus.SERVICE_UNAVAILABLE) return [status, fromUnavailable(exception), { 'Retry-After': '5' }];
@@ -123,11 +137,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
       `error_id=${errorId} ${request.method} ${request.originalUrl}: ${exception instanceof Error ? exception.message : String(exception)}`,
       exception instanceof Error ? exception.stack : undefined,
     );
-    return [500, {
-      error: ERROR_TITLES[ErrorCode.InternalError],
-      message: `An unexpected error occurred. Quote error id ${errorId} when reporting it.`,
-      code: ErrorCode.InternalError,
-      details: { error_id: errorId },
-    }, {}];
+    return [
+      500,
+      {
+        error: ERROR_TITLES[ErrorCode.InternalError],
+        message: `An unexpected error occurred. Quote error id ${errorId} when reporting it.`,
+        code: ErrorCode.InternalError,
+        details: { error_id: errorId },
+      },
+      {},
+    ];
   }
 }

@@ -16,7 +16,21 @@ const OPTIONS: sanitizeHtml.IOptions = {
   // Any other tag is dropped and its text kept...
   disallowedTagsMode: 'discard',
   // ...except where the "text" is code or an embedded document, which is dropped whole.
-  nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'object', 'embed', 'template', 'title', 'xmp', 'noembed', 'noframes'],
+  nonTextTags: [
+    'script',
+    'style',
+    'textarea',
+    'option',
+    'noscript',
+    'iframe',
+    'object',
+    'embed',
+    'template',
+    'title',
+    'xmp',
+    'noembed',
+    'noframes',
+  ],
 };
 
 /**

@@ -33,8 +33,12 @@ export class SsrfBlockedError extends OutboundHttpError {
     readonly reason: string,
     readonly address?: string,
   ) {
-    super('blocked', `Refused to contact ${url}: ${reason}${address ? ` (resolved to ${address})` : ''}. ` +
-      'Private targets are allowed only with ALLOW_PRIVATE_NETWORKS=true.', url);
+    super(
+      'blocked',
+      `Refused to contact ${url}: ${reason}${address ? ` (resolved to ${address})` : ''}. ` +
+        'Private targets are allowed only with ALLOW_PRIVATE_NETWORKS=true.',
+      url,
+    );
     this.name = 'SsrfBlockedError';
   }
 }

@@ -3,7 +3,13 @@ import type { Dispatcher } from 'undici';
 import { AppConfig } from '../../config/app-config.js';
 import { createSafeDispatcher, type NetworkPolicy } from './safe-dispatcher.js';
 import {
-  probeImage, safeRequest, type ImageProbe, type OutboundTarget, type ProbeImageOptions, type SafeRequestOptions, type SafeResponse,
+  probeImage,
+  safeRequest,
+  type ImageProbe,
+  type OutboundTarget,
+  type ProbeImageOptions,
+  type SafeRequestOptions,
+  type SafeResponse,
 } from './safe-request.js';
 
 /**

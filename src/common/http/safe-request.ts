@@ -50,8 +50,10 @@ export function redactUrl(url: URL): string {
  * URL in it becomes `***:***@` (a lone user, often a token, `***@`).
  */
 export function maskUrlCredentials(text: string): string {
-  return text.replace(/\b(https?:\/\/)([^\s/?#@]*)@/gi, (_match, scheme: string, userinfo: string) =>
-    `${scheme}${userinfo.includes(':') ? '***:***' : '***'}@`);
+  return text.replace(
+    /\b(https?:\/\/)([^\s/?#@]*)@/gi,
+    (_match, scheme: string, userinfo: string) => `${scheme}${userinfo.includes(':') ? '***:***' : '***'}@`,
+  );
 }
 
 /** Parses and pre-checks a URL: http(s) only, and a public host unless private networks are allowed. */
@@ -113,7 +115,9 @@ async function readAtMost(body: Dispatcher.ResponseData['body'], maxBytes: numbe
 
 /** Adds our User-Agent unless the caller set one (in any letter case: names are case-insensitive). */
 function withUserAgent(headers: Record<string, string>): Record<string, string> {
-  return Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent') ? headers : { ...headers, 'User-Agent': OUTBOUND_USER_AGENT };
+  return Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent')
+    ? headers
+    : { ...headers, 'User-Agent': OUTBOUND_USER_AGENT };
 }
 
 function describeNetworkError(error: unknown): string {
@@ -157,8 +161,9 @@ export async function safeRequest(raw: string, options: SafeRequestOptions, targ
     const blocked = findSsrfError(error);
     if (blocked) throw new SsrfBlockedError(shown, blocked.reason, blocked.address);
     if (options.signal?.aborted && !timeout.aborted) throw error; // the caller cancelled: not ours to classify
-    const timedOut = timeout.aborted || ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']
-      .includes((error as { code?: string }).code ?? '');
+    const timedOut =
+      timeout.aborted ||
+      ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes((error as { code?: string }).code ?? '');
     if (timedOut) {
       throw new OutboundHttpError('timeout', `No complete answer from ${url.host} within ${options.timeoutMs} ms`, shown, { cause: error });
     }

@@ -25,9 +25,14 @@ export function createValidationPipe(): ValidationPipe {
     stopAtFirstError: false,
     exceptionFactory: (errors) => {
       const problems = flattenValidationErrors(errors);
-      return new ApiException(400, ErrorCode.ValidationFailed, problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : ''), {
-        problems: problems.slice(0, 100),
-      });
+      return new ApiException(
+        400,
+        ErrorCode.ValidationFailed,
+        problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : ''),
+        {
+          problems: problems.slice(0, 100),
+        },
+      );
     },
   });
 }

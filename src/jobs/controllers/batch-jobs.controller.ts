@@ -29,7 +29,11 @@ export class BatchJobsController {
   })
   @ApiOkResponse({ type: JobListDto })
   @ApiErrors(
-    { ...ERROR_EXAMPLES.validation, message: 'limit: limit must not be greater than 100', details: { problems: ['limit: limit must not be greater than 100'] } },
+    {
+      ...ERROR_EXAMPLES.validation,
+      message: 'limit: limit must not be greater than 100',
+      details: { problems: ['limit: limit must not be greater than 100'] },
+    },
     ...AUTH_ERRORS,
   )
   list(@ClientId() clientId: string, @Query() query: ListJobsQueryDto) {
@@ -41,7 +45,8 @@ export class BatchJobsController {
   @Signed('job_id')
   @ApiOperation({
     summary: 'Cancel a pending, processing or translating job',
-    description: 'Marks the job and its unfinished lots cancelled (lots already done keep their results), then asks OpenAI to cancel the job\'s batches.',
+    description:
+      "Marks the job and its unfinished lots cancelled (lots already done keep their results), then asks OpenAI to cancel the job's batches.",
   })
   @ApiParam({ name: 'job_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000', description: 'Sign this value' })
   @ApiOkResponse({ type: CancelledJobDto })

@@ -17,18 +17,30 @@ import { ClientId } from './client-id.decorator.js';
 const SYNC_EXAMPLE = {
   version: '1.0.0',
   languages: ['en', 'ru', 'de'],
-  lots: [{
-    lot_id: 'sync-12345',
-    additional_info: '2021 BMW X5, front collision damage, airbags deployed',
-    images: [{ url: 'https://example.com/bmw-front.jpg' }, { url: 'https://example.com/bmw-side.jpg' }],
-  }],
+  lots: [
+    {
+      lot_id: 'sync-12345',
+      additional_info: '2021 BMW X5, front collision damage, airbags deployed',
+      images: [{ url: 'https://example.com/bmw-front.jpg' }, { url: 'https://example.com/bmw-side.jpg' }],
+    },
+  ],
 };
 const BATCH_EXAMPLE = {
   version: '1.0.0',
   languages: ['en', 'fr', 'de'],
   lots: [
-    { lot_id: 'batch-001', webhook: 'https://your-app.com/webhooks/generation-complete', additional_info: '2019 Mercedes C-Class, minor rear damage', images: [{ url: 'https://example.com/merc-rear.jpg' }] },
-    { lot_id: 'batch-002', webhook: 'https://your-app.com/webhooks/generation-complete', additional_info: '2020 Audi A4, hail damage assessment', images: [{ url: 'https://example.com/audi-roof.jpg' }] },
+    {
+      lot_id: 'batch-001',
+      webhook: 'https://your-app.com/webhooks/generation-complete',
+      additional_info: '2019 Mercedes C-Class, minor rear damage',
+      images: [{ url: 'https://example.com/merc-rear.jpg' }],
+    },
+    {
+      lot_id: 'batch-002',
+      webhook: 'https://your-app.com/webhooks/generation-complete',
+      additional_info: '2020 Audi A4, hail damage assessment',
+      images: [{ url: 'https://example.com/audi-roof.jpg' }],
+    },
   ],
 };
 
@@ -56,15 +68,29 @@ export class GenerateController {
   })
   @ApiBody({
     type: GenerateDescriptionsDto,
-    examples: { synchronous: { summary: 'One lot (synchronous)', value: SYNC_EXAMPLE }, batch: { summary: 'Two lots (batch job)', value: BATCH_EXAMPLE } },
+    examples: {
+      synchronous: { summary: 'One lot (synchronous)', value: SYNC_EXAMPLE },
+      batch: { summary: 'Two lots (batch job)', value: BATCH_EXAMPLE },
+    },
   })
   @ApiOkResponse({ type: SyncResultDto, description: 'Synchronous result (one lot)' })
   @ApiCreatedResponse({ type: AcceptedJobDto, description: 'Batch job accepted (2 or more lots)' })
   @ApiErrors(
-    ERROR_EXAMPLES.invalidJson, ERROR_EXAMPLES.jsonTooDeep, ERROR_EXAMPLES.validation, ...AUTH_ERRORS, ERROR_EXAMPLES.duplicateLotId,
-    ERROR_EXAMPLES.batchSize, ERROR_EXAMPLES.payloadTooLarge, ERROR_EXAMPLES.unsupportedMediaType,
-    ERROR_EXAMPLES.invalidImageUrls, ERROR_EXAMPLES.invalidWebhook, ERROR_EXAMPLES.unsupportedLanguage, ERROR_EXAMPLES.tooManyLanguages,
-    ERROR_EXAMPLES.tooManyImages, ERROR_EXAMPLES.openAiError, ERROR_EXAMPLES.openAiTimeout,
+    ERROR_EXAMPLES.invalidJson,
+    ERROR_EXAMPLES.jsonTooDeep,
+    ERROR_EXAMPLES.validation,
+    ...AUTH_ERRORS,
+    ERROR_EXAMPLES.duplicateLotId,
+    ERROR_EXAMPLES.batchSize,
+    ERROR_EXAMPLES.payloadTooLarge,
+    ERROR_EXAMPLES.unsupportedMediaType,
+    ERROR_EXAMPLES.invalidImageUrls,
+    ERROR_EXAMPLES.invalidWebhook,
+    ERROR_EXAMPLES.unsupportedLanguage,
+    ERROR_EXAMPLES.tooManyLanguages,
+    ERROR_EXAMPLES.tooManyImages,
+    ERROR_EXAMPLES.openAiError,
+    ERROR_EXAMPLES.openAiTimeout,
   )
   async generate(
     @ClientId() clientId: string,

@@ -11,7 +11,12 @@ import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
 
-const JOB_ID_PARAM = { name: 'job_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000', description: 'Sign this value: X-Signature = sha256=HMAC(key, job_id)' };
+const JOB_ID_PARAM = {
+  name: 'job_id',
+  format: 'uuid',
+  example: '550e8400-e29b-41d4-a716-446655440000',
+  description: 'Sign this value: X-Signature = sha256=HMAC(key, job_id)',
+};
 const POLLING_ERRORS = [...AUTH_ERRORS, ERROR_EXAMPLES.jobNotFound];
 
 /**
@@ -58,11 +63,15 @@ export class JobPollingController {
   @Signed('job_id')
   @ApiOperation({
     summary: 'Download the results as batch_results_{job_id}.json',
-    description: 'Same document as GET /batch-results/{job_id}, as an attachment, streamed from PostgreSQL page by page (constant memory for 50,000 lots).',
+    description:
+      'Same document as GET /batch-results/{job_id}, as an attachment, streamed from PostgreSQL page by page (constant memory for 50,000 lots).',
   })
   @ApiParam(JOB_ID_PARAM)
   @ApiProduces('application/json')
-  @ApiOkResponse({ type: JobResultsDto, headers: { 'Content-Disposition': { description: 'attachment; filename="batch_results_{job_id}.json"', schema: { type: 'string' } } } })
+  @ApiOkResponse({
+    type: JobResultsDto,
+    headers: { 'Content-Disposition': { description: 'attachment; filename="batch_results_{job_id}.json"', schema: { type: 'string' } } },
+  })
   @ApiAcceptedResponse({ type: NotCompletedDto, description: 'The job is still pending, processing or translating' })
   @ApiErrors(...POLLING_ERRORS)
   async download(@ClientId() clientId: string, @Param('job_id') jobId: string, @Res() res: Response): Promise<void> {

@@ -16,23 +16,93 @@ const JOB_ID = '550e8400-e29b-41d4-a716-446655440000';
 /** Every error the jobs routes answer with, keyed for reuse by the route decorators. */
 export const ERROR_EXAMPLES = {
   invalidJson: { status: 400, code: ErrorCode.InvalidJson, message: 'Request body must be valid JSON' },
-  validation: { status: 400, code: ErrorCode.ValidationFailed, message: 'lots.0.lot_id: is required and must be a non-empty string', details: { problems: ['lots.0.lot_id: is required and must be a non-empty string'] } },
+  validation: {
+    status: 400,
+    code: ErrorCode.ValidationFailed,
+    message: 'lots.0.lot_id: is required and must be a non-empty string',
+    details: { problems: ['lots.0.lot_id: is required and must be a non-empty string'] },
+  },
   missingSignature: { status: 401, code: ErrorCode.MissingSignature, message: 'Missing HMAC signature: send it in the X-Signature header' },
   invalidSignature: { status: 403, code: ErrorCode.InvalidSignature, message: 'Invalid HMAC signature' },
   jobNotFound: { status: 404, code: ErrorCode.JobNotFound, message: `Job ${JOB_ID} not found` },
-  duplicateLotId: { status: 409, code: ErrorCode.DuplicateLotId, message: 'Duplicate lot_id in one request: batch-001', details: { duplicates: ['batch-001'] } },
-  jsonTooDeep: { status: 400, code: ErrorCode.JsonTooDeep, message: 'Request body nests arrays and objects deeper than 64 levels', details: { max_depth: 64 } },
-  payloadTooLarge: { status: 413, code: ErrorCode.PayloadTooLarge, message: 'Request body holds more than 3,000,000 JSON values', details: { max_values: 3_000_000 } },
-  unsupportedMediaType: { status: 415, code: ErrorCode.UnsupportedMediaType, message: 'charset utf-7 is not accepted: JSON bodies must be UTF-8', details: { content_type: 'application/json; charset=utf-7' } },
-  batchSize: { status: 413, code: ErrorCode.BatchSizeExceeded, message: 'Batch size exceeds maximum limit of 50,000 lots', details: { provided_lots: 75000, max_allowed: 50000 } },
-  invalidImageUrls: { status: 422, code: ErrorCode.InvalidImageUrls, message: 'Invalid image URLs detected: only absolute http(s) URLs are accepted', details: { invalid_urls: ['ftp://example.com/car.jpg', 'not a url'] } },
-  invalidWebhook: { status: 422, code: ErrorCode.InvalidWebhookUrl, message: 'Invalid webhook URL: only absolute http(s) URLs are accepted', details: { invalid_urls: ['javascript:alert(1)'] } },
-  unsupportedLanguage: { status: 422, code: ErrorCode.UnsupportedLanguage, message: 'Unsupported language codes: xx, klingon', details: { unsupported: ['xx', 'klingon'] } },
-  tooManyLanguages: { status: 422, code: ErrorCode.TooManyLanguages, message: 'At most 10 languages per request', details: { provided_languages: 12, max_allowed: 10 } },
-  tooManyImages: { status: 422, code: ErrorCode.TooManyImages, message: 'A synchronous request accepts at most 20 images per lot; use batch mode for more', details: { lot_id: 'sync-12345', provided_images: 25, max_allowed: 20 } },
-  rateLimited: { status: 429, code: ErrorCode.RateLimitExceeded, message: 'Rate limit exceeded: at most 1000 polling requests per 60 seconds', details: { limit: 1000, window_seconds: 60, retry_after: 17, scope: 'polling' } },
-  openAiError: { status: 502, code: ErrorCode.OpenAiApiError, message: 'OpenAI API request failed', details: { openai_error: 'Model overloaded', retry_after: 60 } },
-  openAiTimeout: { status: 504, code: ErrorCode.OpenAiTimeout, message: 'The synchronous request did not finish within 300 seconds', details: { deadline_seconds: 300, job_id: JOB_ID } },
+  duplicateLotId: {
+    status: 409,
+    code: ErrorCode.DuplicateLotId,
+    message: 'Duplicate lot_id in one request: batch-001',
+    details: { duplicates: ['batch-001'] },
+  },
+  jsonTooDeep: {
+    status: 400,
+    code: ErrorCode.JsonTooDeep,
+    message: 'Request body nests arrays and objects deeper than 64 levels',
+    details: { max_depth: 64 },
+  },
+  payloadTooLarge: {
+    status: 413,
+    code: ErrorCode.PayloadTooLarge,
+    message: 'Request body holds more than 3,000,000 JSON values',
+    details: { max_values: 3_000_000 },
+  },
+  unsupportedMediaType: {
+    status: 415,
+    code: ErrorCode.UnsupportedMediaType,
+    message: 'charset utf-7 is not accepted: JSON bodies must be UTF-8',
+    details: { content_type: 'application/json; charset=utf-7' },
+  },
+  batchSize: {
+    status: 413,
+    code: ErrorCode.BatchSizeExceeded,
+    message: 'Batch size exceeds maximum limit of 50,000 lots',
+    details: { provided_lots: 75000, max_allowed: 50000 },
+  },
+  invalidImageUrls: {
+    status: 422,
+    code: ErrorCode.InvalidImageUrls,
+    message: 'Invalid image URLs detected: only absolute http(s) URLs are accepted',
+    details: { invalid_urls: ['ftp://example.com/car.jpg', 'not a url'] },
+  },
+  invalidWebhook: {
+    status: 422,
+    code: ErrorCode.InvalidWebhookUrl,
+    message: 'Invalid webhook URL: only absolute http(s) URLs are accepted',
+    details: { invalid_urls: ['javascript:alert(1)'] },
+  },
+  unsupportedLanguage: {
+    status: 422,
+    code: ErrorCode.UnsupportedLanguage,
+    message: 'Unsupported language codes: xx, klingon',
+    details: { unsupported: ['xx', 'klingon'] },
+  },
+  tooManyLanguages: {
+    status: 422,
+    code: ErrorCode.TooManyLanguages,
+    message: 'At most 10 languages per request',
+    details: { provided_languages: 12, max_allowed: 10 },
+  },
+  tooManyImages: {
+    status: 422,
+    code: ErrorCode.TooManyImages,
+    message: 'A synchronous request accepts at most 20 images per lot; use batch mode for more',
+    details: { lot_id: 'sync-12345', provided_images: 25, max_allowed: 20 },
+  },
+  rateLimited: {
+    status: 429,
+    code: ErrorCode.RateLimitExceeded,
+    message: 'Rate limit exceeded: at most 1000 polling requests per 60 seconds',
+    details: { limit: 1000, window_seconds: 60, retry_after: 17, scope: 'polling' },
+  },
+  openAiError: {
+    status: 502,
+    code: ErrorCode.OpenAiApiError,
+    message: 'OpenAI API request failed',
+    details: { openai_error: 'Model overloaded', retry_after: 60 },
+  },
+  openAiTimeout: {
+    status: 504,
+    code: ErrorCode.OpenAiTimeout,
+    message: 'The synchronous request did not finish within 300 seconds',
+    details: { deadline_seconds: 300, job_id: JOB_ID },
+  },
 } satisfies Record<string, ErrorExample>;
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -59,10 +129,20 @@ export function ApiErrors(...examples: ErrorExample[]): MethodDecorator & ClassD
         status,
         description: DESCRIPTIONS[status] ?? 'Error',
         type: ErrorResponseDto,
-        examples: Object.fromEntries(list.map((example) => [example.code, {
-          summary: example.code,
-          value: { error: ERROR_TITLES[example.code], message: example.message, code: example.code, ...(example.details ? { details: example.details } : {}) },
-        }])),
+        examples: Object.fromEntries(
+          list.map((example) => [
+            example.code,
+            {
+              summary: example.code,
+              value: {
+                error: ERROR_TITLES[example.code],
+                message: example.message,
+                code: example.code,
+                ...(example.details ? { details: example.details } : {}),
+              },
+            },
+          ]),
+        ),
       }),
     ),
   );

@@ -9,7 +9,11 @@ import { DEFAULT_LANGUAGES, FIELD_LIMITS } from '../validation/generation-reques
  */
 
 export class ImageDto {
-  @ApiProperty({ example: 'https://example.com/bmw-front.jpg', maxLength: FIELD_LIMITS.url, description: 'Absolute http(s) URL of a photo (at most 10 MB, image/*)' })
+  @ApiProperty({
+    example: 'https://example.com/bmw-front.jpg',
+    maxLength: FIELD_LIMITS.url,
+    description: 'Absolute http(s) URL of a photo (at most 10 MB, image/*)',
+  })
   url: string;
 }
 
@@ -17,7 +21,11 @@ export class LotDto {
   @ApiProperty({ example: 'sync-12345', maxLength: FIELD_LIMITS.lotId, description: 'Your id of the vehicle; unique within one request' })
   lot_id: string;
 
-  @ApiPropertyOptional({ example: '2021 BMW X5, front collision damage, airbags deployed', maxLength: FIELD_LIMITS.additionalInfo, nullable: true })
+  @ApiPropertyOptional({
+    example: '2021 BMW X5, front collision damage, airbags deployed',
+    maxLength: FIELD_LIMITS.additionalInfo,
+    nullable: true,
+  })
   additional_info?: string | null;
 
   @ApiPropertyOptional({
@@ -28,7 +36,11 @@ export class LotDto {
   })
   webhook?: string | null;
 
-  @ApiProperty({ type: [ImageDto], minItems: 1, description: 'At least one image; at most 20 in synchronous mode. Unreachable images are reported in missing_images.' })
+  @ApiProperty({
+    type: [ImageDto],
+    minItems: 1,
+    description: 'At least one image; at most 20 in synchronous mode. Unreachable images are reported in missing_images.',
+  })
   images: ImageDto[];
 }
 
@@ -39,7 +51,12 @@ export class GenerateDescriptionsDto {
   })
   signature?: string;
 
-  @ApiPropertyOptional({ example: '1.0.0', default: '1.0.0', maxLength: FIELD_LIMITS.version, description: 'Client payload version; echoed back' })
+  @ApiPropertyOptional({
+    example: '1.0.0',
+    default: '1.0.0',
+    maxLength: FIELD_LIMITS.version,
+    description: 'Client payload version; echoed back',
+  })
   version?: string;
 
   @ApiPropertyOptional({
@@ -50,6 +67,11 @@ export class GenerateDescriptionsDto {
   })
   languages?: string[];
 
-  @ApiProperty({ type: [LotDto], minItems: 1, maxItems: 50000, description: '1 lot → synchronous 200; 2 … MAX_BATCH_SIZE lots → batch job, 201' })
+  @ApiProperty({
+    type: [LotDto],
+    minItems: 1,
+    maxItems: 50000,
+    description: '1 lot → synchronous 200; 2 … MAX_BATCH_SIZE lots → batch job, 201',
+  })
   lots: LotDto[];
 }

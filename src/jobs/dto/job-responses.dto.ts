@@ -15,8 +15,10 @@ export class LotResultDto {
   @ApiProperty({ enum: JobStatus, example: 'completed' }) status: string;
   @ApiProperty({ example: '2025-08-05T08:30:15.000Z', nullable: true }) processed_at: string | null;
   @ApiProperty({ example: 3, description: 'Images that were fetched and analysed' }) processed_images: number;
-  @ApiProperty({ type: [DescriptionDto], description: 'One per requested language, in the requested order' }) descriptions: DescriptionDto[];
-  @ApiProperty({ example: ['https://example.com/audi-trunk.jpg'], description: 'Images that could not be fetched' }) missing_images: string[];
+  @ApiProperty({ type: [DescriptionDto], description: 'One per requested language, in the requested order' })
+  descriptions: DescriptionDto[];
+  @ApiProperty({ example: ['https://example.com/audi-trunk.jpg'], description: 'Images that could not be fetched' })
+  missing_images: string[];
   @ApiProperty({ example: null, nullable: true, description: 'Why the lot failed (refusal, no usable image, ...)' }) error: string | null;
 }
 
@@ -51,7 +53,8 @@ export class ProgressDto {
 export class ProcessingDetailsDto {
   @ApiProperty({ example: 'batch_67890abc', nullable: true }) openai_vision_batch_id: string | null;
   @ApiProperty({ example: 'batch_12345def', nullable: true }) openai_translation_batch_id: string | null;
-  @ApiProperty({ example: 'vision_analysis', description: 'queued, image_check, vision_analysis, translation, completed, cancelled, ...' }) current_stage: string;
+  @ApiProperty({ example: 'vision_analysis', description: 'queued, image_check, vision_analysis, translation, completed, cancelled, ...' })
+  current_stage: string;
 }
 
 export class JobStatusDto {
@@ -82,7 +85,8 @@ export class ResultsBodyDto {
 
 export class JobResultsDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
-  @ApiProperty({ example: 'completed', description: 'completed; failed and cancelled jobs also answer 200 with the lots finished so far' }) status: string;
+  @ApiProperty({ example: 'completed', description: 'completed; failed and cancelled jobs also answer 200 with the lots finished so far' })
+  status: string;
   @ApiProperty({ example: '2025-08-05T08:15:00.000Z', nullable: true }) completed_at: string | null;
   @ApiProperty({ type: ProcessingSummaryDto }) processing_summary: ProcessingSummaryDto;
   @ApiProperty({ example: null, nullable: true }) error_message: string | null;
@@ -139,7 +143,8 @@ export class ErrorResponseDto {
   @ApiProperty({ example: 'Validation failed' }) error: string;
   @ApiProperty({ example: 'Invalid image URLs detected' }) message: string;
   @ApiProperty({ example: 'INVALID_IMAGE_URLS' }) code: string;
-  @ApiPropertyOptional({ example: { invalid_urls: ['ftp://example.com/car.jpg'] }, type: 'object', additionalProperties: true }) details?: Record<string, unknown>;
+  @ApiPropertyOptional({ example: { invalid_urls: ['ftp://example.com/car.jpg'] }, type: 'object', additionalProperties: true })
+  details?: Record<string, unknown>;
 }
 
 /** 400 from the cancel route: reference 002's body plus `code`. */

@@ -11,7 +11,10 @@ import type { GenerationRequest, RequestedLot } from '../validation/generation-r
 
 /** Why a synchronous request stopped before its lot was processed. */
 class Interrupted extends Error {
-  constructor(readonly reason: 'deadline' | 'client_gone', message: string) {
+  constructor(
+    readonly reason: 'deadline' | 'client_gone',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -64,16 +67,25 @@ export class SyncGenerationService {
 
     let outcome: Outcome;
     try {
-      const work = this.processor.processDirect({ id: lotRowId, lotId: lot.lotId, additionalInfo: lot.additionalInfo, images: lot.images }, request.languages, controller.signal);
+      const work = this.processor.processDirect(
+        { id: lotRowId, lotId: lot.lotId, additionalInfo: lot.additionalInfo, images: lot.images },
+        request.languages,
+        controller.signal,
+      );
       // Answer at the deadline even if some step does not honour the signal; its late result is dropped.
-      outcome = await Promise.race([work.catch((error: unknown) => this.interruptedOr(controller.signal, error)), whenAborted(controller.signal)]);
+      outcome = await Promise.race([
+        work.catch((error: unknown) => this.interruptedOr(controller.signal, error)),
+        whenAborted(controller.signal),
+      ]);
     } finally {
       clearTimeout(timer);
       clientGone.removeEventListener('abort', onGone);
     }
 
     const { job, storedLot } = await this.storeOutcome(clientId, jobId, lotRowId, request, lot, startedAt, outcome);
-    this.logger.log(`job_id=${jobId} client_id=${clientId} synchronous lot ${lot.lotId}: ${storedLot.status}${storedLot.errorMessage ? ` (${storedLot.errorMessage})` : ''}`);
+    this.logger.log(
+      `job_id=${jobId} client_id=${clientId} synchronous lot ${lot.lotId}: ${storedLot.status}${storedLot.errorMessage ? ` (${storedLot.errorMessage})` : ''}`,
+    );
 
     if (outcome instanceof Interrupted) {
       throw new ApiException(504, ErrorCode.OpenAiTimeout, outcome.message, { deadline_seconds: deadlineSeconds, job_id: jobId });
@@ -92,7 +104,15 @@ export class SyncGenerationService {
     throw error;
   }
 
-  private async storeOutcome(clientId: string, jobId: string, lotRowId: string, request: GenerationRequest, lot: RequestedLot, startedAt: Date, outcome: Outcome) {
+  private async storeOutcome(
+    clientId: string,
+    jobId: string,
+    lotRowId: string,
+    request: GenerationRequest,
+    lot: RequestedLot,
+    startedAt: Date,
+    outcome: Outcome,
+  ) {
     const finishedAt = new Date();
     const ok = !(outcome instanceof Interrupted) && outcome.ok;
     const error = outcome instanceof Interrupted ? outcome.message : outcome.ok ? null : outcome.error;

@@ -38,7 +38,9 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 /** Same message format as the global validation pipe: the first problems in `message`, up to 100 in `details`. */
 function validationFailed(problems: string[], total = problems.length): ApiException {
   const more = total > 5 ? `; and ${total - 5} more` : '';
-  return new ApiException(400, ErrorCode.ValidationFailed, problems.slice(0, 5).join('; ') + more, { problems: problems.slice(0, MAX_PROBLEMS) });
+  return new ApiException(400, ErrorCode.ValidationFailed, problems.slice(0, 5).join('; ') + more, {
+    problems: problems.slice(0, MAX_PROBLEMS),
+  });
 }
 
 /** An absolute http(s) URL with a host, as written (no surrounding blanks, no control characters). */
@@ -143,16 +145,29 @@ function listed(values: string[], key: string): Record<string, unknown> {
 }
 
 function checkUrls(lots: RequestedLot[]): void {
-  const invalidImages = distinctBad((function* () {
-    for (const lot of lots) for (const image of lot.images) yield image.url;
-  })(), isHttpUrl);
+  const invalidImages = distinctBad(
+    (function* () {
+      for (const lot of lots) for (const image of lot.images) yield image.url;
+    })(),
+    isHttpUrl,
+  );
   if (invalidImages.length > 0) {
-    throw new ApiException(422, ErrorCode.InvalidImageUrls, 'Invalid image URLs detected: only absolute http(s) URLs are accepted', listed(invalidImages, 'invalid_urls'));
+    throw new ApiException(
+      422,
+      ErrorCode.InvalidImageUrls,
+      'Invalid image URLs detected: only absolute http(s) URLs are accepted',
+      listed(invalidImages, 'invalid_urls'),
+    );
   }
   const webhooks = lots.flatMap((lot) => (lot.webhookUrl === null ? [] : [lot.webhookUrl]));
   const invalidWebhooks = distinctBad(webhooks, isHttpUrl);
   if (invalidWebhooks.length > 0) {
-    throw new ApiException(422, ErrorCode.InvalidWebhookUrl, 'Invalid webhook URL: only absolute http(s) URLs are accepted', listed(invalidWebhooks, 'invalid_urls'));
+    throw new ApiException(
+      422,
+      ErrorCode.InvalidWebhookUrl,
+      'Invalid webhook URL: only absolute http(s) URLs are accepted',
+      listed(invalidWebhooks, 'invalid_urls'),
+    );
   }
 }
 
@@ -165,7 +180,12 @@ function checkDuplicates(lots: RequestedLot[]): void {
   }
   if (duplicates.size > 0) {
     const list = [...duplicates];
-    throw new ApiException(409, ErrorCode.DuplicateLotId, `Duplicate lot_id in one request: ${list.slice(0, 10).join(', ')}`, listed(list, 'duplicates'));
+    throw new ApiException(
+      409,
+      ErrorCode.DuplicateLotId,
+      `Duplicate lot_id in one request: ${list.slice(0, 10).join(', ')}`,
+      listed(list, 'duplicates'),
+    );
   }
 }
 
@@ -185,9 +205,12 @@ export function parseGenerationRequest(body: unknown, limits: RequestLimits): Ge
   if (!Array.isArray(rawLots)) throw validationFailed(['lots: is required and must be an array of lots']);
   if (rawLots.length === 0) throw validationFailed(['lots: must contain at least 1 lot']);
   if (rawLots.length > limits.maxBatchSize) {
-    throw new ApiException(413, ErrorCode.BatchSizeExceeded,
+    throw new ApiException(
+      413,
+      ErrorCode.BatchSizeExceeded,
       `Batch size exceeds maximum limit of ${limits.maxBatchSize.toLocaleString('en-US')} lots`,
-      { provided_lots: rawLots.length, max_allowed: limits.maxBatchSize });
+      { provided_lots: rawLots.length, max_allowed: limits.maxBatchSize },
+    );
   }
 
   const problems = new ProblemList();
@@ -199,9 +222,12 @@ export function parseGenerationRequest(body: unknown, limits: RequestLimits): Ge
   const languages = checkLanguages(envelope.languages as string[], limits);
   checkUrls(lots);
   if (lots.length === 1 && lots[0].images.length > limits.syncMaxImages) {
-    throw new ApiException(422, ErrorCode.TooManyImages,
+    throw new ApiException(
+      422,
+      ErrorCode.TooManyImages,
       `A synchronous request accepts at most ${limits.syncMaxImages} images per lot; use batch mode for more`,
-      { lot_id: lots[0].lotId, provided_images: lots[0].images.length, max_allowed: limits.syncMaxImages });
+      { lot_id: lots[0].lotId, provided_images: lots[0].images.length, max_allowed: limits.syncMaxImages },
+    );
   }
   checkDuplicates(lots);
   return { version: envelope.version, languages, lots };

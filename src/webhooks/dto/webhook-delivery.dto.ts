@@ -21,8 +21,11 @@ export class WebhookAttemptDto {
   @ApiProperty({ example: 2, description: 'The X-Delivery-Attempt number that was sent' })
   attempt: number;
 
-  @ApiProperty({ enum: ['in_flight', 'delivered', 'retry', 'failed', 'lost'], example: 'retry',
-    description: '`lost`: the worker stopped before recording an outcome; the attempt was made again' })
+  @ApiProperty({
+    enum: ['in_flight', 'delivered', 'retry', 'failed', 'lost'],
+    example: 'retry',
+    description: '`lost`: the worker stopped before recording an outcome; the attempt was made again',
+  })
   outcome: string;
 
   @ApiProperty({ example: '2025-08-05T08:15:30.000Z' })

@@ -82,13 +82,16 @@ export function renderKustomization(dir: string): K8sObject[] {
     const ops = parse(patch.patch) as JsonPatchOp[];
     if (!Array.isArray(ops)) throw new Error(`${root}: a patch must be a JSON 6902 list of operations`);
     const targets = objects.filter(
-      (o) => (patch.target!.kind === undefined || o.kind === patch.target!.kind) && (patch.target!.name === undefined || o.metadata.name === patch.target!.name),
+      (o) =>
+        (patch.target!.kind === undefined || o.kind === patch.target!.kind) &&
+        (patch.target!.name === undefined || o.metadata.name === patch.target!.name),
     );
     if (targets.length === 0) throw new Error(`${root}: patch target ${JSON.stringify(patch.target)} matches no resource`);
     for (const target of targets) for (const op of ops) applyJsonPatch(target, op);
   }
 
-  for (const label of (k.labels as { pairs: Record<string, string>; includeSelectors?: boolean; includeTemplates?: boolean }[] | undefined) ?? []) {
+  for (const label of (k.labels as
+    { pairs: Record<string, string>; includeSelectors?: boolean; includeTemplates?: boolean }[] | undefined) ?? []) {
     if (label.includeSelectors) throw new Error(`${root}: labels.includeSelectors is not supported`);
     for (const object of objects) {
       object.metadata.labels = { ...object.metadata.labels, ...label.pairs };
@@ -108,7 +111,9 @@ export function renderKustomization(dir: string): K8sObject[] {
       const { name, tag } = splitImage(container.image);
       if (name !== image.name) continue;
       const newName = image.newName ?? name;
-      container.image = image.digest ? `${newName}@${image.digest}` : `${newName}${image.newTag ? `:${image.newTag}` : tag ? `:${tag}` : ''}`;
+      container.image = image.digest
+        ? `${newName}@${image.digest}`
+        : `${newName}${image.newTag ? `:${image.newTag}` : tag ? `:${tag}` : ''}`;
     }
   }
   return objects;
@@ -131,18 +136,24 @@ function splitImage(image: string): { name: string; tag?: string } {
   const at = image.indexOf('@');
   const withoutDigest = at >= 0 ? image.slice(0, at) : image;
   const colon = withoutDigest.lastIndexOf(':');
-  return colon > withoutDigest.lastIndexOf('/') ? { name: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1) } : { name: withoutDigest };
+  return colon > withoutDigest.lastIndexOf('/')
+    ? { name: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1) }
+    : { name: withoutDigest };
 }
 
 /** RFC 6902 on one document (`add`, `replace`, `remove`, `test`), paths as RFC 6901 JSON pointers. */
 export function applyJsonPatch(document: unknown, op: JsonPatchOp): void {
   if (!op.path?.startsWith('/')) throw new Error(`JSON patch path must start with "/": ${op.path}`);
-  const tokens = op.path.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = op.path
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
   const last = tokens.pop()!;
   let parent: any = document;
   for (const token of tokens) {
     const next = Array.isArray(parent) ? parent[arrayIndex(parent, token, false)] : parent?.[token];
-    if (next === undefined || next === null || typeof next !== 'object') throw new Error(`JSON patch ${op.op} ${op.path}: ${token} does not exist`);
+    if (next === undefined || next === null || typeof next !== 'object')
+      throw new Error(`JSON patch ${op.op} ${op.path}: ${token} does not exist`);
     parent = next;
   }
   const exists = Array.isArray(parent) ? last !== '-' && Number(last) < parent.length : Object.prototype.hasOwnProperty.call(parent, last);

@@ -6,8 +6,15 @@ import { startTestApp, type TestApp } from '../../support/app.js';
 import { collect, newGateway, waitForBatch } from '../gateway-support.js';
 import { startLoopbackProxy, type LoopbackProxy } from '../loopback-proxy.js';
 import {
-  checkBatchCreate, checkCapturedRequests, checkCreateResponse, checkUpload, MAX_FILE_BYTES, MAX_LINES_PER_FILE, MIN_REASONING_BUDGET,
-  strictSchemaErrors, type UploadSummary,
+  checkBatchCreate,
+  checkCapturedRequests,
+  checkCreateResponse,
+  checkUpload,
+  MAX_FILE_BYTES,
+  MAX_LINES_PER_FILE,
+  MIN_REASONING_BUDGET,
+  strictSchemaErrors,
+  type UploadSummary,
 } from './openai-conformance.js';
 import { checkAgainstPublishedSpec } from './published-spec.js';
 
@@ -41,8 +48,15 @@ describe('OpenAI conformance of every request the service sends', () => {
   const image = (name: string) => `${images.url}/img/${name}.jpg`;
 
   it('runs sync mode: vision and a translation into two languages, and a vision answer retried with a larger budget', async () => {
-    for (const [id, info] of [['sync-plain', 'Front bumper cracked'], ['sync-deep', 'Engine fire [emulator:deep-reasoning]']]) {
-      const res = await t.postLots({ version: '1.0.0', languages: ['en', 'de', 'fr'], lots: [lot(id, { additional_info: info, images: [{ url: image(id) }] })] });
+    for (const [id, info] of [
+      ['sync-plain', 'Front bumper cracked'],
+      ['sync-deep', 'Engine fire [emulator:deep-reasoning]'],
+    ]) {
+      const res = await t.postLots({
+        version: '1.0.0',
+        languages: ['en', 'de', 'fr'],
+        lots: [lot(id, { additional_info: info, images: [{ url: image(id) }] })],
+      });
       expect(res.status).toBe(200);
       expect((await body(res)).lots[0].status).toBe('completed');
     }
@@ -77,7 +91,10 @@ describe('OpenAI conformance of every request the service sends', () => {
       const [batch] = await gateway.submitBatch({
         jobId: `conformance-${env.OPENAI_IMAGE_DETAIL}`,
         stage: 'vision',
-        requests: [1, 2].map((n) => ({ customId: `00000000-0000-4000-8000-00000000000${n}`, body: gateway.visionRequest({ lotId: `g${n}`, additionalInfo: null, imageUrls: [image(`g${n}`)] }) })),
+        requests: [1, 2].map((n) => ({
+          customId: `00000000-0000-4000-8000-00000000000${n}`,
+          body: gateway.visionRequest({ lotId: `g${n}`, additionalInfo: null, imageUrls: [image(`g${n}`)] }),
+        })),
         onCreated: async () => undefined,
       });
       const done = await waitForBatch(gateway, batch.openaiBatchId);
@@ -101,9 +118,12 @@ describe('OpenAI conformance of every request the service sends', () => {
     const seen = (predicate: (b: Record<string, unknown>) => boolean, via: 'direct' | 'batch') =>
       report.bodies.some((entry) => entry.via === via && predicate(entry.body));
     const details = (b: Record<string, unknown>) =>
-      JSON.stringify(b.input).match(/"detail":"(\w+)"/g)?.map((m) => m.slice(10, -1)) ?? [];
+      JSON.stringify(b.input)
+        .match(/"detail":"(\w+)"/g)
+        ?.map((m) => m.slice(10, -1)) ?? [];
     const isVision = (b: Record<string, unknown>) => JSON.stringify(b.input).includes('input_image');
-    const isTranslation = (b: Record<string, unknown>) => (b.text as { format?: { type?: string } } | undefined)?.format?.type === 'json_schema';
+    const isTranslation = (b: Record<string, unknown>) =>
+      (b.text as { format?: { type?: string } } | undefined)?.format?.type === 'json_schema';
     for (const via of ['direct', 'batch'] as const) {
       expect({ via, vision: seen(isVision, via), translation: seen(isTranslation, via) }).toEqual({ via, vision: true, translation: true });
     }
@@ -152,23 +172,51 @@ describe('the checks are not vacuous: they reject what real OpenAI (or its guide
     ['temperature for a reasoning model', vision({ temperature: 0.1 }), /temperature is sent to the reasoning model o4-mini/],
     ['top_p for a reasoning model', vision({ top_p: 0.5 }), /top_p is sent to the reasoning model/],
     ['a reasoning budget below 25,000', vision({ max_output_tokens: 4000 }), /below OpenAI's recommended 25000/],
-    ['reasoning for a non-reasoning model', translation({}, { reasoning: { effort: 'low' } }), /reasoning is sent to the non-reasoning model gpt-4.1-mini/],
+    [
+      'reasoning for a non-reasoning model',
+      translation({}, { reasoning: { effort: 'low' } }),
+      /reasoning is sent to the non-reasoning model gpt-4.1-mini/,
+    ],
     ['an unknown top-level property', vision({ lot_id: 'L1' }), /must NOT have additional properties 'lot_id'/],
     ['an unknown content-part property', vision({ input: [{ role: 'user', content: [{ ...image, alt: 'x' }] }] }), /additional properties/],
-    ['an input_image without detail', vision({ input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://a/1.jpg' }] }] }), /must have required property 'detail'/],
-    ['an unknown detail value', vision({ input: [{ role: 'user', content: [{ ...image, detail: 'medium' }] }] }), /must be equal to one of the allowed values/],
+    [
+      'an input_image without detail',
+      vision({ input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://a/1.jpg' }] }] }),
+      /must have required property 'detail'/,
+    ],
+    [
+      'an unknown detail value',
+      vision({ input: [{ role: 'user', content: [{ ...image, detail: 'medium' }] }] }),
+      /must be equal to one of the allowed values/,
+    ],
     ['max_output_tokens below 16', vision({ max_output_tokens: 8 }), /max_output_tokens/],
     ['a json_schema name with spaces', translation({ name: 'my translations' }), /must match pattern/],
     ['a non-strict json_schema', translation({ strict: false }), /without strict: true/],
-    ['an optional property in a strict schema', translation({ schema: { ...schema, properties: { de: { type: 'string' }, fr: { type: 'string' } } } }), /properties not required: fr/],
-    ['a strict schema open to more properties', translation({ schema: { ...schema, additionalProperties: true } }), /additionalProperties must be false/],
+    [
+      'an optional property in a strict schema',
+      translation({ schema: { ...schema, properties: { de: { type: 'string' }, fr: { type: 'string' } } } }),
+      /properties not required: fr/,
+    ],
+    [
+      'a strict schema open to more properties',
+      translation({ schema: { ...schema, additionalProperties: true } }),
+      /additionalProperties must be false/,
+    ],
   ])('rejects %s', (_name, request, message) => {
     expect(checkCreateResponse(request, 'r').join('\n')).toMatch(message);
   });
 
   it('applies the strict rules at every object level', () => {
-    const nested = { type: 'object', properties: { a: { type: 'array', items: { type: 'object', properties: { b: { type: 'string' } } } } }, required: ['a'], additionalProperties: false };
-    expect(strictSchemaErrors(nested, 's')).toEqual(['s.properties.a.items: additionalProperties must be false', 's.properties.a.items: properties not required: b']);
+    const nested = {
+      type: 'object',
+      properties: { a: { type: 'array', items: { type: 'object', properties: { b: { type: 'string' } } } } },
+      required: ['a'],
+      additionalProperties: false,
+    };
+    expect(strictSchemaErrors(nested, 's')).toEqual([
+      's.properties.a.items: additionalProperties must be false',
+      's.properties.a.items: properties not required: b',
+    ]);
   });
 
   const upload = (lines: unknown[], { purpose = 'batch', filename = 'x.jsonl' } = {}) => {
@@ -183,7 +231,8 @@ describe('the checks are not vacuous: they reject what real OpenAI (or its guide
 
   it('accepts a good upload and rejects duplicate custom_ids, two models in one file, a wrong purpose or name, and bad line shapes', () => {
     expect(checkUpload(upload([line('a', vision()), line('b', vision())]), 'u').errors).toEqual([]);
-    const errors = (lines: unknown[], options?: { purpose?: string; filename?: string }) => checkUpload(upload(lines, options), 'u').errors.join('\n');
+    const errors = (lines: unknown[], options?: { purpose?: string; filename?: string }) =>
+      checkUpload(upload(lines, options), 'u').errors.join('\n');
     expect(errors([line('a', vision()), line('a', vision())])).toMatch(/duplicate custom_id a/);
     expect(errors([line('a', vision()), line('b', translation())])).toMatch(/one model per file/);
     expect(errors([line('a', vision())], { purpose: 'assistants' })).toMatch(/purpose assistants/);
@@ -198,19 +247,34 @@ describe('the checks are not vacuous: they reject what real OpenAI (or its guide
     const three = upload([line('a', vision()), line('b', vision()), line('c', vision())]);
     expect(checkUpload(three, 'u', { maxLines: 3, maxBytes: 1_000_000 }).errors).toEqual([]);
     expect(checkUpload(three, 'u', { maxLines: 2, maxBytes: 1_000_000 }).errors).toEqual(['u: 3 lines, more than 2']);
-    expect(checkUpload(three, 'u', { maxLines: 3, maxBytes: 100 }).errors).toEqual([expect.stringMatching(/^u: \d+ bytes, more than 100$/)]);
+    expect(checkUpload(three, 'u', { maxLines: 3, maxBytes: 100 }).errors).toEqual([
+      expect.stringMatching(/^u: \d+ bytes, more than 100$/),
+    ]);
   });
 
   it('rejects a batch create with unknown properties, another window, too much metadata, or a file it did not upload', () => {
-    const uploads = new Map<string, UploadSummary>([['file-1', { lines: 1, bytes: 10, model: 'o4-mini', url: '/v1/responses', customIds: ['a'] }]]);
-    const create = { input_file_id: 'file-1', endpoint: '/v1/responses', completion_window: '24h', metadata: { job_id: 'j', stage: 'vision' } };
+    const uploads = new Map<string, UploadSummary>([
+      ['file-1', { lines: 1, bytes: 10, model: 'o4-mini', url: '/v1/responses', customIds: ['a'] }],
+    ]);
+    const create = {
+      input_file_id: 'file-1',
+      endpoint: '/v1/responses',
+      completion_window: '24h',
+      metadata: { job_id: 'j', stage: 'vision' },
+    };
     expect(checkBatchCreate(create, 'c', uploads)).toEqual([]);
     expect(checkBatchCreate({ ...create, priority: 'high' }, 'c', uploads).join('\n')).toMatch(/additional properties 'priority'/);
-    expect(checkBatchCreate({ ...create, completion_window: '1h' }, 'c', uploads).join('\n')).toMatch(/completion_window must be equal to constant/);
+    expect(checkBatchCreate({ ...create, completion_window: '1h' }, 'c', uploads).join('\n')).toMatch(
+      /completion_window must be equal to constant/,
+    );
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
     expect(checkBatchCreate({ ...create, metadata: many }, 'c', uploads).join('\n')).toMatch(/must NOT have more than 16 properties/);
-    expect(checkBatchCreate({ ...create, metadata: { job_id: 'x'.repeat(513) } }, 'c', uploads).join('\n')).toMatch(/must NOT have more than 512 characters/);
+    expect(checkBatchCreate({ ...create, metadata: { job_id: 'x'.repeat(513) } }, 'c', uploads).join('\n')).toMatch(
+      /must NOT have more than 512 characters/,
+    );
     expect(checkBatchCreate({ ...create, input_file_id: 'file-2' }, 'c', uploads).join('\n')).toMatch(/not a file this run uploaded/);
-    expect(checkBatchCreate({ ...create, endpoint: '/v1/chat/completions' }, 'c', uploads).join('\n')).toMatch(/differs from its lines' url/);
+    expect(checkBatchCreate({ ...create, endpoint: '/v1/chat/completions' }, 'c', uploads).join('\n')).toMatch(
+      /differs from its lines' url/,
+    );
   });
 });

@@ -40,7 +40,8 @@ function schemaErrors(def: string, value: unknown, where: string): string[] {
   }
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty?: string }).additionalProperty)}'` : '';
+    const extra =
+      e.keyword === 'additionalProperties' ? ` '${String((e.params as { additionalProperty?: string }).additionalProperty)}'` : '';
     return `${where}: ${def}${e.instancePath} ${e.message ?? e.keyword}${extra}`;
   });
 }
@@ -60,11 +61,14 @@ export function checkCreateResponse(body: unknown, where: string): string[] {
   const reasoning = isReasoningModel(request.model);
   if (reasoning) {
     for (const param of ['temperature', 'top_p']) {
-      if (request[param] !== undefined && request[param] !== null) errors.push(`${where}: ${param} is sent to the reasoning model ${String(request.model)}`);
+      if (request[param] !== undefined && request[param] !== null)
+        errors.push(`${where}: ${param} is sent to the reasoning model ${String(request.model)}`);
     }
     const budget = request.max_output_tokens;
     if (typeof budget === 'number' && budget < MIN_REASONING_BUDGET) {
-      errors.push(`${where}: max_output_tokens ${budget} for the reasoning model ${String(request.model)} is below OpenAI's recommended ${MIN_REASONING_BUDGET}`);
+      errors.push(
+        `${where}: max_output_tokens ${budget} for the reasoning model ${String(request.model)} is below OpenAI's recommended ${MIN_REASONING_BUDGET}`,
+      );
     }
   } else if (request.reasoning !== undefined && request.reasoning !== null) {
     errors.push(`${where}: reasoning is sent to the non-reasoning model ${String(request.model)}`);
@@ -118,7 +122,8 @@ export function checkBatchCreate(body: unknown, where: string, uploads: Map<stri
   const request = (body ?? {}) as { input_file_id?: string; endpoint?: string };
   const file = request.input_file_id ? uploads.get(request.input_file_id) : undefined;
   if (!file) errors.push(`${where}: input_file_id ${String(request.input_file_id)} is not a file this run uploaded`);
-  else if (file.url !== request.endpoint) errors.push(`${where}: endpoint ${String(request.endpoint)} differs from its lines' url ${String(file.url)}`);
+  else if (file.url !== request.endpoint)
+    errors.push(`${where}: endpoint ${String(request.endpoint)} differs from its lines' url ${String(file.url)}`);
   return errors;
 }
 
@@ -150,7 +155,10 @@ export function checkUpload(
   summary.bytes = file.content.length;
   if (summary.bytes > limits.maxBytes) errors.push(`${where}: ${summary.bytes} bytes, more than ${limits.maxBytes}`);
   const seen = new Set<string>();
-  const lines = file.content.toString('utf8').split('\n').filter((line) => line.trim() !== '');
+  const lines = file.content
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   summary.lines = lines.length;
   if (lines.length === 0) errors.push(`${where}: empty batch file`);
   if (lines.length > limits.maxLines) errors.push(`${where}: ${lines.length} lines, more than ${limits.maxLines}`);
@@ -190,7 +198,11 @@ export interface ConformanceReport {
 
 /** Validates every captured request the service sent; reads and cancels carry no body to judge. */
 export function checkCapturedRequests(requests: CapturedRequest[]): ConformanceReport {
-  const report: ConformanceReport = { errors: [], counts: { responses: 0, batchLines: 0, uploads: 0, batchCreates: 0, other: 0 }, bodies: [] };
+  const report: ConformanceReport = {
+    errors: [],
+    counts: { responses: 0, batchLines: 0, uploads: 0, batchCreates: 0, other: 0 },
+    bodies: [],
+  };
   const uploads = new Map<string, UploadSummary>();
   const pendingCreates: { body: unknown; where: string }[] = [];
   requests.forEach((request, i) => {
@@ -278,7 +290,12 @@ export function parseMultipart(contentType: string, body: Buffer): FormPart[] | 
     const name = /\bname="([^"]*)"/i.exec(disposition)?.[1] ?? '';
     const filename = /\bfilename="([^"]*)"/i.exec(disposition)?.[1];
     const type = /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1];
-    parts.push({ name, ...(filename !== undefined ? { filename } : {}), ...(type ? { contentType: type } : {}), content: raw.subarray(headerEnd + 4) });
+    parts.push({
+      name,
+      ...(filename !== undefined ? { filename } : {}),
+      ...(type ? { contentType: type } : {}),
+      content: raw.subarray(headerEnd + 4),
+    });
     at = next;
   }
   return parts;

@@ -23,7 +23,8 @@ export function checkAgainstPublishedSpec(path: string, requests: CapturedReques
   const createBatch = closed('CreateBatchRequest');
   const errors: string[] = [];
   const check = (validate: ReturnType<typeof closed>, value: unknown, where: string) => {
-    if (!validate(value)) errors.push(...(validate.errors ?? []).map((e) => `${where}${e.instancePath} ${e.message ?? e.keyword} ${JSON.stringify(e.params)}`));
+    if (!validate(value))
+      errors.push(...(validate.errors ?? []).map((e) => `${where}${e.instancePath} ${e.message ?? e.keyword} ${JSON.stringify(e.params)}`));
   };
   requests.forEach((request, i) => {
     const where = `#${i + 1} ${request.method} ${request.path}`;
