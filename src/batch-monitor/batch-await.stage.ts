@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
-import { JobStatus } from '../jobs/entities/job-status.js';
+import { JobStatus } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
 import { targetLanguages } from '../translation/translation.service.js';

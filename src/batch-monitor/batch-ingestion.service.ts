@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { TERMINAL_JOB_STATUSES } from '../jobs/entities/job-status.js';
+import { TERMINAL_JOB_STATUSES } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchResultLine } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
@@ -18,7 +18,7 @@ import {
 import { readVision } from './lot-processor.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
-import { addUsageSql } from './usage.js';
+import { addUsageSql } from '../jobs/token-usage.js';
 
 /** Lines applied per bulk UPDATE: big enough to be fast, small enough to keep memory flat. */
 export const INGESTION_CHUNK = 1000;

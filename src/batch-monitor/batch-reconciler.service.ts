@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
-import { TERMINAL_JOB_STATUSES } from '../jobs/entities/job-status.js';
+import { TERMINAL_JOB_STATUSES } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
 import { BatchMonitorService } from './batch-monitor.service.js';

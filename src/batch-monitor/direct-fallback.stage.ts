@@ -11,7 +11,7 @@ import { LotProcessorService } from './lot-processor.service.js';
 import { LotResultWriter, translationOutcome, visionOutcome, type LotOutcome } from './lot-result.writer.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { continueAfter, FINISHED, type StageOutcome } from './stage-outcome.js';
-import { addUsageSql } from './usage.js';
+import { addUsageSql } from '../jobs/token-usage.js';
 import type { BudgetRetry } from '../openai/openai-gateway.types.js';
 import type { DirectBudget } from '../translation/translation.service.js';
 

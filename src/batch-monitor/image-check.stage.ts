@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ImageProbe } from '../common/http/safe-request.js';
 import { AppConfig } from '../config/app-config.js';
-import { JobStatus } from '../jobs/entities/job-status.js';
+import { JobStatus } from '../jobs/job.types.js';
 import { ImageCheckService } from './image-check.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import type { ClaimedJob } from './job-claim.repository.js';

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { BatchJob } from '../jobs/entities/batch-job.entity.js';
-import { ACTIVE_JOB_STATUSES } from '../jobs/entities/job-status.js';
+import { ACTIVE_JOB_STATUSES } from '../jobs/job.types.js';
 
 /** A job this worker holds: its row as claimed plus the fencing token every write must present. */
 export interface ClaimedJob {

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
-import { ACTIVE_JOB_STATUSES, JobStatus } from '../jobs/entities/job-status.js';
+import { ACTIVE_JOB_STATUSES, JobStatus } from '../jobs/job.types.js';
 import { targetLanguages } from '../translation/translation.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
+import type { TokenUsage } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import type { CallGuard } from '../openai/openai-gateway.service.js';
@@ -8,7 +8,7 @@ import { TranslationService, targetLanguages, type DirectBudget } from '../trans
 import { isRetryableFailure } from '../translation/retryable-failure.js';
 import { sanitizeModelHtml } from '../common/html/model-html.js';
 import { ImageCheckService } from './image-check.service.js';
-import { addUsage } from './usage.js';
+import { addUsage } from '../jobs/token-usage.js';
 
 /** The lot as sync mode and the fallbacks know it. */
 export interface DirectLotInput {

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
-import { JobStatus } from '../jobs/entities/job-status.js';
+import type { TokenUsage } from '../jobs/job.types.js';
+import { JobStatus } from '../jobs/job.types.js';
 import type { BudgetRetry, ParsedResult } from '../openai/openai-gateway.types.js';
 import { isRetryableFailure } from '../translation/retryable-failure.js';
 import type { TranslationOutcome } from '../translation/translation.service.js';
 import { visionError } from './lot-processor.service.js';
 import type { BatchStageNames } from './pipeline-stage.js';
-import { addUsage, addUsageSql } from './usage.js';
+import { addUsage, addUsageSql } from '../jobs/token-usage.js';
 import { isUuid } from '../common/validation/uuid.js';
 
 /**

@@ -1,4 +1,4 @@
-import { JobStatus } from '../jobs/entities/job-status.js';
+import { JobStatus } from '../jobs/job.types.js';
 import type { BatchStage } from './openai-batch.entity.js';
 
 /**

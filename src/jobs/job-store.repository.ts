@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager, type Repository } from 'typeorm';
 import { BatchJob } from './entities/batch-job.entity.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
-import { ACTIVE_JOB_STATUSES, JobStatus } from './entities/job-status.js';
+import { ACTIVE_JOB_STATUSES, JobStatus } from './job.types.js';
 import type { RequestedLot } from './validation/generation-request.js';
 
 /** The columns a new job row needs; the rest take their schema defaults. */

@@ -1,6 +1,6 @@
 import type { BatchJob } from './entities/batch-job.entity.js';
 import type { BatchLot } from './entities/batch-lot.entity.js';
-import { JobStatus } from './entities/job-status.js';
+import { JobStatus } from './job.types.js';
 
 /** One description of a lot in one language (reference 002). */
 export interface DescriptionView {

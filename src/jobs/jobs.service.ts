@@ -5,7 +5,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { WorkerSignal } from '../worker/worker-signal.js';
 import type { BatchJob } from './entities/batch-job.entity.js';
-import { JobStatus } from './entities/job-status.js';
+import { JobStatus } from './job.types.js';
 import type { ListJobsQueryDto } from './dto/list-jobs.query.dto.js';
 import { JobStore } from './job-store.repository.js';
 import { listItemView } from './job-views.js';

@@ -2,7 +2,7 @@
  * The contract between the OpenAI gateway (src/openai) and its users
  * (jobs, batch monitor, translation). Only the gateway imports `openai`.
  */
-import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
+import type { TokenUsage } from '../jobs/job.types.js';
 
 export type BatchStageName = 'vision' | 'translation';
 

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
+import type { TokenUsage } from '../jobs/job.types.js';
 import type { ParsedResult, ResultErrorKind } from './openai-gateway.types.js';
 
 /** Usage with every counter present, so callers can add it up without `?? 0`. */

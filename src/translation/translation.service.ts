@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
+import type { TokenUsage } from '../jobs/job.types.js';
 import { OpenAiGateway, type CallGuard } from '../openai/openai-gateway.service.js';
 import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
 import type { RequestOverrides } from '../openai/openai-request.builder.js';

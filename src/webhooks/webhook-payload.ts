@@ -1,6 +1,6 @@
 import type { BatchJob } from '../jobs/entities/batch-job.entity.js';
 import type { BatchLot } from '../jobs/entities/batch-lot.entity.js';
-import { JobStatus } from '../jobs/entities/job-status.js';
+import { JobStatus } from '../jobs/job.types.js';
 import { humanDuration, lotResultView, type LotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
 

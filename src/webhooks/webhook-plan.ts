@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { BatchJob } from '../jobs/entities/batch-job.entity.js';
 import type { BatchLot } from '../jobs/entities/batch-lot.entity.js';
-import type { JobStatus } from '../jobs/entities/job-status.js';
+import type { JobStatus } from '../jobs/job.types.js';
 import { lotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
 import { buildPayload } from './webhook-payload.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
-import { JobStatus } from '../../src/jobs/entities/job-status.js';
+import { JobStatus } from '../../src/jobs/job.types.js';
 import { readYamlDocuments, renderKustomization, type K8sObject } from './support/kustomize.js';
 import { schemaErrors, unknownFieldErrors } from './support/schemas.js';
 import { defaultOf, exportedMetricNames } from './support/app-facts.js';

@@ -5,7 +5,7 @@ import { Signed } from '../../auth/signed.decorator.js';
 import { HMAC_SECURITY } from '../../bootstrap/swagger.js';
 import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { JobResultsDto, JobStatusDto, NotCompletedDto } from '../dto/job-responses.dto.js';
-import { ACTIVE_JOB_STATUSES } from '../entities/job-status.js';
+import { ACTIVE_JOB_STATUSES } from '../job.types.js';
 import { notCompletedView, statusView } from '../job-views.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';

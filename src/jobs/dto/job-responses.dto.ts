@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { JobStatus } from '../entities/job-status.js';
+import { JobStatus } from '../job.types.js';
 
 /* Response bodies of the jobs API for the OpenAPI document; shapes from reference 002 (built in job-views.ts). */
 

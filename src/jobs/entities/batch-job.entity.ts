@@ -1,17 +1,9 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { JobStatus, type ProcessingMode } from './job-status.js';
-
-/** Token usage summed over every OpenAI call made for a job or lot. */
-export interface TokenUsage {
-  input_tokens?: number;
-  output_tokens?: number;
-  reasoning_tokens?: number;
-  total_tokens?: number;
-}
+import { JobStatus, type Job, type ProcessingMode, type TokenUsage } from '../job.types.js';
 
 /** One client request: a synchronous lot or a batch of up to 50,000 lots. Table name kept from the seed. */
 @Entity('batch_jobs')
-export class BatchJob {
+export class BatchJob implements Job {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 

@@ -1,11 +1,10 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { JobStatus } from './job-status.js';
-import type { TokenUsage } from './batch-job.entity.js';
+import { JobStatus, type LotResult, type TokenUsage } from '../job.types.js';
 import type { BudgetRetry } from '../../openai/openai-gateway.types.js';
 
 /** One vehicle of a job. Its row id is the `custom_id` of its OpenAI batch requests. */
 @Entity('batch_lots')
-export class BatchLot {
+export class BatchLot implements LotResult {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 

@@ -4,7 +4,7 @@ import { LotProcessorService, type DirectLotResult } from '../../batch-monitor/l
 import { ApiException } from '../../common/errors/api-exception.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';
-import { JobStatus } from '../entities/job-status.js';
+import { JobStatus } from '../job.types.js';
 import { JobStore } from '../job-store.repository.js';
 import { syncResultView } from '../job-views.js';
 import type { GenerationRequest, RequestedLot } from '../validation/generation-request.js';

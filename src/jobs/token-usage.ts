@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../jobs/entities/batch-job.entity.js';
+import type { TokenUsage } from './job.types.js';
 
 const KEYS = ['input_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens'] as const;
 

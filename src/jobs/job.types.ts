@@ -1,0 +1,96 @@
+/** Job and lot statuses (reference 002 lifecycle). Stored as text: do not rename. */
+export enum JobStatus {
+  Pending = 'pending',
+  Processing = 'processing',
+  Translating = 'translating',
+  Completed = 'completed',
+  Failed = 'failed',
+  Cancelled = 'cancelled',
+}
+
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [JobStatus.Completed, JobStatus.Failed, JobStatus.Cancelled];
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = [JobStatus.Pending, JobStatus.Processing, JobStatus.Translating];
+
+export type ProcessingMode = 'synchronous' | 'batch';
+
+/** Token usage summed over every OpenAI call made for a job or lot. */
+export interface TokenUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  reasoning_tokens?: number;
+  total_tokens?: number;
+}
+
+/**
+ * A job as other modules see it (the columns of `batch_jobs` they read). The
+ * entity implements it; outside src/jobs only this type is used, never the entity.
+ */
+export interface Job {
+  id: string;
+  clientId: string;
+  status: JobStatus;
+  processingMode: ProcessingMode;
+  version: string;
+  languages: string[];
+  totalLots: number;
+  processedLots: number;
+  failedLots: number;
+  currentStage: string;
+  openaiBatchId: string | null;
+  openaiTranslationBatchId: string | null;
+  errorMessage: string | null;
+  webhookConfigured: boolean;
+  paused: boolean;
+  stageStartedAt: Date | null;
+  stageDeadlineAt: Date | null;
+  nextCheckAt: Date;
+  stageAttempts: number;
+  estimatedCompletion: Date | null;
+  usage: TokenUsage;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  cancelledAt: Date | null;
+}
+
+/** A lot's result columns as views, downloads and webhook payloads read them. */
+export interface LotResult {
+  id: string;
+  position: number;
+  lotId: string;
+  status: JobStatus;
+  processedAt: Date | null;
+  processedImages: number;
+  visionResult: string | null;
+  translations: Record<string, string> | null;
+  missingImages: string[];
+  errorMessage: string | null;
+}
+
+/** Columns the pipeline may change on a job it holds (the claim columns are the repository's own). */
+export type JobPatch = Partial<
+  Pick<
+    Job,
+    | 'status'
+    | 'currentStage'
+    | 'stageStartedAt'
+    | 'stageDeadlineAt'
+    | 'stageAttempts'
+    | 'processedLots'
+    | 'failedLots'
+    | 'estimatedCompletion'
+    | 'startedAt'
+    | 'completedAt'
+    | 'errorMessage'
+  >
+> & { submitStartedAt?: Date | null };
+
+/** Lots of a job by status. */
+export type LotCounts = Partial<Record<JobStatus, number>>;
+
+/** A job held under a claim: every write on it names the claim's fencing token. */
+export interface JobClaim {
+  jobId: string;
+  token: string;
+}
