@@ -1,6 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { JobStatus } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
@@ -8,9 +6,11 @@ import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
 import { targetLanguages } from '../translation/translation.service.js';
 import { BatchIngestionService } from './batch-ingestion.service.js';
 import { BatchMonitorService } from './batch-monitor.service.js';
-import type { ClaimedJob, JobPatch } from './job-claim.repository.js';
+import type { ClaimedJob } from './claim-keeper.service.js';
+import type { JobPatch } from '../jobs/job.types.js';
 import { JobFinisherService, type LotCounts } from './job-finisher.service.js';
-import { OpenAiBatch } from './openai-batch.entity.js';
+import type { OpenAiBatch } from './openai-batch.entity.js';
+import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { TERMINAL_BATCH_STATUSES, TRANSLATION, type BatchStageNames } from './pipeline-stage.js';
 import { continueAfter, type StageOutcome } from './stage-outcome.js';
 
@@ -40,7 +40,7 @@ export class BatchAwaitStage {
   private readonly logger = new Logger('Pipeline');
 
   constructor(
-    @InjectRepository(OpenAiBatch) private readonly batches: Repository<OpenAiBatch>,
+    private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
     private readonly ingestion: BatchIngestionService,
     private readonly monitor: BatchMonitorService,
@@ -60,10 +60,7 @@ export class BatchAwaitStage {
       } else if (pastDeadline && batch.cancelRequestedAt && now - batch.cancelRequestedAt.getTime() >= this.config.pipeline.cancelGraceMs) {
         // Its partial output is given up: the lots it still holds are finished another way.
         this.logger.warn(`job_id=${job.id}: batch ${batch.openaiBatchId} still ${snapshot.status} after cancel; abandoning it`);
-        await this.batches.update(
-          { id: batch.id },
-          { abandonedAt: new Date(), lastError: `stage deadline passed; still ${snapshot.status} after cancel` },
-        );
+        await this.batches.abandon(batch.id, { lastError: `stage deadline passed; still ${snapshot.status} after cancel` });
       } else if (pastDeadline && snapshot.status !== 'cancelling') {
         this.logger.warn(
           `job_id=${job.id}: ${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`,
@@ -85,7 +82,7 @@ export class BatchAwaitStage {
     const job = claim.job;
     const { maxSubmissions, resubmitBackoffMs } = this.config.pipeline;
     // The latest submission decides: an older token-limited round does not make an expired one retryable.
-    const latest = await this.batches.findOne({ where: { batchJobId: job.id, stage: names.stage }, order: { part: 'DESC' } });
+    const latest = await this.batches.latest(job.id, names.stage);
     const tokenLimited = latest?.status === 'failed' && (latest.lastError ?? '').includes('token_limit_exceeded');
     if (tokenLimited && !pastDeadline && job.stageAttempts < maxSubmissions) {
       const delayMs = resubmitBackoffMs * 2 ** Math.max(0, job.stageAttempts - 1);
@@ -99,10 +96,7 @@ export class BatchAwaitStage {
   }
 
   private openBatches(jobId: string, names: BatchStageNames): Promise<OpenAiBatch[]> {
-    return this.batches.find({
-      where: { batchJobId: jobId, stage: names.stage, ingestedAt: IsNull(), abandonedAt: IsNull() },
-      order: { part: 'ASC' },
-    });
+    return this.batches.open(jobId, names.stage);
   }
 
   private async refresh(batch: OpenAiBatch, snapshot: BatchSnapshot): Promise<void> {
@@ -116,7 +110,7 @@ export class BatchAwaitStage {
       lastError: describeErrors(snapshot) ?? batch.lastError,
     };
     Object.assign(batch, patch);
-    await this.batches.update({ id: batch.id }, patch);
+    await this.batches.refresh(batch.id, patch);
   }
 
   /** Often while a stage is young, less so as it ages; never past the deadline or a pending cancel. */

@@ -1,24 +1,23 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { Transaction } from '../database/sql.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { TERMINAL_JOB_STATUSES } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchResultLine } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
 import {
   emptySummary,
-  LotResultWriter,
   mergeSummaries,
   translationOutcome,
   visionOutcome,
   withBudgetRetry,
   type LotOutcome,
   type WriteSummary,
-} from './lot-result.writer.js';
+} from './lot-outcome.js';
 import { readVision } from './lot-processor.service.js';
-import type { OpenAiBatch } from './openai-batch.entity.js';
+import { OpenAiBatchRepository, type LockedBatchRow } from './openai-batch.repository.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
-import { addUsageSql } from '../jobs/token-usage.js';
 
 /** Lines applied per bulk UPDATE: big enough to be fast, small enough to keep memory flat. */
 export const INGESTION_CHUNK = 1000;
@@ -29,14 +28,8 @@ export interface IngestionSummary extends WriteSummary {
   lines: number;
 }
 
-export interface LockedBatch {
-  id: string;
-  batch_job_id: string;
-  stage: OpenAiBatch['stage'];
-  openai_batch_id: string;
-  output_file_id: string | null;
-  error_file_id: string | null;
-  ingested_at: Date | null;
+/** The batch row being ingested, with its job's status and languages. */
+export interface LockedBatch extends LockedBatchRow {
   job_status: string;
   languages: string[];
 }
@@ -54,10 +47,11 @@ export class BatchIngestionService {
   private readonly logger = new Logger('BatchIngestion');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly jobs: JobPipelineService,
+    private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
     private readonly translation: TranslationService,
-    private readonly writer: LotResultWriter,
   ) {}
 
   /**
@@ -86,31 +80,20 @@ export class BatchIngestionService {
     /** Aborted (lost claim, shutdown grace over): the transaction rolls back and the next holder starts clean. */
     signal?: AbortSignal,
   ): Promise<IngestionSummary | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const [batch] = (await manager.query(
-        `SELECT ob.id, ob.batch_job_id, ob.stage, ob.openai_batch_id, ob.output_file_id, ob.error_file_id, ob.ingested_at,
-                j.status AS job_status, j.languages
-           FROM openai_batches ob JOIN batch_jobs j ON j.id = ob.batch_job_id
-          WHERE ob.id = $1
-            FOR UPDATE OF ob SKIP LOCKED`,
-        [batchRowId],
-      )) as LockedBatch[];
-      if (!batch || batch.ingested_at) return null;
+    return this.unitOfWork.run(async (tx) => {
+      const row = await this.batches.lockForIngestion(tx, batchRowId);
+      if (!row || row.ingested_at) return null;
       // The API's cancel waits for this transaction rather than racing it.
-      const [job] = (await manager.query(`SELECT status FROM batch_jobs WHERE id = $1 FOR SHARE`, [batch.batch_job_id])) as {
-        status: string;
-      }[];
+      const job = await this.jobs.lockShared(tx, row.batch_job_id);
       if (!job || (TERMINAL_JOB_STATUSES as readonly string[]).includes(job.status)) return null;
+      const batch: LockedBatch = { ...row, job_status: job.status, languages: job.languages };
 
       const summary: IngestionSummary = { ...emptySummary(), openaiBatchId: batch.openai_batch_id, lines: 0 };
       for (const source of sources(batch)) {
-        mergeSummaries(summary, await this.applyStream(manager, batch, source, (lines) => (summary.lines += lines), signal));
+        mergeSummaries(summary, await this.applyStream(tx, batch, source, (lines) => (summary.lines += lines), signal));
       }
-      await manager.query(`UPDATE openai_batches SET ingested_at = now(), updated_at = now() WHERE id = $1`, [batch.id]);
-      await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')}, updated_at = now() WHERE id = $1`, [
-        batch.batch_job_id,
-        JSON.stringify(summary.usage),
-      ]);
+      await this.batches.markIngested(tx, batch.id);
+      await this.jobs.addUsage(tx, batch.batch_job_id, summary.usage);
       this.logger.log(
         `job_id=${batch.batch_job_id}: ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
           `${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry, ${summary.ignored} ignored`,
@@ -120,7 +103,7 @@ export class BatchIngestionService {
   }
 
   private async applyStream(
-    manager: EntityManager,
+    tx: Transaction,
     batch: LockedBatch,
     lines: AsyncIterable<BatchResultLine>,
     countLines: (n: number) => void,
@@ -146,7 +129,11 @@ export class BatchIngestionService {
       chunk = [];
       mergeSummaries(
         summary,
-        await this.writer.write(manager, { jobId: batch.batch_job_id, stage, needsTranslation: targets.length > 0, outcomes }),
+        await this.jobs.recordLotResults(
+          tx,
+          { jobId: batch.batch_job_id, stage: stage.stage, lotStatus: stage.lotStatus, needsTranslation: targets.length > 0 },
+          outcomes,
+        ),
       );
     };
     for await (const line of lines) {

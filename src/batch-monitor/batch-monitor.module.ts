@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpClientModule } from '../common/http/http-client.module.js';
-import { BatchJob } from '../jobs/entities/batch-job.entity.js';
-import { BatchLot } from '../jobs/entities/batch-lot.entity.js';
+import { JobDataModule } from '../jobs/job-data.module.js';
 import { OpenAiGatewayModule } from '../openai/openai-gateway.module.js';
 import { TranslationModule } from '../translation/translation.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
@@ -14,11 +13,11 @@ import { BatchSubmitStage } from './batch-submit.stage.js';
 import { DirectFallbackStage } from './direct-fallback.stage.js';
 import { ImageCheckService } from './image-check.service.js';
 import { ImageCheckStage } from './image-check.stage.js';
-import { JobClaimRepository } from './job-claim.repository.js';
+import { ClaimKeeper } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import { LotProcessorService } from './lot-processor.service.js';
-import { LotResultWriter } from './lot-result.writer.js';
 import { OpenAiBatch } from './openai-batch.entity.js';
+import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { PipelineRunnerService } from './pipeline-runner.service.js';
 
 /**
@@ -26,11 +25,13 @@ import { PipelineRunnerService } from './pipeline-runner.service.js';
  * monitor, ingestion, direct fallbacks and reconciliation, registered as
  * worker tasks (they run only where APP_ROLE includes `worker`). Exports what
  * the jobs API uses: sync mode's direct processing and cancelling upstream
- * batches; and ingestion, for the benchmark.
+ * batches (and counting them, for metrics); ingestion, for the benchmark.
+ * Owns `openai_batches`; jobs and lots are reached through JobDataModule.
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([OpenAiBatch, BatchJob, BatchLot]),
+    TypeOrmModule.forFeature([OpenAiBatch]),
+    JobDataModule,
     OpenAiGatewayModule,
     TranslationModule,
     WebhooksModule,
@@ -40,9 +41,9 @@ import { PipelineRunnerService } from './pipeline-runner.service.js';
     BatchMonitorService,
     ImageCheckService,
     LotProcessorService,
-    LotResultWriter,
+    OpenAiBatchRepository,
     BatchIngestionService,
-    JobClaimRepository,
+    ClaimKeeper,
     JobFinisherService,
     BatchReconcilerService,
     ImageCheckStage,

@@ -1,18 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Not, In, Repository } from 'typeorm';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
-import { OpenAiBatch } from './openai-batch.entity.js';
-import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
+import type { OpenAiBatch } from './openai-batch.entity.js';
+import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { errorText } from '../common/errors/error-text.js';
 
-/** The OpenAI side of a job's batches that other modules act on (cancel with the job). */
+/** The OpenAI side of a job's batches that other modules act on (cancel with the job) or count (metrics). */
 @Injectable()
 export class BatchMonitorService {
   private readonly logger = new Logger('BatchMonitor');
 
   constructor(
-    @InjectRepository(OpenAiBatch) private readonly batches: Repository<OpenAiBatch>,
+    private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
   ) {}
 
@@ -22,9 +20,7 @@ export class BatchMonitorService {
    * reconciliation sweep tries again for batches of jobs that are over.
    */
   async cancelUpstream(jobId: string): Promise<void> {
-    const open = await this.batches.find({
-      where: { batchJobId: jobId, status: Not(In([...TERMINAL_BATCH_STATUSES])), abandonedAt: IsNull() },
-    });
+    const open = await this.batches.unsettledOfJob(jobId);
     await Promise.all(open.map((batch) => this.cancelOne(batch)));
   }
 
@@ -33,7 +29,7 @@ export class BatchMonitorService {
     try {
       const snapshot = await this.gateway.cancelBatch(batch.openaiBatchId);
       batch.cancelRequestedAt ??= new Date();
-      await this.batches.update({ id: batch.id }, { status: snapshot.status, cancelRequestedAt: batch.cancelRequestedAt });
+      await this.batches.recordCancelRequested(batch.id, { status: snapshot.status, cancelRequestedAt: batch.cancelRequestedAt });
       this.logger.log(
         `job_id=${batch.batchJobId}: cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`,
       );
@@ -42,8 +38,13 @@ export class BatchMonitorService {
       // Still "requested": the stage's cancel grace runs from the first try, so a cancel that keeps failing cannot stall the job.
       batch.cancelRequestedAt ??= new Date();
       await this.batches
-        .update({ id: batch.id }, { cancelRequestedAt: batch.cancelRequestedAt, lastError: `cancel failed: ${errorText(error)}` })
+        .recordCancelRequested(batch.id, { cancelRequestedAt: batch.cancelRequestedAt, lastError: `cancel failed: ${errorText(error)}` })
         .catch(() => undefined);
     }
+  }
+
+  /** Batches not yet ingested, by stage (metrics). */
+  countOpenByStage(): Promise<{ stage: string; value: number }[]> {
+    return this.batches.countOpenByStage();
   }
 }

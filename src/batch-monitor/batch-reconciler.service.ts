@@ -1,12 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { TERMINAL_JOB_STATUSES } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
 import { BatchMonitorService } from './batch-monitor.service.js';
-import { OpenAiBatch } from './openai-batch.entity.js';
+import type { BatchStage } from './openai-batch.entity.js';
+import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
 import { errorText } from '../common/errors/error-text.js';
 import { isUuid } from '../common/validation/uuid.js';
@@ -29,8 +30,9 @@ export class BatchReconcilerService {
   private readonly logger = new Logger('BatchReconciler');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectRepository(OpenAiBatch) private readonly batches: Repository<OpenAiBatch>,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly jobs: JobPipelineService,
+    private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
     private readonly monitor: BatchMonitorService,
     private readonly config: AppConfig,
@@ -57,11 +59,7 @@ export class BatchReconcilerService {
       if (args.jobId === undefined || args.jobId === jobId) candidates.push(snapshot);
     }
     if (candidates.length === 0) return 0;
-    const known: { openai_batch_id: string }[] = await this.dataSource.query(
-      `SELECT openai_batch_id FROM openai_batches WHERE openai_batch_id = ANY($1)`,
-      [candidates.map((snapshot) => snapshot.id)],
-    );
-    const knownIds = new Set(known.map((row) => row.openai_batch_id));
+    const knownIds = await this.batches.knownIds(candidates.map((snapshot) => snapshot.id));
     let attached = 0;
     for (const snapshot of candidates.filter((candidate) => !knownIds.has(candidate.id))) {
       if (await this.attach(snapshot)) attached++;
@@ -71,43 +69,31 @@ export class BatchReconcilerService {
 
   private async attach(snapshot: BatchSnapshot): Promise<boolean> {
     const jobId = snapshot.metadata.job_id;
-    const stage = snapshot.metadata.stage as OpenAiBatch['stage'];
-    const row = await this.dataSource.transaction(async (manager) => {
-      const [job]: { status: string }[] = await manager.query(`SELECT status FROM batch_jobs WHERE id = $1`, [jobId]);
-      if (!job) return null; // a deleted job, or another deployment's: not ours to adopt
-      const [inserted]: { id: string }[] = await manager.query(
-        `INSERT INTO openai_batches (batch_job_id, stage, part, openai_batch_id, input_file_id, output_file_id, error_file_id,
-                                     status, request_count, completed_count, failed_count, reconciled_at)
-         SELECT $1, $2, COALESCE(max(part), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, now()
-           FROM openai_batches WHERE batch_job_id = $1 AND stage = $2
-         ON CONFLICT (openai_batch_id) DO NOTHING
-         RETURNING id`,
-        [
-          jobId,
-          stage,
-          snapshot.id,
-          snapshot.inputFileId,
-          snapshot.outputFileId,
-          snapshot.errorFileId,
-          snapshot.status,
-          snapshot.requestCounts.total,
-          snapshot.requestCounts.completed,
-          snapshot.requestCounts.failed,
-        ],
-      );
-      if (!inserted) return null;
-      const column = stage === 'vision' ? 'openai_batch_id' : 'openai_translation_batch_id';
-      await manager.query(`UPDATE batch_jobs SET ${column} = COALESCE(${column}, $2), updated_at = now() WHERE id = $1`, [
+    const stage = snapshot.metadata.stage as BatchStage;
+    const row = await this.unitOfWork.run(async (tx) => {
+      const jobStatus = await this.jobs.statusOf(tx, jobId);
+      if (!jobStatus) return null; // a deleted job, or another deployment's: not ours to adopt
+      const id = await this.batches.attachOrphan(tx, {
         jobId,
-        snapshot.id,
-      ]);
-      return { jobStatus: job.status, id: inserted.id };
+        stage,
+        openaiBatchId: snapshot.id,
+        inputFileId: snapshot.inputFileId,
+        outputFileId: snapshot.outputFileId,
+        errorFileId: snapshot.errorFileId,
+        status: snapshot.status,
+        requestCount: snapshot.requestCounts.total,
+        completedCount: snapshot.requestCounts.completed,
+        failedCount: snapshot.requestCounts.failed,
+      });
+      if (!id) return null;
+      await this.jobs.adoptBatchId(tx, jobId, stage, snapshot.id);
+      return { jobStatus, id };
     });
     if (!row) return false;
     this.logger.warn(`job_id=${jobId}: re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`);
     const over = (TERMINAL_JOB_STATUSES as readonly string[]).includes(row.jobStatus);
     if (over && !TERMINAL_BATCH_STATUSES.includes(snapshot.status)) {
-      const batch = await this.batches.findOneBy({ id: row.id });
+      const batch = await this.batches.findById(row.id);
       if (batch) await this.monitor.cancelOne(batch);
     }
     return true;
@@ -115,20 +101,16 @@ export class BatchReconcilerService {
 
   /** Batches still open at OpenAI whose job is over: refresh, cancel, or give up after a day. */
   private async chaseCancellations(): Promise<void> {
-    const open = await this.batches
-      .createQueryBuilder('ob')
-      .innerJoin('batch_jobs', 'j', 'j.id = ob.batch_job_id')
-      .where('j.status IN (:...over)', { over: [...TERMINAL_JOB_STATUSES] })
-      .andWhere('ob.status NOT IN (:...done)', { done: [...TERMINAL_BATCH_STATUSES] })
-      .andWhere('ob.abandoned_at IS NULL AND ob.ingested_at IS NULL')
-      .getMany();
+    const unsettled = await this.batches.unsettled();
+    const over = await this.jobs.terminalAmong([...new Set(unsettled.map((batch) => batch.batchJobId))]);
+    const open = unsettled.filter((batch) => over.has(batch.batchJobId));
     for (const batch of open) {
       try {
         const snapshot = await this.gateway.retrieveBatch(batch.openaiBatchId);
         const settled = TERMINAL_BATCH_STATUSES.includes(snapshot.status);
         const givenUp = batch.cancelRequestedAt !== null && Date.now() - batch.cancelRequestedAt.getTime() > CANCEL_GIVE_UP_MS;
         if (settled || givenUp) {
-          await this.batches.update({ id: batch.id }, { status: snapshot.status, abandonedAt: new Date() });
+          await this.batches.abandon(batch.id, { status: snapshot.status });
         } else if (snapshot.status !== 'cancelling') {
           await this.monitor.cancelOne(batch);
         }

@@ -1,17 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { JobPipelineService, type WaitingLot } from '../jobs/job-pipeline.service.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { ImageCheckService } from './image-check.service.js';
-import { JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
+import { ClaimKeeper, type ClaimedJob } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import { LotProcessorService } from './lot-processor.service.js';
-import { LotResultWriter, translationOutcome, visionOutcome, type LotOutcome } from './lot-result.writer.js';
+import { translationOutcome, visionOutcome, type LotOutcome } from './lot-outcome.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
-import { continueAfter, FINISHED, type StageOutcome } from './stage-outcome.js';
-import { addUsageSql } from '../jobs/token-usage.js';
+import { ABANDONED, continueAfter, type StageOutcome } from './stage-outcome.js';
 import type { BudgetRetry } from '../openai/openai-gateway.types.js';
 import type { DirectBudget } from '../translation/translation.service.js';
 
@@ -19,16 +18,6 @@ import type { DirectBudget } from '../translation/translation.service.js';
 const MAX_DIRECT_ROUNDS = 5;
 /** A claim makes direct calls for at most this long, then lets the tick move on. */
 const TIME_BUDGET_MS = 30_000;
-
-interface WaitingLot {
-  id: string;
-  lot_id: string;
-  additional_info: string | null;
-  images: { url: string }[];
-  missing_images: string[];
-  vision_result: string | null;
-  budget_retries: BudgetRetry[];
-}
 
 /** A lot whose answer was already cut at max_output_tokens in this stage gets its one retry with the larger budget. */
 export function directBudget(retries: BudgetRetry[] | null | undefined, names: BatchStageNames): DirectBudget {
@@ -48,11 +37,11 @@ export class DirectFallbackStage {
   private readonly logger = new Logger('Pipeline');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: JobPipelineService,
+    private readonly unitOfWork: UnitOfWork,
     private readonly lots: LotProcessorService,
     private readonly translation: TranslationService,
-    private readonly writer: LotResultWriter,
-    private readonly claims: JobClaimRepository,
+    private readonly claims: ClaimKeeper,
     private readonly finisher: JobFinisherService,
     private readonly config: AppConfig,
   ) {}
@@ -63,20 +52,14 @@ export class DirectFallbackStage {
     const concurrency = this.config.openai.maxConcurrent;
     const started = Date.now();
     for (;;) {
-      const lots: WaitingLot[] = await this.dataSource.query(
-        `SELECT id, lot_id, additional_info, images, missing_images, vision_result, budget_retries
-           FROM batch_lots WHERE batch_job_id = $1 AND status = $2 ORDER BY position LIMIT $3`,
-        [job.id, names.lotStatus, concurrency * 2],
-      );
+      const lots = await this.jobs.waitingLots(job.id, names.lotStatus, -1, concurrency * 2);
       if (lots.length === 0) return this.finisher.afterStage(claim, names);
 
       const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(claim, lot, names, targets));
-      const summary = await this.dataSource.transaction(async (manager) => {
-        const written = await this.writer.write(manager, { jobId: job.id, stage: names, needsTranslation: targets.length > 0, outcomes });
-        await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [
-          job.id,
-          JSON.stringify(written.usage),
-        ]);
+      const summary = await this.unitOfWork.run(async (tx) => {
+        const target = { jobId: job.id, stage: names.stage, lotStatus: names.lotStatus, needsTranslation: targets.length > 0 };
+        const written = await this.jobs.recordLotResults(tx, target, outcomes);
+        await this.jobs.addUsage(tx, job.id, written.usage);
         return written;
       });
       this.logger.log(
@@ -89,7 +72,7 @@ export class DirectFallbackStage {
         return continueAfter(this.config.worker.pollIntervalMs * 2 ** round, { stageAttempts: round });
       }
       // The job may have been cancelled meanwhile: stop spending on it.
-      if (!(await this.claims.update(claim, {}))) return FINISHED;
+      if (!(await this.claims.update(claim, {}))) return ABANDONED;
       // Shutdown: this chunk is saved; the job goes back to the other workers at once.
       if (claim.stopping.aborted || Date.now() - started > TIME_BUDGET_MS) return continueAfter(0);
     }
@@ -111,12 +94,7 @@ export class DirectFallbackStage {
 
   /** OpenAI kept failing: the lots still waiting fail with the last error each one got. */
   private async giveUp(claim: ClaimedJob, names: BatchStageNames): Promise<StageOutcome> {
-    await this.dataSource.query(
-      `UPDATE batch_lots SET status = 'failed', processed_at = now(), updated_at = now(),
-              error_message = COALESCE(error_message, 'OpenAI kept failing for this lot.')
-        WHERE batch_job_id = $1 AND status = $2`,
-      [claim.job.id, names.lotStatus],
-    );
+    await this.jobs.failWaitingLots(claim.job.id, names.lotStatus);
     this.logger.warn(`job_id=${claim.job.id}: ${names.stage} direct calls kept failing; remaining lots failed`);
     return this.finisher.afterStage(claim, names);
   }

@@ -1,14 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { ImageProbe } from '../common/http/safe-request.js';
 import { AppConfig } from '../config/app-config.js';
+import { JobPipelineService, type UncheckedLot } from '../jobs/job-pipeline.service.js';
 import { JobStatus } from '../jobs/job.types.js';
 import { ImageCheckService } from './image-check.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
-import type { ClaimedJob } from './job-claim.repository.js';
+import type { ClaimedJob } from './claim-keeper.service.js';
 import { PipelineStage, VISION } from './pipeline-stage.js';
-import { continueAfter, type StageOutcome } from './stage-outcome.js';
+import { continueAfter, finishJob, type StageOutcome } from './stage-outcome.js';
 
 /** Lots checked per round trip to the database. */
 const LOTS_PER_CHUNK = 2000;
@@ -25,7 +24,7 @@ export class ImageCheckStage {
   private readonly logger = new Logger('Pipeline');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: JobPipelineService,
     private readonly images: ImageCheckService,
     private readonly finisher: JobFinisherService,
     private readonly config: AppConfig,
@@ -36,10 +35,7 @@ export class ImageCheckStage {
     const started = Date.now();
     const known = new Map<string, ImageProbe>();
     for (;;) {
-      const lots: { id: string; images: { url: string }[] }[] = await this.dataSource.query(
-        `SELECT id, images FROM batch_lots WHERE batch_job_id = $1 AND status = 'pending' ORDER BY position LIMIT $2`,
-        [job.id, LOTS_PER_CHUNK],
-      );
+      const lots = await this.jobs.uncheckedLots(job.id, LOTS_PER_CHUNK);
       if (lots.length === 0) break;
       const unknown = lots.flatMap((lot) => lot.images.map((image) => image.url)).filter((url) => !known.has(url));
       for (const [url, probe] of await this.images.probeAll(unknown, claim.signal)) known.set(url, probe);
@@ -51,13 +47,13 @@ export class ImageCheckStage {
 
     const counts = await this.finisher.lotCounts(job.id);
     this.logger.log(`job_id=${job.id}: images checked (${counts[JobStatus.Failed] ?? 0} lot(s) without a usable image)`);
-    if ((counts[VISION.lotStatus] ?? 0) === 0) return this.finisher.finish(claim);
+    if ((counts[VISION.lotStatus] ?? 0) === 0) return finishJob();
     const outcome = this.finisher.enter(claim, VISION, this.config.pipeline.visionDeadlineMs, counts);
     if (outcome.kind === 'continue') outcome.patch.startedAt = job.startedAt ?? new Date(started);
     return outcome;
   }
 
-  private async record(jobId: string, lots: { id: string; images: { url: string }[] }[], probes: Map<string, ImageProbe>): Promise<void> {
+  private async record(jobId: string, lots: UncheckedLot[], probes: Map<string, ImageProbe>): Promise<void> {
     const rows = lots.map((lot) => {
       const images = ImageCheckService.split(lot.images, probes);
       const usable = images.usable.length > 0;
@@ -69,13 +65,6 @@ export class ImageCheckStage {
         error: usable ? null : ImageCheckService.noUsableImageError(images),
       };
     });
-    await this.dataSource.query(
-      `UPDATE batch_lots l
-          SET status = v.status, missing_images = v.missing, processed_images = v.processed, error_message = v.error,
-              processed_at = CASE WHEN v.status = 'failed' THEN now() ELSE NULL END, updated_at = now()
-         FROM jsonb_to_recordset($2::jsonb) AS v(id uuid, status text, missing jsonb, processed int, error text)
-        WHERE l.id = v.id AND l.batch_job_id = $1 AND l.status = 'pending'`,
-      [jobId, JSON.stringify(rows)],
-    );
+    await this.jobs.recordImageChecks(jobId, rows);
   }
 }

@@ -6,12 +6,14 @@ import { BatchReconcilerService } from './batch-reconciler.service.js';
 import { BatchSubmitStage } from './batch-submit.stage.js';
 import { DirectFallbackStage } from './direct-fallback.stage.js';
 import { ImageCheckStage } from './image-check.stage.js';
-import { ClaimLostError, JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
-import { JobFinisherService } from './job-finisher.service.js';
+import { ClaimLostError, ClaimKeeper, type ClaimedJob } from './claim-keeper.service.js';
 import { ACTIVE_STAGES, isActiveStage, PipelineStage, TRANSLATION, VISION, type ActiveStage } from './pipeline-stage.js';
-import type { StageOutcome } from './stage-outcome.js';
+import { finishJob, type StageOutcome } from './stage-outcome.js';
 import { errorText } from '../common/errors/error-text.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { JobPipelineService } from '../jobs/job-pipeline.service.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
 const JOBS_PER_CLAIM = 4;
@@ -29,8 +31,9 @@ type StageHandler = (claim: ClaimedJob) => Promise<StageOutcome>;
 /**
  * The worker side of the batch pipeline, as two worker tasks. `batch-pipeline`
  * only claims due jobs and dispatches each to the handler of its stage, in
- * its own try/catch; the outcome (next stage, next check, or the error and a
- * backoff) is written on the job row. `batch-reconcile` runs the sweep every
+ * its own try/catch; the outcome (next stage, next check, the end, or the
+ * error and a backoff) is written on the job row here and nowhere else: the
+ * stages decide, the runner advances. `batch-reconcile` runs the sweep every
  * BATCH_RECONCILE_INTERVAL.
  */
 @Injectable()
@@ -42,8 +45,10 @@ export class PipelineRunnerService implements OnModuleInit {
 
   constructor(
     private readonly registry: WorkerTaskRegistry,
-    private readonly claims: JobClaimRepository,
-    private readonly finisher: JobFinisherService,
+    private readonly claims: ClaimKeeper,
+    private readonly jobs: JobPipelineService,
+    private readonly webhooks: WebhooksService,
+    private readonly unitOfWork: UnitOfWork,
     private readonly reconciler: BatchReconcilerService,
     private readonly config: AppConfig,
     private readonly outage: DatabaseOutageMonitor,
@@ -137,10 +142,8 @@ export class PipelineRunnerService implements OnModuleInit {
     try {
       const outcome = isActiveStage(stage)
         ? await this.handlers[stage](claim)
-        : await this.finisher.finish(claim, `The job is in an unknown pipeline stage "${stage}".`);
-      if (outcome.kind === 'continue') {
-        await this.claims.update(claim, outcome.patch, { release: { delayMs: outcome.delayMs, resetErrors: true } });
-      }
+        : finishJob(`The job is in an unknown pipeline stage "${stage}".`);
+      await this.advance(claim, outcome);
     } catch (error) {
       if (claim.signal.aborted || error instanceof ClaimLostError) {
         // Lost claim: the new holder carries on. Shutdown: the claim is released below the grace period.
@@ -168,10 +171,34 @@ export class PipelineRunnerService implements OnModuleInit {
     const deadline = claim.job.stageDeadlineAt?.getTime() ?? 0;
     this.logger.error(`job_id=${claim.job.id}: ${message} (error ${errors} in a row)`, error instanceof Error ? error.stack : undefined);
     if (errors >= MAX_CONSECUTIVE_ERRORS && Date.now() >= deadline) {
-      await this.finisher.finish(claim, `Processing stopped after ${errors} consecutive errors; last: ${message}`);
+      await this.advance(claim, finishJob(`Processing stopped after ${errors} consecutive errors; last: ${message}`));
       return;
     }
     const delayMs = Math.min(MAX_ERROR_BACKOFF_MS, this.config.worker.pollIntervalMs * 2 ** (errors - 1));
     await this.claims.recordError(claim, message, delayMs);
+  }
+
+  /** Writes a stage's outcome on the job: the one place a job's stage changes. */
+  private async advance(claim: ClaimedJob, outcome: StageOutcome): Promise<void> {
+    if (outcome.kind === 'continue') {
+      await this.claims.update(claim, outcome.patch, { release: { delayMs: outcome.delayMs, resetErrors: true } });
+    } else if (outcome.kind === 'finish') {
+      await this.end(claim, outcome.failure);
+    }
+  }
+
+  /**
+   * Ends the job (completed when at least one lot got its descriptions, failed
+   * when every lot failed or with `failure`); the terminal write and the
+   * webhook deliveries commit in one transaction.
+   */
+  private async end(claim: ClaimedJob, failure?: string): Promise<void> {
+    const ended = await this.unitOfWork.run(async (tx) => {
+      const ending = await this.jobs.finish(tx, claim, new Date(), failure);
+      if (ending) await this.webhooks.enqueueForJob(claim.jobId, tx);
+      return ending;
+    });
+    this.claims.forget(claim);
+    if (ended) this.logger.log(`job_id=${claim.jobId}: ${ended.status} (${ended.completed} lots completed, ${ended.failed} failed)`);
   }
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source.js';
 import { DatabaseOutageMonitor, TypeOrmNestLogger } from './database-outage.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 /** The outage monitor, global: every module that meets a connection error reports it here instead of logging it. */
 @Global()
@@ -24,12 +25,19 @@ export class DatabaseOutageModule implements OnApplicationShutdown {
   }
 }
 
-/** The TypeORM connection, configured from AppConfig. Migrations run before the app boots (see main.ts). */
+/**
+ * The TypeORM connection, configured from AppConfig, and the UnitOfWork for
+ * writes of several owners that commit together (global). Migrations run
+ * before the app boots (see main.ts).
+ */
 @Module({})
 export class DatabaseModule {
   static forRoot(): DynamicModule {
     return {
       module: DatabaseModule,
+      global: true,
+      providers: [UnitOfWork],
+      exports: [UnitOfWork],
       imports: [
         DatabaseOutageModule,
         TypeOrmModule.forRootAsync({

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { DatabaseHealthIndicator } from '../database/database-health.js';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerHeartbeatService } from '../worker/worker-heartbeat.service.js';
 import { errorText } from '../common/errors/error-text.js';
@@ -23,11 +22,10 @@ const DB_TIMEOUT_MS = 1500;
 export class HealthService {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly db: DatabaseHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly heartbeats: WorkerHeartbeatService,
     private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** The Docker HEALTHCHECK: readiness plus the OpenAI mode and every known worker. */
@@ -49,18 +47,7 @@ export class HealthService {
   }
 
   private readinessChecks() {
-    return [
-      () => this.db.pingCheck('database', { timeout: DB_TIMEOUT_MS }),
-      () =>
-        this.indicators
-          .check('migrations')
-          .attempt(async () => {
-            const pending = await this.dataSource.showMigrations();
-            if (pending) throw new Error('pending migrations: run `npm run migrate` or start with RUN_MIGRATIONS=true');
-            return { applied: this.dataSource.migrations.length };
-          })
-          .withTimeout(DB_TIMEOUT_MS),
-    ];
+    return [() => this.db.reachable('database', DB_TIMEOUT_MS), () => this.db.migrated('migrations', DB_TIMEOUT_MS)];
   }
 
   /**

@@ -1,5 +1,4 @@
-import type { BatchJob } from './entities/batch-job.entity.js';
-import type { BatchLot } from './entities/batch-lot.entity.js';
+import type { Job, LotResult } from './job.types.js';
 import { JobStatus } from './job.types.js';
 
 /** One description of a lot in one language (reference 002). */
@@ -33,7 +32,7 @@ const iso = (date: Date | null | undefined): string | null => (date ? date.toISO
  * Descriptions in the order the client asked for the languages. English is the
  * vision result itself; other languages come from the translation stage.
  */
-export function descriptionsOf(lot: Pick<BatchLot, 'visionResult' | 'translations'>, languages: string[]): DescriptionView[] {
+export function descriptionsOf(lot: Pick<LotResult, 'visionResult' | 'translations'>, languages: string[]): DescriptionView[] {
   const out: DescriptionView[] = [];
   for (const language of languages) {
     const text = language === 'en' ? lot.visionResult : lot.translations?.[language];
@@ -42,7 +41,7 @@ export function descriptionsOf(lot: Pick<BatchLot, 'visionResult' | 'translation
   return out;
 }
 
-export function lotResultView(lot: BatchLot, languages: string[]): LotResultView {
+export function lotResultView(lot: LotResult, languages: string[]): LotResultView {
   return {
     lot_id: lot.lotId,
     status: lot.status,
@@ -54,7 +53,7 @@ export function lotResultView(lot: BatchLot, languages: string[]): LotResultView
   };
 }
 
-export function progressView(job: BatchJob): ProgressView {
+export function progressView(job: Job): ProgressView {
   const done = job.processedLots + job.failedLots;
   const percentage = job.totalLots === 0 ? 100 : Math.round((done / job.totalLots) * 1000) / 10;
   return {
@@ -76,7 +75,7 @@ export function humanDuration(from: Date, to: Date): string {
 }
 
 /** `GET /batch-status/{job_id}` (reference 002). `processing_mode` is an addition. */
-export function statusView(job: BatchJob) {
+export function statusView(job: Job) {
   return {
     job_id: job.id,
     status: job.status,
@@ -96,7 +95,7 @@ export function statusView(job: BatchJob) {
 }
 
 /** One entry of `GET /batch-jobs` (reference 002). */
-export function listItemView(job: BatchJob) {
+export function listItemView(job: Job) {
   const progress = progressView(job);
   return {
     id: job.id,
@@ -114,7 +113,7 @@ export function listItemView(job: BatchJob) {
 }
 
 /** `201` answer to a batch request (reference 002). */
-export function acceptedView(job: BatchJob) {
+export function acceptedView(job: Job) {
   return {
     job_id: job.id,
     status: 'accepted' as const,
@@ -128,7 +127,7 @@ export function acceptedView(job: BatchJob) {
 }
 
 /** `202` from the results routes while a job is still active (reference 002; `job_id` and full progress are additions). */
-export function notCompletedView(job: BatchJob) {
+export function notCompletedView(job: Job) {
   return {
     error: 'Job not completed',
     status: job.status,
@@ -139,7 +138,7 @@ export function notCompletedView(job: BatchJob) {
 }
 
 /** Everything of the results document except `results.lots`, which is streamed (see results-stream.ts). */
-export function resultsHeaderView(job: BatchJob, totalImagesProcessed: number) {
+export function resultsHeaderView(job: Job, totalImagesProcessed: number) {
   return {
     job_id: job.id,
     status: job.status,
@@ -156,7 +155,7 @@ export function resultsHeaderView(job: BatchJob, totalImagesProcessed: number) {
 }
 
 /** `200` answer of synchronous mode (reference 002; `job_id` is an addition so the stored job can be polled). */
-export function syncResultView(job: BatchJob, lot: BatchLot) {
+export function syncResultView(job: Job, lot: LotResult) {
   return {
     job_id: job.id,
     version: job.version,

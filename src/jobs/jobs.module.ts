@@ -1,13 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchJobsController } from './controllers/batch-jobs.controller.js';
 import { GenerateController } from './controllers/generate.controller.js';
 import { JobPollingController } from './controllers/job-polling.controller.js';
-import { BatchJob } from './entities/batch-job.entity.js';
-import { BatchLot } from './entities/batch-lot.entity.js';
-import { JobStore } from './job-store.repository.js';
+import { JobDataModule } from './job-data.module.js';
 import { JobsService } from './jobs.service.js';
 import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { FixedWindowCounter } from './rate-limit/fixed-window.counter.js';
@@ -16,9 +13,9 @@ import { UpstreamCanceller } from './upstream-canceller.js';
 
 /** The HTTP API of jobs (reference 002): creation, synchronous mode, polling, listing, cancellation. */
 @Module({
-  imports: [TypeOrmModule.forFeature([BatchJob, BatchLot]), BatchMonitorModule, WebhooksModule],
+  imports: [JobDataModule, BatchMonitorModule, WebhooksModule],
   controllers: [GenerateController, JobPollingController, BatchJobsController],
-  providers: [JobStore, JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
+  providers: [JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
   exports: [JobsService],
 })
 export class JobsModule {}

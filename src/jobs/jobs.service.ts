@@ -7,7 +7,7 @@ import { WorkerSignal } from '../worker/worker-signal.js';
 import type { BatchJob } from './entities/batch-job.entity.js';
 import { JobStatus } from './job.types.js';
 import type { ListJobsQueryDto } from './dto/list-jobs.query.dto.js';
-import { JobStore } from './job-store.repository.js';
+import { JobRepository } from './job.repository.js';
 import { listItemView } from './job-views.js';
 import { streamResults } from './results-stream.js';
 import { UpstreamCanceller } from './upstream-canceller.js';
@@ -42,7 +42,7 @@ export class JobsService {
   private readonly logger = new Logger('Jobs');
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: JobRepository,
     private readonly upstream: UpstreamCanceller,
     private readonly workerSignal: WorkerSignal,
     private readonly webhooks: WebhooksService,

@@ -1,7 +1,6 @@
 import type { Response } from 'express';
-import type { BatchJob } from './entities/batch-job.entity.js';
-import type { BatchLot } from './entities/batch-lot.entity.js';
-import type { JobStore } from './job-store.repository.js';
+import type { JobRepository } from './job.repository.js';
+import type { Job, LotResult } from './job.types.js';
 import { lotResultView, resultsHeaderView } from './job-views.js';
 
 /** Lots per database page; with prefetch at most two pages (a few MB) are in memory at once. */
@@ -35,7 +34,7 @@ function write(res: Response, chunk: string): Promise<boolean> {
  * destroys the socket: the client sees a truncated download, never a
  * well-formed but incomplete document.
  */
-export async function streamResults(res: Response, job: BatchJob, store: JobStore, pageSize = RESULTS_PAGE_SIZE): Promise<void> {
+export async function streamResults(res: Response, job: Job, store: JobRepository, pageSize = RESULTS_PAGE_SIZE): Promise<void> {
   const header = JSON.stringify(resultsHeaderView(job, await store.imagesProcessed(job.id)));
   const opening = `${header.slice(0, -1)},"results":{"version":${JSON.stringify(job.version)},"lots":[`;
   res.status(200);
@@ -43,9 +42,9 @@ export async function streamResults(res: Response, job: BatchJob, store: JobStor
   try {
     if (!(await write(res, opening))) return;
     let first = true;
-    let pending: Promise<BatchLot[]> | null = store.lotPage(job.id, -1, pageSize);
+    let pending: Promise<LotResult[]> | null = store.lotPage(job.id, -1, pageSize);
     while (pending) {
-      const page: BatchLot[] = await pending;
+      const page: LotResult[] = await pending;
       pending = page.length === pageSize ? store.lotPage(job.id, page[page.length - 1].position, pageSize) : null;
       if (page.length === 0) break;
       let chunk = '';

@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
+import { JobDataModule } from '../jobs/job-data.module.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
+import { MetricSources } from './metric-sources.js';
 import { MetricsService } from './metrics.service.js';
 
 /** Metrics are collected here and served on the management port only (src/management). */
 @Module({
-  providers: [MetricsService, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
+  imports: [JobDataModule, BatchMonitorModule, WebhooksModule],
+  providers: [MetricSources, MetricsService, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
   exports: [MetricsService],
 })
 export class MetricsModule {}

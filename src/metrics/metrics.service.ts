@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { MetricSources } from './metric-sources.js';
+
+/** One row of a gauge: its label values and `value`. */
+type GaugeRow = Record<string, string | number>;
 
 /**
  * Prometheus metrics (reference 004). Process metrics and HTTP latency are
  * counted in-process; the state of jobs, lots, batches, deliveries and workers
- * is read from PostgreSQL at scrape time, so every replica reports the same
- * truth and nothing is lost on restart.
+ * is read from PostgreSQL at scrape time (each asked of the module that owns
+ * the table), so every replica reports the same truth and nothing is lost on restart.
  */
 @Injectable()
 export class MetricsService {
@@ -16,8 +18,8 @@ export class MetricsService {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly sources: MetricSources,
+    config: AppConfig,
   ) {
     this.registry.setDefaultLabels({ role: config.role });
     collectDefaultMetrics({ register: this.registry, prefix: 'gs_' });
@@ -28,42 +30,24 @@ export class MetricsService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 300],
       registers: [this.registry],
     });
-    this.gauge('gs_jobs', 'Jobs by status', ['status'], `SELECT status, count(*)::int AS value FROM batch_jobs GROUP BY status`);
-    this.gauge(
-      'gs_lots_unfinished',
-      'Lots not yet completed or failed, by status',
-      ['status'],
-      `SELECT status, count(*)::int AS value FROM batch_lots WHERE status NOT IN ('completed','failed','cancelled') GROUP BY status`,
+    this.gauge('gs_jobs', 'Jobs by status', ['status'], () => this.sources.jobs.countJobsByStatus());
+    this.gauge('gs_lots_unfinished', 'Lots not yet completed or failed, by status', ['status'], () =>
+      this.sources.jobs.countUnfinishedLots(),
     );
-    this.gauge(
-      'gs_openai_batches_open',
-      'OpenAI batches not yet ingested, by stage',
-      ['stage'],
-      `SELECT stage, count(*)::int AS value FROM openai_batches WHERE ingested_at IS NULL GROUP BY stage`,
+    this.gauge('gs_openai_batches_open', 'OpenAI batches not yet ingested, by stage', ['stage'], () =>
+      this.sources.batches.countOpenByStage(),
     );
-    this.gauge(
-      'gs_webhook_deliveries',
-      'Webhook deliveries by status',
-      ['status'],
-      `SELECT status, count(*)::int AS value FROM webhook_deliveries GROUP BY status`,
+    this.gauge('gs_webhook_deliveries', 'Webhook deliveries by status', ['status'], () => this.sources.webhooks.countByStatus());
+    this.gauge('gs_worker_heartbeat_age_seconds', 'Seconds since each worker instance last beat', ['instance'], () =>
+      this.sources.heartbeats.ages(),
     );
-    this.gauge(
-      'gs_worker_heartbeat_age_seconds',
-      'Seconds since each worker instance last beat',
-      ['instance'],
-      `SELECT instance_id AS instance, extract(epoch FROM now() - last_beat_at)::float AS value FROM worker_heartbeats`,
-    );
-    this.gauge(
-      'gs_oldest_active_job_age_seconds',
-      'Age of the oldest job still pending, processing or translating',
-      [],
-      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS value FROM batch_jobs WHERE status IN ('pending','processing','translating')`,
-    );
+    this.gauge('gs_oldest_active_job_age_seconds', 'Age of the oldest job still pending, processing or translating', [], async () => [
+      { value: await this.sources.jobs.oldestActiveJobAgeSeconds() },
+    ]);
   }
 
-  /** A gauge filled by one SQL query at scrape time; rows give label values and `value`. */
-  private gauge(name: string, help: string, labelNames: string[], sql: string): void {
-    const dataSource = this.dataSource;
+  /** A gauge filled at scrape time by `read`; rows give label values and `value`. */
+  private gauge(name: string, help: string, labelNames: string[], read: () => Promise<GaugeRow[]>): void {
     new Gauge({
       name,
       help,
@@ -71,7 +55,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const rows: Record<string, string | number>[] = await dataSource.query(sql);
+        const rows = await read();
         for (const row of rows) {
           const labels = Object.fromEntries(labelNames.map((label) => [label, String(row[label])]));
           this.set(labels, Number(row.value));

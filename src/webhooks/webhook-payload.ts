@@ -1,5 +1,4 @@
-import type { BatchJob } from '../jobs/entities/batch-job.entity.js';
-import type { BatchLot } from '../jobs/entities/batch-lot.entity.js';
+import type { Job, LotResult } from '../jobs/job.types.js';
 import { JobStatus } from '../jobs/job.types.js';
 import { humanDuration, lotResultView, type LotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
@@ -35,7 +34,7 @@ export function eventFor(status: JobStatus): WebhookEvent | undefined {
 }
 
 /** When the job reached its terminal status (the pipeline sets completed_at, or cancelled_at on cancel). */
-export function finishedAt(job: BatchJob): Date | null {
+export function finishedAt(job: Job): Date | null {
   return job.completedAt ?? job.cancelledAt ?? null;
 }
 
@@ -44,7 +43,7 @@ export function finishedAt(job: BatchJob): Date | null {
  * its failed lots) and finishes again gets a new timestamp, hence a new round
  * of notifications; calling enqueue twice for the same transition does not.
  */
-export function jobRound(job: BatchJob): string {
+export function jobRound(job: Job): string {
   return finishedAt(job)?.toISOString() ?? '';
 }
 
@@ -53,7 +52,7 @@ export function jobRound(job: BatchJob): string {
  * insertion order), so the planner can measure an envelope without lots and
  * add the lots' sizes exactly.
  */
-export function buildPayload(job: BatchJob, event: WebhookEvent, lots: LotResultView[], part: number, parts: number): WebhookPayload {
+export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[], part: number, parts: number): WebhookPayload {
   const end = finishedAt(job);
   return {
     event,
@@ -74,7 +73,7 @@ export function buildPayload(job: BatchJob, event: WebhookEvent, lots: LotResult
 }
 
 /** The body bytes sent for one part: lots in request order, each as clients see it in results. */
-export function serializePayload(job: BatchJob, event: WebhookEvent, lots: BatchLot[], part: number, parts: number): Buffer {
+export function serializePayload(job: Job, event: WebhookEvent, lots: LotResult[], part: number, parts: number): Buffer {
   const views = lots.map((lot) => lotResultView(lot, job.languages));
   return Buffer.from(JSON.stringify(buildPayload(job, event, views, part, parts)), 'utf8');
 }

@@ -1,7 +1,5 @@
-import type { EntityManager } from 'typeorm';
-import type { BatchJob } from '../jobs/entities/batch-job.entity.js';
-import type { BatchLot } from '../jobs/entities/batch-lot.entity.js';
-import type { JobStatus } from '../jobs/job.types.js';
+import type { WebhookLotSize } from '../jobs/job-pipeline.service.js';
+import type { Job, LotResult } from '../jobs/job.types.js';
 import { lotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
 import { buildPayload } from './webhook-payload.js';
@@ -28,7 +26,7 @@ export interface PlannedPart {
 const WIDEST_PART_NUMBER = 999_999;
 
 /** Size of a payload with no lots (its `"lots":[]` included). */
-export function envelopeBytes(job: BatchJob, event: WebhookEvent): number {
+export function envelopeBytes(job: Job, event: WebhookEvent): number {
   return Buffer.byteLength(JSON.stringify(buildPayload(job, event, [], WIDEST_PART_NUMBER, WIDEST_PART_NUMBER)), 'utf8');
 }
 
@@ -65,41 +63,18 @@ export function planParts(lots: MeasuredLot[], envelope: number, maxBytes: numbe
   return planned;
 }
 
-interface MeasureRow {
-  position: number;
-  webhook_url: string;
-  lot_id: string;
-  status: JobStatus;
-  processed_at: Date | null;
-  processed_images: number;
-  missing_images: string[] | null;
-  error_message: string | null;
-  en_bytes: number | null;
-  translation_bytes: Record<string, number> | null;
-}
-
 /**
- * Measures every lot that named a webhook, without loading the descriptions:
- * PostgreSQL reports the JSON-escaped length of each text (its escaping of
- * `"`, `\` and control characters matches JSON.stringify), and the rest of the
- * lot's view is serialised here with empty descriptions. 50,000 lots × 10
- * languages stay in the database instead of crossing the wire at enqueue time.
+ * Measures every lot that named a webhook from the sizes the jobs module
+ * reports (the JSON-escaped length of each text, computed by PostgreSQL): the
+ * rest of the lot's view is serialised here with empty descriptions, so the
+ * descriptions themselves never cross the wire at enqueue time.
  */
-export async function measureLots(manager: EntityManager, job: BatchJob): Promise<MeasuredLot[]> {
-  const rows: MeasureRow[] = await manager.query(
-    `SELECT l.position, l.webhook_url, l.lot_id, l.status, l.processed_at, l.processed_images, l.missing_images, l.error_message,
-            octet_length(to_json(l.vision_result)::text) AS en_bytes,
-            (SELECT jsonb_object_agg(t.key, octet_length(t.value::text))
-               FROM jsonb_each(CASE WHEN jsonb_typeof(l.translations) = 'object' THEN l.translations ELSE '{}'::jsonb END) t
-              WHERE jsonb_typeof(t.value) = 'string') AS translation_bytes
-       FROM batch_lots l
-      WHERE l.batch_job_id = $1 AND l.webhook_url IS NOT NULL AND l.webhook_url <> ''
-      ORDER BY l.position`,
-    [job.id],
-  );
+export function measureLots(rows: WebhookLotSize[], job: Job): MeasuredLot[] {
   return rows.map((row) => {
     const textBytes = (language: string) => (language === 'en' ? row.en_bytes : row.translation_bytes?.[language]) ?? null;
-    const skeleton = {
+    const skeleton: LotResult = {
+      id: '',
+      position: row.position,
       lotId: row.lot_id,
       status: row.status,
       processedAt: row.processed_at,
@@ -108,7 +83,7 @@ export async function measureLots(manager: EntityManager, job: BatchJob): Promis
       errorMessage: row.error_message,
       visionResult: row.en_bytes === null ? null : '',
       translations: Object.fromEntries(Object.keys(row.translation_bytes ?? {}).map((language) => [language, ''])),
-    } as unknown as BatchLot;
+    };
     let bytes = Buffer.byteLength(JSON.stringify(lotResultView(skeleton, job.languages)), 'utf8');
     for (const language of job.languages) {
       const measured = textBytes(language);

@@ -1,13 +1,10 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Between, DataSource, type FindOptionsWhere, Repository } from 'typeorm';
 import { SafeHttpClient } from '../common/http/safe-http-client.js';
 import { AppConfig } from '../config/app-config.js';
-import { BatchJob } from '../jobs/entities/batch-job.entity.js';
-import { BatchLot } from '../jobs/entities/batch-lot.entity.js';
+import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { WorkerTaskRegistry } from '../worker/worker-task.js';
-import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity.js';
-import { WebhookDelivery } from './webhook-delivery.entity.js';
+import type { WebhookDelivery } from './webhook-delivery.entity.js';
+import { WebhookDeliveryRepository } from './webhook-delivery.repository.js';
 import { serializePayload } from './webhook-payload.js';
 import { decideAttempt, type AttemptResult, type Decision } from './webhook-retry-policy.js';
 import { webhookHeaders } from './webhook-signature.js';
@@ -23,7 +20,6 @@ const RUN_BUDGET_MS = 60_000;
 /** Response bytes kept per attempt (issue 5: a bounded excerpt). */
 export const EXCERPT_BYTES = 1024;
 const MAX_ERROR_CHARS = 2000;
-const LOST_ATTEMPT = 'No outcome recorded: the worker stopped or lost its lease mid-send; attempted again';
 
 type ClaimedDelivery = WebhookDelivery & { attempt: number };
 
@@ -42,9 +38,8 @@ export class WebhookSenderService implements OnModuleInit {
   private readonly logger = new Logger('Webhooks');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectRepository(BatchJob) private readonly jobs: Repository<BatchJob>,
-    @InjectRepository(BatchLot) private readonly lots: Repository<BatchLot>,
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly jobs: JobPipelineService,
     private readonly http: SafeHttpClient,
     private readonly config: AppConfig,
     private readonly registry: WorkerTaskRegistry,
@@ -112,48 +107,7 @@ export class WebhookSenderService implements OnModuleInit {
 
   private claim(limit: number): Promise<ClaimedDelivery[]> {
     const leaseSeconds = (this.config.webhooks.timeoutMs + LEASE_MARGIN_MS) / 1000;
-    return this.dataSource.transaction(async (manager) => {
-      const due = await manager
-        .getRepository(WebhookDelivery)
-        .createQueryBuilder('d')
-        .where(`d.status = 'pending'`)
-        .andWhere('d.next_attempt_at <= now()')
-        .orderBy('d.next_attempt_at', 'ASC')
-        .limit(limit)
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .getMany();
-      if (due.length === 0) return [];
-      const ids = due.map((delivery) => delivery.id);
-      await manager
-        .createQueryBuilder()
-        .update(WebhookDeliveryAttempt)
-        .set({ outcome: 'lost', finishedAt: () => 'now()', errorMessage: LOST_ATTEMPT })
-        .where('delivery_id IN (:...ids)', { ids })
-        .andWhere(`outcome = 'in_flight'`)
-        .execute();
-      await manager
-        .createQueryBuilder()
-        .update(WebhookDelivery)
-        .set({
-          attemptCount: () => 'attempt_count + 1',
-          lastAttemptAt: () => 'now()',
-          nextAttemptAt: () => 'now() + make_interval(secs => :lease)',
-        })
-        .setParameter('lease', leaseSeconds)
-        .where('id IN (:...ids)', { ids })
-        .execute();
-      await manager.insert(
-        WebhookDeliveryAttempt,
-        due.map((delivery) => ({
-          deliveryId: delivery.id,
-          attempt: delivery.attemptCount + 1,
-          outcome: 'in_flight' as const,
-          workerId: this.config.instanceId,
-        })),
-      );
-      return due.map((delivery) => Object.assign(delivery, { attempt: delivery.attemptCount + 1 }));
-    });
+    return this.deliveries.claimDue(limit, leaseSeconds, this.config.instanceId);
   }
 
   private async send(delivery: ClaimedDelivery, signal: AbortSignal): Promise<void> {
@@ -203,29 +157,19 @@ export class WebhookSenderService implements OnModuleInit {
 
   /** An attempt aborted by shutdown: due again at once, not counted against the delivery's attempts. */
   private async handBack(delivery: ClaimedDelivery, durationMs: number): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query(
-        `UPDATE webhook_deliveries SET next_attempt_at = now(), attempt_count = attempt_count - 1
-          WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
-        [delivery.id, delivery.attempt],
-      );
-      await manager.query(`DELETE FROM webhook_delivery_attempts WHERE delivery_id = $1 AND attempt = $2 AND outcome = 'in_flight'`, [
-        delivery.id,
-        delivery.attempt,
-      ]);
-    });
+    await this.deliveries.handBack(delivery.id, delivery.attempt);
     this.logger.log(`webhook ${delivery.id} attempt ${delivery.attempt}: interrupted by shutdown after ${durationMs} ms; handed back`);
   }
 
   /** The body of this part, rebuilt from the job's lots (identical on every attempt while the job is unchanged). */
   private async buildBody(delivery: WebhookDelivery): Promise<Buffer> {
-    const job = await this.jobs.findOneBy({ id: delivery.batchJobId });
+    const job = await this.jobs.findJob(delivery.batchJobId);
     if (!job) throw new Error(`job ${delivery.batchJobId} no longer exists`);
-    const where: FindOptionsWhere<BatchLot> = { batchJobId: job.id, webhookUrl: delivery.webhookUrl };
-    if (delivery.lotPositionFrom !== null && delivery.lotPositionTo !== null) {
-      where.position = Between(delivery.lotPositionFrom, delivery.lotPositionTo);
-    }
-    const lots = await this.lots.find({ where, order: { position: 'ASC' } });
+    const positions =
+      delivery.lotPositionFrom !== null && delivery.lotPositionTo !== null
+        ? { from: delivery.lotPositionFrom, to: delivery.lotPositionTo }
+        : null;
+    const lots = await this.jobs.lotsForWebhook(job.id, delivery.webhookUrl, positions);
     const body = serializePayload(job, delivery.event, lots, delivery.part, delivery.parts);
     if (body.length > this.config.webhooks.maxBodyBytes && lots.length > 1) {
       this.logger.warn(
@@ -240,34 +184,21 @@ export class WebhookSenderService implements OnModuleInit {
     const responseStatus = response?.status ?? null;
     const responseExcerpt = response ? storable(response.body.toString('utf8'), EXCERPT_BYTES) : null;
     const errorMessage = decision.outcome === 'delivered' ? null : storable(decision.reason, MAX_ERROR_CHARS);
-    await this.dataSource.transaction(async (manager) => {
-      const update = manager
-        .createQueryBuilder()
-        .update(WebhookDelivery)
-        .set({
-          status: decision.outcome === 'retry' ? 'pending' : decision.outcome,
-          nextAttemptAt: decision.outcome === 'retry' ? () => 'now() + make_interval(secs => :delay)' : null,
-          deliveredAt: decision.outcome === 'delivered' ? () => 'now()' : null,
-          responseStatus,
-          responseExcerpt,
-          errorMessage,
-        })
-        .where('id = :id', { id: delivery.id })
-        .andWhere('attempt_count = :attempt', { attempt: delivery.attempt })
-        .andWhere(`status = 'pending'`);
-      if (decision.outcome === 'retry') update.setParameter('delay', decision.delayMs / 1000);
-      const { affected } = await update.execute();
-      if (!affected) {
-        this.logger.warn(
-          `webhook ${delivery.id} attempt ${delivery.attempt}: lease lost before the outcome was recorded (${decision.outcome})`,
-        );
-      }
-      await manager.update(
-        WebhookDeliveryAttempt,
-        { deliveryId: delivery.id, attempt: delivery.attempt },
-        { outcome: decision.outcome, finishedAt: new Date(), durationMs, responseStatus, responseExcerpt, errorMessage },
-      );
+    const recorded = await this.deliveries.recordAttempt(delivery.id, delivery.attempt, {
+      status: decision.outcome === 'retry' ? 'pending' : decision.outcome,
+      retryInSeconds: decision.outcome === 'retry' ? decision.delayMs / 1000 : null,
+      delivered: decision.outcome === 'delivered',
+      outcome: decision.outcome,
+      durationMs,
+      responseStatus,
+      responseExcerpt,
+      errorMessage,
     });
+    if (!recorded) {
+      this.logger.warn(
+        `webhook ${delivery.id} attempt ${delivery.attempt}: lease lost before the outcome was recorded (${decision.outcome})`,
+      );
+    }
     const line =
       `webhook ${delivery.id} job_id=${delivery.batchJobId} attempt ${delivery.attempt}/${delivery.maxAttempts} → ${decision.outcome}` +
       (decision.outcome === 'delivered' ? '' : `: ${decision.reason}`);

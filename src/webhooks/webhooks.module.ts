@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpClientModule } from '../common/http/http-client.module.js';
-import { BatchJob } from '../jobs/entities/batch-job.entity.js';
-import { BatchLot } from '../jobs/entities/batch-lot.entity.js';
+import { JobDataModule } from '../jobs/job-data.module.js';
 import { WebhookDeliveriesController } from './webhook-deliveries.controller.js';
 import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
+import { WebhookDeliveryRepository } from './webhook-delivery.repository.js';
 import { WebhookSenderService } from './webhook-sender.service.js';
 import { WebhooksService } from './webhooks.service.js';
 
@@ -13,11 +13,11 @@ import { WebhooksService } from './webhooks.service.js';
  * Webhook deliveries: WebhooksService (enqueue, list, redeliver) for the
  * pipeline and the API, and the sender task, registered with the worker loop
  * (it runs only in processes whose role includes `worker`). Reads jobs and
- * lots, never writes them.
+ * lots through the jobs module, never writes them.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([WebhookDelivery, WebhookDeliveryAttempt, BatchJob, BatchLot]), HttpClientModule],
-  providers: [WebhooksService, WebhookSenderService],
+  imports: [TypeOrmModule.forFeature([WebhookDelivery, WebhookDeliveryAttempt]), JobDataModule, HttpClientModule],
+  providers: [WebhookDeliveryRepository, WebhooksService, WebhookSenderService],
   exports: [WebhooksService],
 })
 export class WebhooksModule {}

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { hostname } from 'node:os';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { query } from '../database/sql.js';
 import { WorkerHeartbeat } from './worker-heartbeat.entity.js';
 
 export interface WorkerLiveness {
@@ -59,5 +60,13 @@ export class WorkerHeartbeatService {
         alive: age * 1000 <= this.config.worker.heartbeatStaleMs,
       };
     });
+  }
+
+  /** Seconds since each instance last beat, by the database's clock (metrics). */
+  ages(): Promise<{ instance: string; value: number }[]> {
+    return query(
+      this.heartbeats.manager,
+      `SELECT instance_id AS instance, extract(epoch FROM now() - last_beat_at)::float AS value FROM worker_heartbeats`,
+    );
   }
 }

@@ -1,5 +1,4 @@
 import { BatchReconcilerService } from '../../src/batch-monitor/batch-reconciler.service.js';
-import { BatchSubmitStage } from '../../src/batch-monitor/batch-submit.stage.js';
 import {
   insertBatchJob,
   jobRow,
@@ -28,18 +27,23 @@ describe('001 — batch ids lost', () => {
    * Runs a worker that "dies" right after OpenAI created the vision batch:
    * the batch exists upstream, no row records it, and the job is left in
    * `vision_submitting`. Its own loop is slowed down so it does not recover by itself.
+   * The crash is injected in the database, not in the service: while the
+   * doomed worker runs, PostgreSQL refuses every `openai_batches` row, so the
+   * save right after OpenAI's answer fails and rolls back.
    */
   async function crashBetweenCreateAndSave(): Promise<string> {
+    await h.db.query(`CREATE FUNCTION refuse_batch_row() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN RAISE EXCEPTION 'simulated crash between create and save'; END $$`);
+    await h.db.query(`CREATE TRIGGER refuse_batch_row BEFORE INSERT ON openai_batches FOR EACH ROW EXECUTE FUNCTION refuse_batch_row()`);
     const doomed = await h.start({ WORKER_POLL_INTERVAL: '3600', BATCH_RECONCILE_INTERVAL: '3600' });
-    doomed.app.get(BatchSubmitStage).hooks.afterCreated = () => {
-      throw new Error('simulated crash between create and save');
-    };
     const jobId = await insertBatchJob(h.db, {
       languages: ['en'],
       lots: ['a', 'b', 'c'].map((lotId) => ({ lotId, additionalInfo: `lot ${lotId}`, images: [`${h.images.url}/img/${lotId}.jpg`] })),
     });
     await tickUntil(doomed, async () => h.emu.stats().batchesCreated === 1, { what: 'the vision batch to be created' });
     await h.stop(doomed);
+    await h.db.query(`DROP TRIGGER refuse_batch_row ON openai_batches`);
+    await h.db.query(`DROP FUNCTION refuse_batch_row()`);
 
     expect(await openaiBatches(h.db, jobId)).toEqual([]);
     expect(await jobRow(h.db, jobId)).toMatchObject({ current_stage: 'vision_submitting', openai_batch_id: null });

@@ -1,6 +1,6 @@
 import { insertBatchJob, jobRow, startSharedDatabase, waitFor, type SharedDatabaseHarness } from '../pipeline/pipeline-support.js';
 import type { TestApp } from '../support/app.js';
-import { JobClaimRepository } from '../../src/batch-monitor/job-claim.repository.js';
+import { ClaimKeeper } from '../../src/batch-monitor/claim-keeper.service.js';
 
 /**
  * Issue 9 #1: a batch must never be submitted twice, even when an OpenAI call
@@ -85,7 +85,7 @@ describe('an OpenAI call that outlives the claim', () => {
 
     // The holder's renewal finds the job gone from the active statuses and aborts the hanging upload:
     // its step ends long before the 10 s the upload would have taken.
-    const held = () => [a, b].reduce((sum, app) => sum + app.app.get(JobClaimRepository).heldCount, 0);
+    const held = () => [a, b].reduce((sum, app) => sum + app.app.get(ClaimKeeper).heldCount, 0);
     const cancelledAt = Date.now();
     await waitFor(async () => held() === 0, { timeoutMs: 5_000, what: 'the holder to abandon its step' });
     expect(Date.now() - cancelledAt).toBeLessThan(5_000);

@@ -5,7 +5,7 @@ import { ApiException } from '../../common/errors/api-exception.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';
 import { JobStatus } from '../job.types.js';
-import { JobStore } from '../job-store.repository.js';
+import { JobRepository } from '../job.repository.js';
 import { syncResultView } from '../job-views.js';
 import type { GenerationRequest, RequestedLot } from '../validation/generation-request.js';
 
@@ -44,7 +44,7 @@ export class SyncGenerationService {
 
   constructor(
     private readonly processor: LotProcessorService,
-    private readonly store: JobStore,
+    private readonly store: JobRepository,
     private readonly config: AppConfig,
   ) {}
 

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BatchJob } from './entities/batch-job.entity.js';
+import { BatchLot } from './entities/batch-lot.entity.js';
+import { JobPipelineService } from './job-pipeline.service.js';
+import { JobRepository } from './job.repository.js';
+import { LotRepository } from './lot.repository.js';
+
+/**
+ * The owner of `batch_jobs` and `batch_lots`, in every role: the API (JobsModule)
+ * uses its repositories, everyone else JobPipelineService. Kept apart from the
+ * API module so the pipeline and webhooks can import it without the controllers.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([BatchJob, BatchLot])],
+  providers: [JobRepository, LotRepository, JobPipelineService],
+  exports: [JobRepository, JobPipelineService],
+})
+export class JobDataModule {}

@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import type { SqlRunner, Transaction } from '../database/sql.js';
+import { JobRepository, type ClaimedRow } from './job.repository.js';
+import { JobStatus, type Job, type JobClaim, type JobPatch, type LotCounts, type LotResult, type TokenUsage } from './job.types.js';
+import type { LotOutcome, LotResultTarget, WriteSummary } from './lot-outcome.types.js';
+import { LotRepository, type ImageCheckResult, type UncheckedLot, type WaitingLot, type WebhookLotSize } from './lot.repository.js';
+
+export type { ClaimedRow } from './job.repository.js';
+export type { ImageCheckResult, UncheckedLot, WaitingLot, WebhookLotSize } from './lot.repository.js';
+
+/** How a job ended (null from `finish` when the claim was lost first). */
+export interface JobEnding {
+  status: JobStatus.Completed | JobStatus.Failed;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * What the rest of the service may ask of jobs and lots (the pipeline,
+ * webhooks, metrics): `batch_jobs` and `batch_lots` belong to this module,
+ * and nobody else runs SQL on them. Writes on a held job name its claim.
+ */
+@Injectable()
+export class JobPipelineService {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly lots: LotRepository,
+  ) {}
+
+  // Claims.
+  claimDue(args: { limit: number; instanceId: string; heartbeatStaleSeconds: number; leaseSeconds: number }): Promise<ClaimedRow[]> {
+    return this.jobs.claimDue(args);
+  }
+  fence(claim: JobClaim, leaseSeconds: number): Promise<boolean> {
+    return this.jobs.fence(claim, leaseSeconds);
+  }
+  renewClaims(tokens: string[], leaseSeconds: number): Promise<Set<string>> {
+    return this.jobs.renewClaims(tokens, leaseSeconds);
+  }
+  releaseClaims(tokens: string[]): Promise<number> {
+    return this.jobs.releaseClaims(tokens);
+  }
+
+  // Fenced writes on a held job.
+  recordStage(
+    claim: JobClaim,
+    patch: JobPatch,
+    options: { release?: { delayMs: number; resetErrors: boolean }; tx?: Transaction } = {},
+  ): Promise<boolean> {
+    return this.jobs.recordStage(claim, patch, options);
+  }
+  recordError(claim: JobClaim, message: string, delayMs: number): Promise<number> {
+    return this.jobs.recordError(claim, message, delayMs);
+  }
+  recordBatchId(tx: Transaction, claim: JobClaim, stage: 'vision' | 'translation', openaiBatchId: string): Promise<boolean> {
+    return this.jobs.recordBatchId(tx, claim, stage, openaiBatchId);
+  }
+
+  /**
+   * Ends a held job, in the caller's transaction (its webhook deliveries commit
+   * with it). With `failure` the job fails with that reason and so do its
+   * unfinished lots; otherwise the lots decide: `completed` when at least one
+   * lot got its descriptions, `failed` when every lot failed.
+   */
+  async finish(tx: Transaction, claim: JobClaim, finishedAt: Date, failure?: string): Promise<JobEnding | null> {
+    await this.lots.failUnfinished(tx, claim.jobId, failure ?? 'The job ended before this lot was processed.');
+    const counts = await this.lots.counts(claim.jobId, tx);
+    const completed = counts[JobStatus.Completed] ?? 0;
+    const failed = counts[JobStatus.Failed] ?? 0;
+    const status = failure === undefined && completed > 0 ? JobStatus.Completed : JobStatus.Failed;
+    const errorMessage =
+      status === JobStatus.Completed
+        ? null
+        : (failure ?? `All ${failed} lot(s) failed. First error: ${(await this.lots.firstFailure(tx, claim.jobId)) ?? 'unknown'}`);
+    const changed = await this.jobs.recordStage(
+      claim,
+      { status, currentStage: status, processedLots: completed, failedLots: failed, completedAt: finishedAt, errorMessage },
+      { release: { delayMs: 0, resetErrors: true }, tx },
+    );
+    return changed ? { status, completed, failed } : null;
+  }
+
+  // Batches found at OpenAI.
+  adoptBatchId(tx: Transaction, jobId: string, stage: 'vision' | 'translation', openaiBatchId: string): Promise<void> {
+    return this.jobs.adoptBatchId(tx, jobId, stage, openaiBatchId);
+  }
+  statusOf(tx: SqlRunner, jobId: string): Promise<JobStatus | undefined> {
+    return this.jobs.statusOf(tx, jobId);
+  }
+  lockShared(tx: Transaction, jobId: string): Promise<{ status: JobStatus; languages: string[] } | undefined> {
+    return this.jobs.lockShared(tx, jobId);
+  }
+  terminalAmong(jobIds: string[]): Promise<Set<string>> {
+    return this.jobs.terminalAmong(jobIds);
+  }
+
+  // Lots.
+  lotCounts(jobId: string): Promise<LotCounts> {
+    return this.lots.counts(jobId);
+  }
+  countWaiting(jobId: string, status: JobStatus): Promise<number> {
+    return this.lots.countWaiting(jobId, status);
+  }
+  waitingLots(jobId: string, status: JobStatus, afterPosition: number, limit: number): Promise<WaitingLot[]> {
+    return this.lots.waitingPage(jobId, status, afterPosition, limit);
+  }
+  uncheckedLots(jobId: string, limit: number): Promise<UncheckedLot[]> {
+    return this.lots.unchecked(jobId, limit);
+  }
+  recordImageChecks(jobId: string, results: ImageCheckResult[]): Promise<void> {
+    return this.lots.recordImageChecks(jobId, results);
+  }
+  failWaitingLots(jobId: string, status: JobStatus): Promise<void> {
+    return this.lots.failWaiting(jobId, status);
+  }
+  /** Applies results to the stage's lots and adds their usage to the job, in the caller's transaction. */
+  async recordLotResults(tx: Transaction, target: LotResultTarget, outcomes: LotOutcome[]): Promise<WriteSummary> {
+    return this.lots.recordResults(tx, target, outcomes);
+  }
+  addUsage(tx: SqlRunner, jobId: string, usage: TokenUsage): Promise<void> {
+    return this.jobs.addUsage(tx, jobId, usage);
+  }
+
+  // Webhooks.
+  findJob(jobId: string, tx?: Transaction): Promise<Job | null> {
+    return this.jobs.findById(jobId, tx);
+  }
+  jobBelongsTo(jobId: string, clientId: string): Promise<boolean> {
+    return this.jobs.existsForClient(jobId, clientId);
+  }
+  webhookLotSizes(jobId: string, tx?: Transaction): Promise<WebhookLotSize[]> {
+    return this.lots.webhookLotSizes(jobId, tx);
+  }
+  lotsForWebhook(jobId: string, webhookUrl: string, positions: { from: number; to: number } | null): Promise<LotResult[]> {
+    return this.lots.forWebhook(jobId, webhookUrl, positions);
+  }
+
+  // Metrics.
+  countJobsByStatus(): Promise<{ status: string; value: number }[]> {
+    return this.jobs.countByStatus();
+  }
+  countUnfinishedLots(): Promise<{ status: string; value: number }[]> {
+    return this.lots.countUnfinishedByStatus();
+  }
+  oldestActiveJobAgeSeconds(): Promise<number> {
+    return this.jobs.oldestActiveAgeSeconds();
+  }
+}
