@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import type { Transaction } from '../database/sql.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import type { Job, JobClaim, JobPatch } from '../jobs/job.types.js';
+import { WorkerHeartbeatService } from '../worker/worker-heartbeat.service.js';
 
 /** A job this worker holds: its row as claimed plus the fencing token every write must present. */
 export interface ClaimedJob extends JobClaim {
@@ -54,6 +55,7 @@ export class ClaimKeeper {
 
   constructor(
     private readonly jobs: JobPipelineService,
+    private readonly heartbeats: WorkerHeartbeatService,
     private readonly config: AppConfig,
   ) {}
 
@@ -72,7 +74,7 @@ export class ClaimKeeper {
     const rows = await this.jobs.claimDue({
       limit,
       instanceId: this.config.instanceId,
-      heartbeatStaleSeconds: this.config.worker.heartbeatStaleMs / 1000,
+      liveInstanceIds: await this.heartbeats.liveInstanceIds(),
       leaseSeconds: this.leaseSeconds,
     });
     const now = Date.now();

@@ -28,7 +28,7 @@ export class JobPipelineService {
   ) {}
 
   // Claims.
-  claimDue(args: { limit: number; instanceId: string; heartbeatStaleSeconds: number; leaseSeconds: number }): Promise<ClaimedRow[]> {
+  claimDue(args: { limit: number; instanceId: string; liveInstanceIds: string[]; leaseSeconds: number }): Promise<ClaimedRow[]> {
     return this.jobs.claimDue(args);
   }
   fence(claim: JobClaim, leaseSeconds: number): Promise<boolean> {

@@ -236,25 +236,22 @@ export class JobRepository {
   /**
    * Claims due jobs, and jobs whose holder's heartbeat is stale or gone (a
    * crashed or killed worker: its lease is renewed by nobody, but waiting for
-   * the whole lease would stall the job for WORKER_CLAIM_LEASE). The
-   * heartbeat table is read, never written, here: the staleness test must be
-   * part of the locking query.
+   * the whole lease would stall the job for WORKER_CLAIM_LEASE): a claim
+   * held by an instance not in `liveInstanceIds` (the worker module's answer)
+   * is taken over.
    */
-  async claimDue(args: { limit: number; instanceId: string; heartbeatStaleSeconds: number; leaseSeconds: number }): Promise<ClaimedRow[]> {
+  async claimDue(args: { limit: number; instanceId: string; liveInstanceIds: string[]; leaseSeconds: number }): Promise<ClaimedRow[]> {
     const rows = await this.dataSource.transaction(async (manager) => {
       const due = await query<{ id: string }>(
         manager,
         `SELECT id FROM batch_jobs
           WHERE status = ANY($1) AND processing_mode = 'batch' AND NOT paused
             AND (next_check_at <= now()
-                 OR (claim_token IS NOT NULL AND NOT EXISTS (
-                       SELECT 1 FROM worker_heartbeats h
-                        WHERE h.instance_id = batch_jobs.claimed_by
-                          AND h.last_beat_at > now() - make_interval(secs => $3))))
+                 OR (claim_token IS NOT NULL AND (claimed_by IS NULL OR claimed_by <> ALL($3::text[]))))
           ORDER BY next_check_at
           LIMIT $2
           FOR UPDATE OF batch_jobs SKIP LOCKED`,
-        [ACTIVE, args.limit, args.heartbeatStaleSeconds],
+        [ACTIVE, args.limit, args.liveInstanceIds],
       );
       if (due.length === 0) return [];
       return query<{ id: string; claim_token: string; submit_started_at: Date | null; error_count: number }>(

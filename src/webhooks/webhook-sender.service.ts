@@ -24,7 +24,7 @@ const MAX_ERROR_CHARS = 2000;
 type ClaimedDelivery = WebhookDelivery & { attempt: number };
 
 /** PostgreSQL text cannot hold NUL; receivers' answers are arbitrary bytes. */
-const storable = (text: string, max: number) => text.replace(/\u0000/g, '').slice(0, max);
+const storable = (text: string, max: number) => text.replaceAll('\u0000', '').slice(0, max);
 
 /**
  * The worker task that sends due webhook deliveries. Each run claims due rows
@@ -55,7 +55,7 @@ export class WebhookSenderService implements OnModuleInit {
     this.registry.registerKeeper({
       name: WEBHOOK_TASK_NAME,
       held: () => 0,
-      renew: async () => undefined,
+      renew: () => Promise.resolve(),
       stop: (graceMs) => this.stop(graceMs),
     });
   }

@@ -69,4 +69,14 @@ export class WorkerHeartbeatService {
       `SELECT instance_id AS instance, extract(epoch FROM now() - last_beat_at)::float AS value FROM worker_heartbeats`,
     );
   }
+
+  /** Instances whose last beat is within WORKER_HEARTBEAT_STALE, by the database's clock (the claim query's): their claims are respected. */
+  async liveInstanceIds(): Promise<string[]> {
+    const rows = await query<{ instance_id: string }>(
+      this.heartbeats.manager,
+      `SELECT instance_id FROM worker_heartbeats WHERE last_beat_at > now() - make_interval(secs => $1)`,
+      [this.config.worker.heartbeatStaleMs / 1000],
+    );
+    return rows.map((row) => row.instance_id);
+  }
 }
