@@ -101,7 +101,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 }
 
 /** The JSON body of a response, untyped: tests assert its shape themselves. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (response: Response): Promise<any> => response.json() as Promise<any>;
 
 /**
@@ -115,7 +114,6 @@ export async function postOnFreshConnection(
   body: Buffer,
   headers: Record<string, string>,
 ): Promise<{ status: number; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
