@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { gzipSync } from 'node:zlib';
-import { canonicalJson } from '../../src/auth/canonical-json.js';
+import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { sign } from '../../src/auth/hmac.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { postOnFreshConnection } from '../support/app.js';

@@ -3,7 +3,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { createApp, listenAll, type CreateAppOptions } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
-import { canonicalJson } from '../../src/auth/canonical-json.js';
+import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { sign } from '../../src/auth/hmac.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
