@@ -25,6 +25,8 @@ export default {
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  // Any connection outside loopback fails the test (test/support/no-outbound-network.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-outbound-network.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],

@@ -91,7 +91,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     });
     const app = await createApp(config, { logger: false });
     await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as AddressInfo;
+    const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
     const running: RunningApp = {
       app,
       url: `http://127.0.0.1:${port}`,

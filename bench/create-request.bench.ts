@@ -1,4 +1,4 @@
-import { canonicalJson } from '../src/auth/canonical-json.js';
+import { canonicalJson } from '../src/common/json/canonical-json.js';
 import { sign } from '../src/auth/hmac.js';
 import { BENCH_SHARED_KEY, type BenchEnv, type RunningApp } from './bench-env.js';
 import { median, peakRss } from './measure.js';

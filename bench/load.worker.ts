@@ -57,7 +57,7 @@ async function download(command: Extract<LoadCommand, { mode: 'download' }>): Pr
   let bytes = 0;
   let tail = '';
   const decoder = new TextDecoder();
-  for await (const chunk of res.body ?? []) {
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
     bytes += chunk.byteLength;
     tail = (tail + decoder.decode(chunk.subarray(Math.max(0, chunk.byteLength - 16)))).slice(-16);
   }

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { ParsedBodyRequest } from '../common/body/json-body.middleware.js';
 
 /** The caller a request was authenticated as. Every job belongs to exactly one. */
 export interface ApiClient {
@@ -8,10 +8,7 @@ export interface ApiClient {
 /** Id of the client that holds SHARED_KEY (row seeded by the initial migration). */
 export const DEFAULT_CLIENT_ID = 'default';
 
-export interface AuthenticatedRequest extends Request {
+/** A request the HMAC guard has authenticated; the raw and signed body come from the JSON body middleware. */
+export interface AuthenticatedRequest extends ParsedBodyRequest {
   client?: ApiClient;
-  /** The body exactly as received (decompressed): what the signature covers. Set by the JSON body middleware. */
-  rawBody?: Buffer;
-  /** From the same single parse as `body`: the seed signature's message and the body's `signature` field. */
-  signedBody?: { canonicalLots: string; signatureField?: string | null };
 }

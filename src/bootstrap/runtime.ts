@@ -48,7 +48,10 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
 export async function resolveRuntime(env: Environment, logger: LoggerService): Promise<Runtime> {
   const stops: (() => Promise<void>)[] = [];
   const shutdown = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error) => logger.error(String(error)));
+    for (const stop of stops.reverse())
+      await stop().catch((error: unknown) => {
+        logger.error(String(error));
+      });
     stops.length = 0;
   };
   try {

@@ -7,7 +7,7 @@
  *   const { job_id } = await client.generate({ version: '1.0.0', languages: ['en', 'de'], lots });
  *   const status = await client.status(job_id);
  */
-import { canonicalJson } from '../auth/canonical-json.js';
+import { canonicalJson } from '../common/json/canonical-json.js';
 import { sign } from '../auth/hmac.js';
 
 export interface LotInput {

@@ -18,7 +18,7 @@ import {
 const toBool = ({ value }: { value: unknown }) => {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'boolean') return value;
-  const text = String(value).trim().toLowerCase();
+  const text = (typeof value === 'string' ? value : JSON.stringify(value)).trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(text)) return true;
   if (['false', '0', 'no', 'off'].includes(text)) return false;
   return value; // left as a string so @IsBoolean reports it
@@ -52,7 +52,7 @@ export class Environment {
   MANAGEMENT_PORT = 9464;
 
   /** Browser origins allowed to call the API cross-origin, comma-separated (`https://app.example.com`); empty: none. */
-  @Transform(({ value }) =>
+  @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string'
       ? value
           .split(',')

@@ -10,6 +10,9 @@ export interface BatchError {
   line: number | null;
 }
 
+/** A value as OpenAI echoes it in an error message: strings as written, anything else as JSON. */
+const shown = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
 /** One request of the input file, located by byte offsets so the file is never held twice. */
 export interface InputLine {
   customId: string;
@@ -78,12 +81,12 @@ export function validateBatchInput(content: Buffer, endpoint: string): Validatio
     seen.add(customId);
     if (request.method !== 'POST') {
       if (request.method === undefined) error('missing_required_parameter', "Missing required parameter: 'method'.", 'method');
-      else error('invalid_value', `Invalid value: '${String(request.method)}'. Supported values are: 'POST'.`, 'method');
+      else error('invalid_value', `Invalid value: '${shown(request.method)}'. Supported values are: 'POST'.`, 'method');
       continue;
     }
     if (request.url !== endpoint) {
       if (request.url === undefined) error('missing_required_parameter', "Missing required parameter: 'url'.", 'url');
-      else error('url_mismatch', `The provided URL '${String(request.url)}' does not match the batch endpoint '${endpoint}'.`, 'url');
+      else error('url_mismatch', `The provided URL '${shown(request.url)}' does not match the batch endpoint '${endpoint}'.`, 'url');
       continue;
     }
     const body = request.body;

@@ -51,21 +51,21 @@ export function batchRoutes(batches: BatchEngine, files: FileStore, faults: Faul
     {
       method: 'GET',
       path: '/v1/batches',
-      async handler(ctx) {
+      handler(ctx) {
         return { status: 200, json: paginate(batches.list(), ctx.query, 20, 100) };
       },
     },
     {
       method: 'GET',
       path: '/v1/batches/:id',
-      async handler(ctx) {
+      handler(ctx) {
         return { status: 200, json: batches.get(ctx.params.id) };
       },
     },
     {
       method: 'POST',
       path: '/v1/batches/:id/cancel',
-      async handler(ctx) {
+      handler(ctx) {
         return { status: 200, json: batches.cancel(ctx.params.id) };
       },
     },

@@ -13,7 +13,7 @@ export function faultRoutes(faults: FaultControl): Route[] {
       method: 'GET',
       path: '/v1/__emulator/faults',
       admin: true,
-      async handler() {
+      handler() {
         return { status: 200, json: state() };
       },
     },
@@ -36,7 +36,7 @@ export function faultRoutes(faults: FaultControl): Route[] {
       method: 'DELETE',
       path: '/v1/__emulator/faults',
       admin: true,
-      async handler() {
+      handler() {
         faults.reset();
         return { status: 200, json: state() };
       },

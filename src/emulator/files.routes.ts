@@ -44,7 +44,7 @@ export function fileRoutes(files: FileStore, stats: StatsRecorder): Route[] {
     {
       method: 'GET',
       path: '/v1/files',
-      async handler(ctx) {
+      handler(ctx) {
         const items = files.list(ctx.query.get('purpose'));
         if (ctx.query.get('order') === 'asc') items.reverse();
         return { status: 200, json: paginate(items, ctx.query, 10000, 10000) };
@@ -53,21 +53,21 @@ export function fileRoutes(files: FileStore, stats: StatsRecorder): Route[] {
     {
       method: 'GET',
       path: '/v1/files/:id',
-      async handler(ctx) {
+      handler(ctx) {
         return { status: 200, json: files.get(ctx.params.id) };
       },
     },
     {
       method: 'GET',
       path: '/v1/files/:id/content',
-      async handler(ctx) {
+      handler(ctx) {
         return { status: 200, body: files.content(ctx.params.id), contentType: 'application/octet-stream' };
       },
     },
     {
       method: 'DELETE',
       path: '/v1/files/:id',
-      async handler(ctx) {
+      handler(ctx) {
         files.delete(ctx.params.id);
         return { status: 200, json: { id: ctx.params.id, object: 'file', deleted: true } };
       },

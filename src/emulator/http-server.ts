@@ -24,7 +24,7 @@ export interface Route {
   path: string;
   /** The admin route needs neither auth nor is subject to faults. */
   admin?: boolean;
-  handler(ctx: RequestContext): Promise<Reply>;
+  handler(ctx: RequestContext): Reply | Promise<Reply>;
 }
 
 export interface HttpServerDeps {

@@ -67,15 +67,10 @@ export function parseResponsesRequest(body: Record<string, unknown>): ParsedResp
   // Chat Completions answers exactly this for the pair (the Responses API does not document it either
   // way); the emulator takes the strict reading so a client that sends it is caught. `store` defaults to true.
   const metadata = body.metadata;
-  if (
-    body.store === false &&
-    metadata !== undefined &&
-    metadata !== null &&
-    !(asObject(metadata) && Object.keys(metadata as object).length === 0)
-  ) {
+  if (body.store === false && metadata !== undefined && metadata !== null && !(asObject(metadata) && Object.keys(metadata).length === 0)) {
     throw invalidRequest("The 'metadata' parameter is only allowed when 'store' is enabled.", 'metadata', 'invalid_value');
   }
-  const instructions = (body.instructions as string | null | undefined) ?? null;
+  const instructions = body.instructions ?? null;
   const { userTextParts, otherText, images } = parseInput(body.input);
 
   return {
@@ -146,7 +141,7 @@ function parseTextFormat(text: unknown): TextFormat {
   if (format.type === 'json_object') return { type: 'json_object' };
   if (format.type !== 'json_schema') {
     throw invalidRequest(
-      `Invalid value: '${String(format.type)}'. Supported values are: 'text', 'json_object', and 'json_schema'.`,
+      `Invalid value: '${typeof format.type === 'string' ? format.type : JSON.stringify(format.type)}'. Supported values are: 'text', 'json_object', and 'json_schema'.`,
       'text.format.type',
       'invalid_value',
     );

@@ -14,6 +14,8 @@ export interface FillContext {
 
 type Schema = Record<string, unknown>;
 
+const isList = (value: unknown): value is unknown[] => Array.isArray(value);
+
 export function fillSchema(schema: unknown, context: FillContext): unknown {
   const root = isSchema(schema) ? schema : {};
   return fill(root, root, context, undefined, 0);
@@ -25,11 +27,11 @@ function fill(schema: Schema, root: Schema, context: FillContext, propertyName: 
   if ('const' in resolved) return resolved.const;
   if (Array.isArray(resolved.enum) && resolved.enum.length > 0) return resolved.enum[0];
   const alternatives = resolved.anyOf ?? resolved.oneOf;
-  if (Array.isArray(alternatives) && alternatives.length > 0) {
+  if (isList(alternatives) && alternatives.length > 0) {
     const first = alternatives.find((alt) => isSchema(alt) && alt.type !== 'null') ?? alternatives[0];
     return fill(isSchema(first) ? first : {}, root, context, propertyName, depth + 1);
   }
-  const type = Array.isArray(resolved.type) ? resolved.type.find((t) => t !== 'null') : resolved.type;
+  const type = isList(resolved.type) ? resolved.type.find((t) => t !== 'null') : resolved.type;
   switch (type) {
     case 'object': {
       const properties = isSchema(resolved.properties) ? resolved.properties : {};

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { canonicalFromRaw, canonicalJson, canonicalMemberFromRaw, pythonFloat } from '../../src/auth/canonical-json.js';
+import { canonicalFromRaw, canonicalJson, canonicalMemberFromRaw, pythonFloat } from '../../src/common/json/canonical-json.js';
 import { sign, verifySignature } from '../../src/auth/hmac.js';
 
 interface Vector {

@@ -65,6 +65,9 @@ describe('LotProcessorService.processDirect', () => {
   it('stops when the caller aborts (sync deadline)', async () => {
     h.emu.faults.delayNext(2000, { route: 'POST /v1/responses' });
     const signal = AbortSignal.timeout(300);
-    await expect(processor.processDirect(lot('slow', [img('e')]), ['en'], signal)).rejects.toBeDefined();
+    const error = await processor.processDirect(lot('slow', [img('e')]), ['en'], signal).catch((reason: unknown) => reason);
+    // The caller's own abort reason comes back (not a result, not a wrapped transport error).
+    expect(error).toBe(signal.reason);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
   });
 });

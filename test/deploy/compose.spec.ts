@@ -28,7 +28,7 @@ function interpolate(source: string, values: Record<string, string>): string {
   });
 }
 
-const compose = parse(interpolate(text, EXAMPLE_VALUES), { merge: true }) as any;
+const compose = parse(interpolate(text, EXAMPLE_VALUES), { merge: true });
 const services: Record<string, any> = compose.services;
 const APP_SERVICES = ['migrate', 'api', 'worker'];
 

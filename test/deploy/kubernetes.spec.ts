@@ -128,7 +128,7 @@ describe('Kubernetes schemas', () => {
     ['base', base],
     ['production', production],
   ])('every object of the %s rendering is valid', (_name, objects) => {
-    expect(schemaErrors(objects as K8sObject[])).toEqual([]);
+    expect(schemaErrors(objects)).toEqual([]);
   });
 
   test('no object has an unknown or mistyped field (TypeScript excess-property check on every object)', () => {

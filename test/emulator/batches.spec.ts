@@ -219,7 +219,7 @@ describe('batch routes', () => {
           endpoint: '/v1/responses',
           completion_window: '24h',
           ...overrides,
-        } as OpenAI.Batches.BatchCreateParams)
+        })
         .catch((e: unknown) => e as BadRequestError);
 
     const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { startEmulator } from '../../src/emulator/emulator.js';
+import { waitFor } from '../support/wait.js';
 import { createBatch } from './helpers.js';
 
 describe('startEmulator / close', () => {
@@ -10,9 +11,10 @@ describe('startEmulator / close', () => {
     const client = new OpenAI({ apiKey: 'any', baseURL: emu.url, maxRetries: 0 });
     await createBatch(client, ['{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"o4-mini","input":"x"}}']);
     emu.faults.delayNext(10_000, { route: 'GET /v1/batches' });
+    const listed = () => emu.stats().requests['GET /v1/batches'] ?? 0;
+    const before = listed();
     const pending = client.batches.list().catch((e: unknown) => e); // a request held open by a slow-answer fault
-
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => listed() > before, { timeoutMs: 5_000, what: 'the held request to reach the emulator' });
     const started = Date.now();
     await emu.close();
     expect(Date.now() - started).toBeLessThan(500);

@@ -1,5 +1,5 @@
 import { gzipSync, brotliCompressSync } from 'node:zlib';
-import { canonicalJson } from '../../src/auth/canonical-json.js';
+import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { JsonBodyParser } from '../../src/common/body/json-body.parser.js';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../../src/common/body/json-limits.js';
 import { JsonShapeScanner } from '../../src/common/body/json-shape-scanner.js';

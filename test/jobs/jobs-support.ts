@@ -5,7 +5,6 @@ import type { TestDatabase } from '../support/database.js';
 
 /* Builders and direct-SQL helpers shared by the jobs API tests. */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
 export interface LotInput {

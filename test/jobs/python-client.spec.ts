@@ -36,7 +36,7 @@ function runClient(env: Record<string, string>): Promise<Json> {
       { env: { ...process.env, ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`python client failed: ${error.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout) as Json);
+        else resolve(JSON.parse(stdout));
       },
     );
   });

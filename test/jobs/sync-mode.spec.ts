@@ -1,6 +1,7 @@
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { body, lot, startImageServer } from './jobs-support.js';
 
 /*
@@ -141,17 +142,22 @@ test('past SYNC_DEADLINE_SECONDS → 504 OPENAI_TIMEOUT at the deadline, not whe
 
 test('a client that disconnects stops the work; the attempt is stored as failed', async () => {
   emu.faults.delayNext(5_000, { route: 'POST /v1/responses' });
+  const calls = () => emu.stats().requests['POST /v1/responses'] ?? 0;
+  const before = calls();
   const client = new AbortController();
   const request = t.postLots(syncLot('Walked away', [`${imageBase}/a.png`], 'gone-1'), { signal: client.signal });
-  setTimeout(() => client.abort(), 300);
-  await expect(request).rejects.toThrow();
-  const deadline = Date.now() + 3_000;
-  let rows: Record<string, unknown>[] = [];
-  while (rows.length === 0 && Date.now() < deadline) {
-    rows = await t.db.query(
-      `SELECT j.status, j.error_message FROM batch_jobs j JOIN batch_lots l ON l.batch_job_id = j.id WHERE l.lot_id = 'gone-1'`,
-    );
-    if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Walk away once the work is really under way: the (delayed) OpenAI call has been made.
+  await waitFor(async () => calls() > before, { timeoutMs: 10_000, what: 'the sync request to reach OpenAI' });
+  client.abort();
+  await expect(request).rejects.toMatchObject({ name: 'AbortError' });
+  const rows = await waitFor(
+    async () => {
+      const found = await t.db.query(
+        `SELECT j.status, j.error_message FROM batch_jobs j JOIN batch_lots l ON l.batch_job_id = j.id WHERE l.lot_id = 'gone-1'`,
+      );
+      return found.length > 0 ? found : undefined;
+    },
+    { timeoutMs: 3_000, what: 'the walked-away attempt to be stored' },
+  );
   expect(rows).toEqual([{ status: 'failed', error_message: 'The client disconnected before the answer was ready' }]);
 });

@@ -1,4 +1,6 @@
+import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { createBatch, startImageServer } from './jobs-support.js';
 
 /*
@@ -19,18 +21,22 @@ afterAll(async () => {
 });
 
 test('the worker picks a new job up well before its next tick', async () => {
-  await new Promise((resolve) => setTimeout(resolve, 500)); // let the bootstrap tick pass
+  // Let the bootstrap tick pass: a tick of our own shares its running tasks and returns once they are done.
+  await t.app.get(WorkerTickService).tick();
   const jobId = await createBatch(t, 2, {
     lots: [
       { lot_id: 'a', images: [{ url: `${images.base}/a.png` }] },
       { lot_id: 'b', images: [{ url: `${images.base}/b.png` }] },
     ],
   });
-  const deadline = Date.now() + 10_000;
-  let stage = 'queued';
-  while (stage === 'queued' && Date.now() < deadline) {
-    [{ current_stage: stage }] = await t.db.query<{ current_stage: string }>('SELECT current_stage FROM batch_jobs WHERE id = $1', [jobId]);
-    if (stage === 'queued') await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const stage = await waitFor(
+    async () => {
+      const [{ current_stage }] = await t.db.query<{ current_stage: string }>('SELECT current_stage FROM batch_jobs WHERE id = $1', [
+        jobId,
+      ]);
+      return current_stage !== 'queued' && current_stage;
+    },
+    { timeoutMs: 10_000, what: 'the job to leave the queued stage' },
+  );
   expect(stage).not.toBe('queued');
 });

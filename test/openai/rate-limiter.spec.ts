@@ -117,7 +117,7 @@ describe('RateLimiter', () => {
   });
 
   it('refuses limits below one', () => {
-    expect(() => new RateLimiter({ maxPerMinute: 0, maxConcurrent: 1 })).toThrow();
-    expect(() => new RateLimiter({ maxPerMinute: 1, maxConcurrent: 0 })).toThrow();
+    expect(() => new RateLimiter({ maxPerMinute: 0, maxConcurrent: 1 })).toThrow('RateLimiter limits must be >= 1');
+    expect(() => new RateLimiter({ maxPerMinute: 1, maxConcurrent: 0 })).toThrow('RateLimiter limits must be >= 1');
   });
 });

@@ -3,7 +3,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { createApp, listenAll, type CreateAppOptions } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
-import { canonicalJson } from '../../src/auth/canonical-json.js';
+import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { sign } from '../../src/auth/hmac.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -101,7 +101,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 }
 
 /** The JSON body of a response, untyped: tests assert its shape themselves. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (response: Response): Promise<any> => response.json() as Promise<any>;
 
 /**
@@ -115,7 +114,6 @@ export async function postOnFreshConnection(
   body: Buffer,
   headers: Record<string, string>,
 ): Promise<{ status: number; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { EmbeddedDatabase } from '../../src/database/embedded-postgres.js';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __EMBEDDED_PG__: EmbeddedDatabase | undefined;
 }
 
@@ -17,7 +16,6 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startEmbeddedPostgres } =
       require('../../src/database/embedded-postgres.ts') as typeof import('../../src/database/embedded-postgres.js');
     const dataDir = await mkdtemp(join(tmpdir(), 'gs-test-pg-'));

@@ -47,7 +47,7 @@ afterAll(async () => {
   await receiver.close();
 });
 
-const json = (body: Buffer) => JSON.parse(body.toString('utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const json = (body: Buffer) => JSON.parse(body.toString('utf8')) as Record<string, any>;
 
 /** Runs 002's Python verify_webhook_signature itself when python3 is present. */
 function python002(body: Buffer, signature: string): boolean | undefined {

@@ -1,5 +1,5 @@
 import { WebhookSenderService } from '../../src/webhooks/webhook-sender.service.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { allSettled, attemptKeys, deliveries, driveUntil, finishedJobWithWebhooks, header } from './webhook-support.js';

@@ -4,7 +4,6 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { allSettled, attemptKeys, deliveries, driveUntil, finishedJobWithWebhooks, insertTerminalJob } from './webhook-support.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 let t: TestApp;

@@ -113,7 +113,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() 
     let size = 0;
     let settled = false;
 
-    const finish = (error?: unknown) => {
+    const finish = (error?: Error) => {
       if (settled) return;
       settled = true;
       req.off('data', onWireData);
@@ -121,7 +121,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() 
       if (error) {
         chunks.length = 0;
         if (inflate) {
-          req.unpipe(inflate as unknown as NodeJS.WritableStream);
+          req.unpipe(inflate);
           (inflate as unknown as Readable).destroy();
         }
         // A body that declared its length is read off (bounded by the limits) before the answer, as clients expect;
@@ -141,7 +141,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() 
       try {
         scanner.feed(chunk);
       } catch (error) {
-        return finish(error instanceof JsonShapeLimit ? shapeRefusal(error) : error);
+        return finish(error instanceof JsonShapeLimit ? shapeRefusal(error) : error instanceof Error ? error : new Error(String(error)));
       }
       chunks.push(chunk);
     };
@@ -151,7 +151,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() 
       inflate.on('error', () =>
         finish(new ApiException(400, ErrorCode.InvalidJson, `Request body is not valid ${req.headers['content-encoding']} data`)),
       );
-      req.pipe(inflate as unknown as NodeJS.WritableStream);
+      req.pipe(inflate);
     }
     source.on('data', onData);
     source.once('end', () => {
@@ -175,7 +175,9 @@ function discardThen(req: IncomingMessage, done: () => void, waitForEnd: boolean
   }
   let called = false;
   const once = () => {
-    if (!called) ((called = true), done());
+    if (called) return;
+    called = true;
+    done();
   };
   req.once('end', once);
   req.once('close', once);

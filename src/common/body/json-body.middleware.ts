@@ -1,7 +1,14 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AuthenticatedRequest } from '../../auth/api-client.js';
 import { checkMediaType, decoderFor, hasBody, readBody } from './body-reader.js';
 import type { JsonBodyParser } from './json-body.parser.js';
+
+/** What the JSON body middleware adds to a request (the HMAC guard reads it; see auth/api-client.ts). */
+export interface ParsedBodyRequest extends Request {
+  /** The body exactly as received (decompressed): what the signature covers. */
+  rawBody?: Buffer;
+  /** From the same single parse as `body`: the seed signature's message and the body's `signature` field. */
+  signedBody?: { canonicalLots: string; signatureField?: string | null };
+}
 
 /**
  * `req.body` parsed from `jsonText` on first read. The HMAC guard reads only
@@ -45,7 +52,7 @@ export function jsonBodyMiddleware(parser: JsonBodyParser) {
       checkMediaType(req.headers['content-type']);
       const decoder = decoderFor(req.headers['content-encoding']);
       const bytes = await readBody(req, parser.limits, decoder);
-      const request = req as AuthenticatedRequest;
+      const request = req as ParsedBodyRequest;
       request.rawBody = bytes;
       if (bytes.length === 0) {
         req.body = {};

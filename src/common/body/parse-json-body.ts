@@ -1,4 +1,4 @@
-import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToJsonText, type RawJson } from '../../auth/canonical-json.js';
+import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToJsonText, type RawJson } from '../json/canonical-json.js';
 
 /** What a body turns into: the seed signature's message and the value the routes see, from one parse. */
 export interface ParsedJsonBody {

@@ -10,7 +10,11 @@ function fromHttpException(exception: HttpException, request: Request): ErrorBod
   const status = exception.getStatus();
   const response = exception.getResponse();
   const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
-  const messages = Array.isArray(raw) ? raw.map(String) : raw !== undefined ? [String(raw)] : [exception.message];
+  const messages = Array.isArray(raw)
+    ? raw.map(String)
+    : raw !== undefined
+      ? [typeof raw === 'string' ? raw : JSON.stringify(raw)]
+      : [exception.message];
   const byStatus: Partial<Record<number, ErrorCode>> = {
     [HttpStatus.BAD_REQUEST]: ErrorCode.ValidationFailed,
     [HttpStatus.UNAUTHORIZED]: ErrorCode.MissingSignature,
@@ -44,7 +48,7 @@ export function fromUnavailable(exception: HttpException): ErrorBody {
       error: ERROR_TITLES[ErrorCode.ServiceUnavailable],
       message: `Not healthy: ${down.join('; ')}`,
       code: ErrorCode.ServiceUnavailable,
-      details: response as Record<string, unknown>,
+      details: response,
     };
   }
   return { error: ERROR_TITLES[ErrorCode.ServiceUnavailable], message: exception.message, code: ErrorCode.ServiceUnavailable };
@@ -123,14 +127,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (parsed) return [...parsed, {}];
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      if (status === HttpStatus.NOT_FOUND) {
+      if (status === (HttpStatus.NOT_FOUND as number)) {
         // A known path with a method it does not serve is 405 with Allow, not "no route".
         const allow = allowedMethods(request);
         if (allow.length > 0 && !allow.includes(request.method))
           return [405, methodNotAllowed(request, allow), { Allow: allow.join(', ') }];
       }
       if (status < 500) return [status, fromHttpException(exception, request), {}];
-      if (status === HttpStatus.SERVICE_UNAVAILABLE) return [status, fromUnavailable(exception), { 'Retry-After': '5' }];
+      if (status === (HttpStatus.SERVICE_UNAVAILABLE as number)) return [status, fromUnavailable(exception), { 'Retry-After': '5' }];
     }
     const errorId = randomUUID();
     this.logger.error(

@@ -20,7 +20,9 @@ if (!specPath) {
   process.exit(2);
 }
 const published = JSON.parse(readFileSync(specPath, 'utf8')).components.schemas;
-const vendored = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'schemas', 'openai-requests.schema.json'), 'utf8')).$defs;
+const vendored = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'schemas', 'openai-requests.schema.json'), 'utf8'),
+).$defs;
 
 /** Follows $ref/allOf/anyOf-with-null to the object's properties and required names. */
 function flatten(schema, seen = new Set()) {
@@ -79,7 +81,8 @@ for (const [name, def] of Object.entries(vendored)) {
   const them = flatten(theirs);
   const missing = Object.keys(them.properties).filter((p) => !(p in mine.properties));
   const extra = Object.keys(mine.properties).filter((p) => !(p in them.properties));
-  if (missing.length) problems.push(`${name}: published properties missing here (requests using them would be refused): ${missing.join(', ')}`);
+  if (missing.length)
+    problems.push(`${name}: published properties missing here (requests using them would be refused): ${missing.join(', ')}`);
   if (extra.length) problems.push(`${name}: properties here that the published document does not define: ${extra.join(', ')}`);
   const requiredDiff = [...new Set([...mine.required, ...them.required])].filter((p) => mine.required.has(p) !== them.required.has(p));
   if (requiredDiff.length) problems.push(`${name}: required differs for: ${requiredDiff.join(', ')}`);

@@ -258,7 +258,7 @@ function parseJsonl(request: CapturedRequest): Record<string, unknown>[] {
     .toString('utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .flatMap((line) => {
+    .flatMap((line): Record<string, unknown>[] => {
       const body = (parseJson(Buffer.from(line)) as { body?: unknown } | undefined)?.body;
       return body && typeof body === 'object' ? [body as Record<string, unknown>] : [];
     });

@@ -131,7 +131,7 @@ function toRaw(value: unknown): RawJson {
     return new RawNumber(Number.isInteger(value) && Math.abs(value) < 1e16 ? String(value) : pythonFloat(value));
   if (typeof value === 'boolean' || typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map(toRaw);
-  return new RawObject(Object.entries(value as object).flatMap(([k, v]) => [k, toRaw(v)]));
+  return new RawObject(Object.entries(value).flatMap(([k, v]) => [k, toRaw(v)]));
 }
 
 /** Why a JSON text was refused by the parser (see src/common/body for the HTTP statuses). */
