@@ -219,8 +219,8 @@ function spawnServer(
         }
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (!ready) reject(new Error(`PostgreSQL exited during start-up (${code ?? signal}): ${output}`));

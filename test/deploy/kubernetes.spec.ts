@@ -20,7 +20,7 @@ import {
   type K8sObject,
 } from './support/kustomize.js';
 import { schemaErrors, unknownFieldErrors } from './support/schemas.js';
-import { declaredVariables, defaultOf, knownVariables, managementRoutes, publicRoutes, PENDING_VARIABLES } from './support/app-facts.js';
+import { defaultOf, knownVariables, managementRoutes, publicRoutes } from './support/app-facts.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const K8S = join(ROOT, 'deploy/kubernetes');
@@ -164,12 +164,12 @@ describe('cross-references with the application', () => {
     );
   });
 
-  test('the variables still pending from parallel issues have the agreed defaults once Environment declares them', () => {
-    const declared = declaredVariables();
-    for (const [name, agreed] of Object.entries(PENDING_VARIABLES)) {
-      if (declared.has(name)) expect({ name, value: defaultOf(name) }).toEqual({ name, value: agreed });
-    }
-    expect(defaultOf('PORT')).toBe(5000);
+  test('the ports and the grace the manifests are sized for are the service defaults', () => {
+    expect({ port: defaultOf('PORT'), management: defaultOf('MANAGEMENT_PORT'), grace: defaultOf('SHUTDOWN_GRACE_SECONDS') }).toEqual({
+      port: 5000,
+      management: 9464,
+      grace: 20,
+    });
   });
 
   test("each Deployment container environment passes the service's own validation, with its role and RUN_MIGRATIONS=false", () => {

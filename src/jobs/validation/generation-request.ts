@@ -215,7 +215,7 @@ export function parseGenerationRequest(body: unknown, limits: RequestLimits): Ge
 
   const problems = new ProblemList();
   const envelope = readEnvelope(body, problems);
-  const lots: RequestedLot[] = new Array(rawLots.length);
+  const lots = new Array<RequestedLot>(rawLots.length);
   for (let i = 0; i < rawLots.length; i++) lots[i] = readLot(rawLots[i], i, problems)!;
   if (problems.total > 0) throw validationFailed(problems.items, problems.total);
 

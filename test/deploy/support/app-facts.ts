@@ -15,30 +15,21 @@ import { HealthController } from '../../../src/health/health.controller.js';
 import { MetricsService } from '../../../src/metrics/metrics.service.js';
 import type { AppConfig } from '../../../src/config/app-config.js';
 
-/**
- * Variables being added in parallel by other issues (8: MANAGEMENT_PORT, the management listener; 9:
- * SHUTDOWN_GRACE_SECONDS, the worker's shutdown grace) with the defaults agreed for them. They count as declared
- * only while `Environment` does not declare them; once it does, its own default is used and must equal this one
- * (see kubernetes.spec.ts), so this list can only shrink.
- */
-export const PENDING_VARIABLES: Readonly<Record<string, number>> = { MANAGEMENT_PORT: 9464, SHUTDOWN_GRACE_SECONDS: 20 };
-
 /** Every variable `Environment` declares (each property carries at least one class-validator decorator). */
 export function declaredVariables(): Set<string> {
   const metadata = getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false);
   return new Set(metadata.map((m) => m.propertyName));
 }
 
-/** Declared variables plus the pending ones not yet declared. */
+/** The variables the manifests, the compose file and the Dockerfile may name. */
 export function knownVariables(): Set<string> {
-  return new Set([...declaredVariables(), ...Object.keys(PENDING_VARIABLES)]);
+  return declaredVariables();
 }
 
-/** The default of a variable: `Environment`'s own, or the pending agreed one while it is not declared yet. */
+/** The default of a variable, as `Environment` declares it. */
 export function defaultOf(name: string): unknown {
   const defaults = new Environment() as unknown as Record<string, unknown>;
   if (declaredVariables().has(name)) return defaults[name];
-  if (name in PENDING_VARIABLES) return PENDING_VARIABLES[name];
   throw new Error(`${name} is not a configuration variable`);
 }
 
