@@ -20,8 +20,12 @@ const CONNECTION_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+/**
+ * The last one is TypeORM's: its query runner releases itself when its connection emits 'error' (the server went
+ * away mid-transaction), and the transaction's next query then reports the release instead of the lost connection.
+ */
 const CONNECTION_MESSAGES =
-  /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|terminating connection|the database system is (starting up|shutting down)|Connection refused/i;
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|terminating connection|the database system is (starting up|shutting down)|Connection refused|connection provided by a query runner was already released/i;
 
 /** True when `error` (a pg, TypeORM or socket error, possibly wrapped) says the database cannot be reached. */
 export function isConnectionError(error: unknown): boolean {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BatchJob } from './entities/batch-job.entity.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
+import { JobClaimRepository } from './job-claim.repository.js';
 import { JobPipelineService } from './job-pipeline.service.js';
 import { JobRepository } from './job.repository.js';
 import { LotRepository } from './lot.repository.js';
@@ -13,7 +14,7 @@ import { LotRepository } from './lot.repository.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([BatchJob, BatchLot])],
-  providers: [JobRepository, LotRepository, JobPipelineService],
+  providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService],
   exports: [JobRepository, JobPipelineService],
 })
 export class JobDataModule {}

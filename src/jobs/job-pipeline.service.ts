@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlRunner, Transaction } from '../database/sql.js';
-import { JobRepository, type ClaimedRow } from './job.repository.js';
+import { JobClaimRepository, type ClaimedRow } from './job-claim.repository.js';
 import { JobStatus, type Job, type JobClaim, type JobPatch, type LotCounts, type LotResult, type TokenUsage } from './job.types.js';
 import type { LotOutcome, LotResultTarget, WriteSummary } from './lot-outcome.types.js';
 import { LotRepository, type ImageCheckResult, type UncheckedLot, type WaitingLot, type WebhookLotSize } from './lot.repository.js';
 
-export type { ClaimedRow } from './job.repository.js';
+export type { ClaimedRow } from './job-claim.repository.js';
 export type { ImageCheckResult, UncheckedLot, WaitingLot, WebhookLotSize } from './lot.repository.js';
 
 /** How a job ended (null from `finish` when the claim was lost first). */
@@ -23,7 +23,7 @@ export interface JobEnding {
 @Injectable()
 export class JobPipelineService {
   constructor(
-    private readonly jobs: JobRepository,
+    private readonly jobs: JobClaimRepository,
     private readonly lots: LotRepository,
   ) {}
 
