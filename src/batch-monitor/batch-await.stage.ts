@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
+import { backoffDelay } from '../common/retry/index.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobStatus } from '../jobs/entities/job-status.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
@@ -88,7 +89,7 @@ export class BatchAwaitStage {
     const latest = await this.batches.findOne({ where: { batchJobId: job.id, stage: names.stage }, order: { part: 'DESC' } });
     const tokenLimited = latest?.status === 'failed' && (latest.lastError ?? '').includes('token_limit_exceeded');
     if (tokenLimited && !pastDeadline && job.stageAttempts < maxSubmissions) {
-      const delayMs = resubmitBackoffMs * 2 ** Math.max(0, job.stageAttempts - 1);
+      const delayMs = backoffDelay(job.stageAttempts, { baseMs: resubmitBackoffMs });
       this.logger.warn(
         `job_id=${job.id}: ${names.stage} batch hit token_limit_exceeded; submitting the rest again in ${Math.round(delayMs / 1000)} s`,
       );

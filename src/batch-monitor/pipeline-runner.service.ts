@@ -11,6 +11,7 @@ import { JobFinisherService } from './job-finisher.service.js';
 import { ACTIVE_STAGES, isActiveStage, PipelineStage, TRANSLATION, VISION, type ActiveStage } from './pipeline-stage.js';
 import type { StageOutcome } from './stage-outcome.js';
 import { errorText } from '../common/errors/error-text.js';
+import { backoffDelay } from '../common/retry/index.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
@@ -171,7 +172,7 @@ export class PipelineRunnerService implements OnModuleInit {
       await this.finisher.finish(claim, `Processing stopped after ${errors} consecutive errors; last: ${message}`);
       return;
     }
-    const delayMs = Math.min(MAX_ERROR_BACKOFF_MS, this.config.worker.pollIntervalMs * 2 ** (errors - 1));
+    const delayMs = backoffDelay(errors, { baseMs: this.config.worker.pollIntervalMs, maxMs: MAX_ERROR_BACKOFF_MS });
     await this.claims.recordError(claim, message, delayMs);
   }
 }
