@@ -1,22 +1,21 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { HttpClientModule } from '../common/http/http-client.module.js';
 import { BatchJob } from '../jobs/entities/batch-job.entity.js';
 import { BatchLot } from '../jobs/entities/batch-lot.entity.js';
 import { OpenAiGatewayModule } from '../openai/openai-gateway.module.js';
 import { TranslationModule } from '../translation/translation.module.js';
+import { VisionModule } from '../vision/vision.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchAwaitStage } from './batch-await.stage.js';
 import { BatchIngestionService } from './batch-ingestion.service.js';
-import { BatchMonitorService } from './batch-monitor.service.js';
+import { BatchCancelModule } from './batch-cancel.module.js';
 import { BatchReconcilerService } from './batch-reconciler.service.js';
 import { BatchSubmitStage } from './batch-submit.stage.js';
 import { DirectFallbackStage } from './direct-fallback.stage.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckModule } from '../image-check/image-check.module.js';
 import { ImageCheckStage } from './image-check.stage.js';
 import { JobClaimRepository } from './job-claim.repository.js';
 import { JobFinisherService } from './job-finisher.service.js';
-import { LotProcessorService } from './lot-processor.service.js';
 import { LotResultWriter } from './lot-result.writer.js';
 import { OpenAiBatch } from './openai-batch.entity.js';
 import { PipelineRunnerService } from './pipeline-runner.service.js';
@@ -24,22 +23,21 @@ import { PipelineRunnerService } from './pipeline-runner.service.js';
 /**
  * The batch pipeline's worker side: image checks, batch submission, the
  * monitor, ingestion, direct fallbacks and reconciliation, registered as
- * worker tasks (they run only where APP_ROLE includes `worker`). Exports what
- * the jobs API uses: sync mode's direct processing and cancelling upstream
- * batches; and ingestion, for the benchmark.
+ * worker tasks; loaded only where APP_ROLE includes `worker`. The API role
+ * loads what it needs without it: LotProcessingModule (sync mode) and
+ * BatchCancelModule (cancelling upstream batches). Exports ingestion, for the benchmark.
  */
 @Module({
   imports: [
     TypeOrmModule.forFeature([OpenAiBatch, BatchJob, BatchLot]),
     OpenAiGatewayModule,
+    BatchCancelModule,
+    VisionModule,
     TranslationModule,
+    ImageCheckModule,
     WebhooksModule,
-    HttpClientModule,
   ],
   providers: [
-    BatchMonitorService,
-    ImageCheckService,
-    LotProcessorService,
     LotResultWriter,
     BatchIngestionService,
     JobClaimRepository,
@@ -51,6 +49,6 @@ import { PipelineRunnerService } from './pipeline-runner.service.js';
     DirectFallbackStage,
     PipelineRunnerService,
   ],
-  exports: [BatchMonitorService, LotProcessorService, BatchIngestionService],
+  exports: [BatchIngestionService],
 })
 export class BatchMonitorModule {}

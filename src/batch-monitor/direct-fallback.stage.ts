@@ -1,19 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import pLimit from 'p-limit';
 import { DataSource } from 'typeorm';
+import { backoffDelay } from '../common/retry/index.js';
 import { AppConfig } from '../config/app-config.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
-import { mapWithConcurrency } from './concurrency.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckService } from '../image-check/image-check.service.js';
 import { JobClaimRepository, type ClaimedJob } from './job-claim.repository.js';
 import { JobFinisherService } from './job-finisher.service.js';
-import { LotProcessorService } from './lot-processor.service.js';
 import { LotResultWriter, translationOutcome, visionOutcome, type LotOutcome } from './lot-result.writer.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { continueAfter, FINISHED, type StageOutcome } from './stage-outcome.js';
 import { addUsageSql } from './usage.js';
 import type { BudgetRetry } from '../openai/openai-gateway.types.js';
-import type { DirectBudget } from '../translation/translation.service.js';
+import type { DirectBudget } from '../openai/budget-retry.js';
+import { VisionService } from '../vision/vision.service.js';
 
 /** Rounds in which OpenAI failed transiently (429/5xx after the gateway's own retries) before the remaining lots fail. */
 const MAX_DIRECT_ROUNDS = 5;
@@ -49,7 +50,7 @@ export class DirectFallbackStage {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly lots: LotProcessorService,
+    private readonly vision: VisionService,
     private readonly translation: TranslationService,
     private readonly writer: LotResultWriter,
     private readonly claims: JobClaimRepository,
@@ -70,7 +71,7 @@ export class DirectFallbackStage {
       );
       if (lots.length === 0) return this.finisher.afterStage(claim, names);
 
-      const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(claim, lot, names, targets));
+      const outcomes = await pLimit(concurrency).map(lots, (lot) => this.processOne(claim, lot, names, targets));
       const summary = await this.dataSource.transaction(async (manager) => {
         const written = await this.writer.write(manager, { jobId: job.id, stage: names, needsTranslation: targets.length > 0, outcomes });
         await manager.query(`UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')} WHERE id = $1`, [
@@ -86,7 +87,7 @@ export class DirectFallbackStage {
       if (summary.retried > 0) {
         const round = job.stageAttempts + 1;
         if (round >= MAX_DIRECT_ROUNDS) return this.giveUp(claim, names);
-        return continueAfter(this.config.worker.pollIntervalMs * 2 ** round, { stageAttempts: round });
+        return continueAfter(backoffDelay(round + 1, { baseMs: this.config.worker.pollIntervalMs }), { stageAttempts: round });
       }
       // The job may have been cancelled meanwhile: stop spending on it.
       if (!(await this.claims.update(claim, {}))) return FINISHED;
@@ -103,7 +104,7 @@ export class DirectFallbackStage {
       const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
       return visionOutcome(
         lot.id,
-        await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget),
+        await this.vision.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget),
       );
     }
     return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets, guard, budget));

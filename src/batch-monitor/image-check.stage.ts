@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { ImageProbe } from '../common/http/safe-request.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobStatus } from '../jobs/entities/job-status.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckService } from '../image-check/image-check.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import type { ClaimedJob } from './job-claim.repository.js';
 import { PipelineStage, VISION } from './pipeline-stage.js';

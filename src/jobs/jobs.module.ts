@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
+import { BatchCancelModule } from '../batch-monitor/batch-cancel.module.js';
+import { LotProcessingModule } from '../lot-processing/lot-processing.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchJobsController } from './controllers/batch-jobs.controller.js';
 import { GenerateController } from './controllers/generate.controller.js';
@@ -16,7 +17,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
 
 /** The HTTP API of jobs (reference 002): creation, synchronous mode, polling, listing, cancellation. */
 @Module({
-  imports: [TypeOrmModule.forFeature([BatchJob, BatchLot]), BatchMonitorModule, WebhooksModule],
+  imports: [TypeOrmModule.forFeature([BatchJob, BatchLot]), LotProcessingModule, BatchCancelModule, WebhooksModule],
   controllers: [GenerateController, JobPollingController, BatchJobsController],
   providers: [JobStore, JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
   exports: [JobsService],

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsRegistry } from './metrics-registry.module.js';
 
 /**
  * Prometheus metrics (reference 004). Process metrics and HTTP latency are
@@ -12,12 +13,13 @@ import { AppConfig } from '../config/app-config.js';
  */
 @Injectable()
 export class MetricsService {
-  readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    /** Shared with the modules that register their own metrics (the OpenAI gateway). */
+    readonly registry: MetricsRegistry,
   ) {
     this.registry.setDefaultLabels({ role: config.role });
     collectDefaultMetrics({ register: this.registry, prefix: 'gs_' });
