@@ -6,9 +6,10 @@
  * Nothing here knows about jobs or lots' tables.
  */
 import type { Batch } from 'openai/resources/batches';
-import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
+import type { ResponseCreateParamsNonStreaming, ResponseInputMessageContentList } from 'openai/resources/responses/responses';
 
-export type { ResponseCreateParamsNonStreaming };
+/** Re-exported so that request builders (src/vision, src/translation) never import `openai` themselves. */
+export type { ResponseCreateParamsNonStreaming, ResponseInputMessageContentList };
 
 /** The two kinds of batches the service submits; named in each batch's metadata. */
 export type BatchStageName = 'vision' | 'translation';

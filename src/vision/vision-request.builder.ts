@@ -1,6 +1,5 @@
-import type { ResponseInputMessageContentList } from 'openai/resources/responses/responses';
 import { outputBudget, samplingFor, type ModelSettings, type RequestOverrides } from '../openai/model-budget.js';
-import type { ResponseCreateParamsNonStreaming } from '../openai/openai-gateway.types.js';
+import type { ResponseCreateParamsNonStreaming, ResponseInputMessageContentList } from '../openai/openai-gateway.types.js';
 
 /** The label the emulator (src/emulator/README.md) looks for; real models read it as plain English. */
 export const ADDITIONAL_INFO_LABEL = 'Additional information:';
