@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import pg from 'pg';
 import { createApp } from '../src/bootstrap/create-app.js';
 import { AppConfig } from '../src/config/app-config.js';
@@ -30,7 +30,8 @@ export interface BenchEnv {
   emulator: RunningEmulator;
   /** Base URL of a loopback server answering every GET with a small PNG. */
   imageBase: string;
-  startApp(role: 'api' | 'worker' | 'all'): Promise<RunningApp>;
+  /** `extraModules`: mounted beside the role's own (e.g. the pipeline's services in an API process, without its tick). */
+  startApp(role: 'api' | 'worker' | 'all', options?: { extraModules?: Type[] }): Promise<RunningApp>;
   close(): Promise<void>;
 }
 
@@ -63,7 +64,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const images = await startImageServer();
   const apps = new Set<RunningApp>();
 
-  const startApp = async (role: 'api' | 'worker' | 'all'): Promise<RunningApp> => {
+  const startApp = async (role: 'api' | 'worker' | 'all', options: { extraModules?: Type[] } = {}): Promise<RunningApp> => {
     const env = parseEnvironment({
       NODE_ENV: 'production',
       APP_ROLE: role,
@@ -89,7 +90,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       sharedKey: BENCH_SHARED_KEY,
       sharedKeyGenerated: false,
     });
-    const app = await createApp(config, { logger: false });
+    const app = await createApp(config, { logger: false, extraModules: options.extraModules });
     await app.listen(0, '127.0.0.1');
     const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
     const running: RunningApp = {

@@ -9,6 +9,7 @@ import { startBenchEnv } from './bench-env.js';
 import { buildRequest, benchCreate, postBatch } from './create-request.bench.js';
 import { benchEndToEnd } from './end-to-end.bench.js';
 import { benchBombs, benchConcurrentCreates } from './hostile-input.bench.js';
+import { BatchMonitorModule } from '../src/batch-monitor/batch-monitor.module.js';
 import { benchIngestion } from './ingestion.bench.js';
 import { LoadClient } from './load-client.js';
 import { megabytes, MB, printTable, seconds, type Row } from './measure.js';
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
       `request: ${request.lotCount.toLocaleString('en-US')} lots × 3 images × 3 languages, ${megabytes(request.text.length)} of JSON`,
     );
     // API-only process for the isolated measurements, so the worker does not process these jobs meanwhile.
-    const api = await env.startApp('api');
+    // BatchMonitorModule mounted for (3), which times its BatchIngestionService; the API role alone no longer loads
+    // the pipeline, and without the worker role nothing ticks.
+    const api = await env.startApp('api', { extraModules: [BatchMonitorModule] });
     let jobIds: string[] = [];
 
     await step(rows, '(4) GET batch-status throughput', async () => {

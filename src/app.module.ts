@@ -32,10 +32,11 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         ManagementModule,
-        BatchMonitorModule,
         WebhooksModule,
         ...(config.runsApi ? [JobsModule] : []),
         ...(config.runsApi ? [WebhooksApiModule] : []),
+        // The pipeline (stages, worker tasks) only where the worker runs; the API role never loads it.
+        ...(config.runsWorker ? [BatchMonitorModule] : []),
         ...(config.runsWorker ? [WorkerModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

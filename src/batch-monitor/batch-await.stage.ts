@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { backoffDelay } from '../common/retry/index.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobStatus } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
@@ -85,7 +86,7 @@ export class BatchAwaitStage {
     const latest = await this.batches.latest(job.id, names.stage);
     const tokenLimited = latest?.status === 'failed' && (latest.lastError ?? '').includes('token_limit_exceeded');
     if (tokenLimited && !pastDeadline && job.stageAttempts < maxSubmissions) {
-      const delayMs = resubmitBackoffMs * 2 ** Math.max(0, job.stageAttempts - 1);
+      const delayMs = backoffDelay(job.stageAttempts, { baseMs: resubmitBackoffMs });
       this.logger.warn(
         `job_id=${job.id}: ${names.stage} batch hit token_limit_exceeded; submitting the rest again in ${Math.round(delayMs / 1000)} s`,
       );

@@ -6,6 +6,7 @@ import { TERMINAL_JOB_STATUSES } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchResultLine } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
+import { VisionService } from '../vision/vision.service.js';
 import {
   emptySummary,
   mergeSummaries,
@@ -15,7 +16,6 @@ import {
   type LotOutcome,
   type WriteSummary,
 } from './lot-outcome.js';
-import { readVision } from './lot-processor.service.js';
 import { OpenAiBatchRepository, type LockedBatchRow } from './openai-batch.repository.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
 
@@ -51,6 +51,7 @@ export class BatchIngestionService {
     private readonly jobs: JobPipelineService,
     private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
+    private readonly vision: VisionService,
     private readonly translation: TranslationService,
   ) {}
 
@@ -112,12 +113,12 @@ export class BatchIngestionService {
     const stage = batch.stage === 'vision' ? VISION : TRANSLATION;
     const targets = targetLanguages(batch.languages);
     const toOutcome = (line: BatchResultLine): LotOutcome => {
-      const outcome =
-        stage === VISION
-          ? visionOutcome(line.customId, readVision(line.result))
-          : translationOutcome(line.customId, this.translation.read(line.result, targets));
       // An answer cut at max_output_tokens: one direct retry with a larger budget (the writer allows one per lot and stage).
-      return withBudgetRetry(outcome, this.gateway.budgetRetryFor(line.result, { stage: stage.stage, via: 'batch' }));
+      if (stage === VISION) {
+        return withBudgetRetry(visionOutcome(line.customId, this.vision.read(line.result)), this.vision.budgetRetryFor(line.result));
+      }
+      const outcome = translationOutcome(line.customId, this.translation.read(line.result, targets));
+      return withBudgetRetry(outcome, this.translation.budgetRetryFor(line.result));
     };
     const summary = emptySummary();
     let chunk: LotOutcome[] = [];

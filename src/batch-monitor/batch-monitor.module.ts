@@ -1,47 +1,32 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { HttpClientModule } from '../common/http/http-client.module.js';
 import { JobDataModule } from '../jobs/job-data.module.js';
 import { OpenAiGatewayModule } from '../openai/openai-gateway.module.js';
 import { TranslationModule } from '../translation/translation.module.js';
+import { VisionModule } from '../vision/vision.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchAwaitStage } from './batch-await.stage.js';
 import { BatchIngestionService } from './batch-ingestion.service.js';
-import { BatchMonitorService } from './batch-monitor.service.js';
+import { OpenAiBatchesModule } from './openai-batches.module.js';
 import { BatchReconcilerService } from './batch-reconciler.service.js';
 import { BatchSubmitStage } from './batch-submit.stage.js';
 import { DirectFallbackStage } from './direct-fallback.stage.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckModule } from '../image-check/image-check.module.js';
 import { ImageCheckStage } from './image-check.stage.js';
 import { ClaimKeeper } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
-import { LotProcessorService } from './lot-processor.service.js';
-import { OpenAiBatch } from './openai-batch.entity.js';
-import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { PipelineRunnerService } from './pipeline-runner.service.js';
 
 /**
  * The batch pipeline's worker side: image checks, batch submission, the
  * monitor, ingestion, direct fallbacks and reconciliation, registered as
- * worker tasks (they run only where APP_ROLE includes `worker`). Exports what
- * the jobs API uses: sync mode's direct processing and cancelling upstream
- * batches (and counting them, for metrics); ingestion, for the benchmark.
- * Owns `openai_batches`; jobs and lots are reached through JobDataModule.
+ * worker tasks; loaded only where APP_ROLE includes `worker`. The API role
+ * loads what it needs without it: LotProcessingModule (sync mode) and
+ * OpenAiBatchesModule (cancelling upstream batches, which owns `openai_batches`).
+ * Jobs and lots are reached through JobDataModule. Exports ingestion, for the benchmark.
  */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([OpenAiBatch]),
-    JobDataModule,
-    OpenAiGatewayModule,
-    TranslationModule,
-    WebhooksModule,
-    HttpClientModule,
-  ],
+  imports: [JobDataModule, OpenAiGatewayModule, OpenAiBatchesModule, VisionModule, TranslationModule, ImageCheckModule, WebhooksModule],
   providers: [
-    BatchMonitorService,
-    ImageCheckService,
-    LotProcessorService,
-    OpenAiBatchRepository,
     BatchIngestionService,
     ClaimKeeper,
     JobFinisherService,
@@ -52,6 +37,6 @@ import { PipelineRunnerService } from './pipeline-runner.service.js';
     DirectFallbackStage,
     PipelineRunnerService,
   ],
-  exports: [BatchMonitorService, LotProcessorService, BatchIngestionService],
+  exports: [BatchIngestionService],
 })
 export class BatchMonitorModule {}

@@ -5,12 +5,12 @@ import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { GatewayRequest, SubmittedBatch } from '../openai/openai-gateway.types.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
+import { VisionService } from '../vision/vision.service.js';
 import { BatchReconcilerService } from './batch-reconciler.service.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckService } from '../image-check/image-check.service.js';
 import { ClaimKeeper, type ClaimedJob } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import { OpenAiBatchRepository } from './openai-batch.repository.js';
-import { LotProcessorService } from './lot-processor.service.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { ABANDONED, continueAfter, type StageOutcome } from './stage-outcome.js';
 import { directBudget } from './direct-fallback.stage.js';
@@ -40,7 +40,7 @@ export class BatchSubmitStage {
     private readonly claims: ClaimKeeper,
     private readonly finisher: JobFinisherService,
     private readonly reconciler: BatchReconcilerService,
-    private readonly lots: LotProcessorService,
+    private readonly vision: VisionService,
     private readonly translation: TranslationService,
     private readonly config: AppConfig,
   ) {}
@@ -72,16 +72,21 @@ export class BatchSubmitStage {
     const attempt = job.stageAttempts + 1;
     if (!(await this.claims.update(claim, { submitStartedAt: new Date(), stageAttempts: attempt }))) return ABANDONED;
     const partOffset = await this.batches.maxPart(job.id, names.stage);
-    const submitted = await this.gateway.submitBatch({
+    const lines = this.requests(job.id, names, targetLanguages(job.languages));
+    // Fenced right before each upload and each create; a lost claim aborts whatever is in flight.
+    const batches = this.gateway.submitBatches(lines, {
       jobId: job.id,
       stage: names.stage,
-      requests: this.requests(job.id, names, targetLanguages(job.languages)),
-      onCreated: (batch) => this.recordCreated(claim, names, batch, partOffset),
-      // Verified right before each upload and each create; a lost claim aborts whatever is in flight.
       signal: claim.signal,
       fence: () => this.claims.fence(claim),
     });
-    this.logger.log(`job_id=${job.id}: ${names.stage} submitted as ${submitted.length} batch(es), attempt ${attempt}`);
+    let submitted = 0;
+    for await (const batch of batches) {
+      // Saved before the gateway even writes the next part (reference 001).
+      await this.recordCreated(claim, names, batch, partOffset);
+      submitted++;
+    }
+    this.logger.log(`job_id=${job.id}: ${names.stage} submitted as ${submitted} batch(es), attempt ${attempt}`);
     return continueAfter(this.config.worker.pollIntervalMs, { currentStage: names.awaiting, submitStartedAt: null });
   }
 
@@ -117,7 +122,7 @@ export class BatchSubmitStage {
         const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
         if (names === VISION) {
           const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
-          yield this.lots.visionRequest({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, overrides);
+          yield this.vision.request({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, overrides);
         } else {
           yield this.translation.request(lot.id, lot.vision_result ?? '', targets, overrides);
         }

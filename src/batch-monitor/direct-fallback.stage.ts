@@ -1,18 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
+import pLimit from 'p-limit';
+import { backoffDelay } from '../common/retry/index.js';
 import { AppConfig } from '../config/app-config.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { JobPipelineService, type WaitingLot } from '../jobs/job-pipeline.service.js';
 import { TranslationService, targetLanguages } from '../translation/translation.service.js';
-import { mapWithConcurrency } from './concurrency.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckService } from '../image-check/image-check.service.js';
 import { ClaimKeeper, type ClaimedJob } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
-import { LotProcessorService } from './lot-processor.service.js';
 import { translationOutcome, visionOutcome, type LotOutcome } from './lot-outcome.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { ABANDONED, continueAfter, type StageOutcome } from './stage-outcome.js';
 import type { BudgetRetry } from '../openai/openai-gateway.types.js';
-import type { DirectBudget } from '../translation/translation.service.js';
+import type { DirectBudget } from '../openai/budget-retry.js';
+import { VisionService } from '../vision/vision.service.js';
 
 /** Rounds in which OpenAI failed transiently (429/5xx after the gateway's own retries) before the remaining lots fail. */
 const MAX_DIRECT_ROUNDS = 5;
@@ -39,7 +40,7 @@ export class DirectFallbackStage {
   constructor(
     private readonly jobs: JobPipelineService,
     private readonly unitOfWork: UnitOfWork,
-    private readonly lots: LotProcessorService,
+    private readonly vision: VisionService,
     private readonly translation: TranslationService,
     private readonly claims: ClaimKeeper,
     private readonly finisher: JobFinisherService,
@@ -55,7 +56,7 @@ export class DirectFallbackStage {
       const lots = await this.jobs.waitingLots(job.id, names.lotStatus, -1, concurrency * 2);
       if (lots.length === 0) return this.finisher.afterStage(claim, names);
 
-      const outcomes = await mapWithConcurrency(lots, concurrency, (lot) => this.processOne(claim, lot, names, targets));
+      const outcomes = await pLimit(concurrency).map(lots, (lot) => this.processOne(claim, lot, names, targets));
       const summary = await this.unitOfWork.run(async (tx) => {
         const target = { jobId: job.id, stage: names.stage, lotStatus: names.lotStatus, needsTranslation: targets.length > 0 };
         const written = await this.jobs.recordLotResults(tx, target, outcomes);
@@ -69,7 +70,7 @@ export class DirectFallbackStage {
       if (summary.retried > 0) {
         const round = job.stageAttempts + 1;
         if (round >= MAX_DIRECT_ROUNDS) return this.giveUp(claim, names);
-        return continueAfter(this.config.worker.pollIntervalMs * 2 ** round, { stageAttempts: round });
+        return continueAfter(backoffDelay(round + 1, { baseMs: this.config.worker.pollIntervalMs }), { stageAttempts: round });
       }
       // The job may have been cancelled meanwhile: stop spending on it.
       if (!(await this.claims.update(claim, {}))) return ABANDONED;
@@ -86,7 +87,7 @@ export class DirectFallbackStage {
       const usable = ImageCheckService.usableUrls(lot.images, lot.missing_images);
       return visionOutcome(
         lot.id,
-        await this.lots.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget),
+        await this.vision.describe({ id: lot.id, lotId: lot.lot_id, additionalInfo: lot.additional_info }, usable, guard, budget),
       );
     }
     return translationOutcome(lot.id, await this.translation.translate(lot.vision_result ?? '', targets, guard, budget));

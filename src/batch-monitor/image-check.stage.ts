@@ -3,7 +3,7 @@ import type { ImageProbe } from '../common/http/safe-request.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobPipelineService, type UncheckedLot } from '../jobs/job-pipeline.service.js';
 import { JobStatus } from '../jobs/job.types.js';
-import { ImageCheckService } from './image-check.service.js';
+import { ImageCheckService } from '../image-check/image-check.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import type { ClaimedJob } from './claim-keeper.service.js';
 import { PipelineStage, VISION } from './pipeline-stage.js';

@@ -1,8 +1,8 @@
 import type { LotOutcome } from '../jobs/lot-outcome.types.js';
 import type { BudgetRetry, ParsedResult } from '../openai/openai-gateway.types.js';
-import { isRetryableFailure } from '../translation/retryable-failure.js';
+import { isRetryableFailure } from '../openai/retryable-failure.js';
 import type { TranslationOutcome } from '../translation/translation.service.js';
-import { visionError } from './lot-processor.service.js';
+import { visionError } from '../vision/vision-answer.parser.js';
 
 export { emptySummary, mergeSummaries, type LotOutcome, type WriteSummary } from '../jobs/lot-outcome.types.js';
 

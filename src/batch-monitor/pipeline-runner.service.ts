@@ -10,6 +10,7 @@ import { ClaimLostError, ClaimKeeper, type ClaimedJob } from './claim-keeper.ser
 import { ACTIVE_STAGES, isActiveStage, PipelineStage, TRANSLATION, VISION, type ActiveStage } from './pipeline-stage.js';
 import { finishJob, type StageOutcome } from './stage-outcome.js';
 import { errorText } from '../common/errors/error-text.js';
+import { backoffDelay } from '../common/retry/index.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
@@ -174,7 +175,7 @@ export class PipelineRunnerService implements OnModuleInit {
       await this.advance(claim, finishJob(`Processing stopped after ${errors} consecutive errors; last: ${message}`));
       return;
     }
-    const delayMs = Math.min(MAX_ERROR_BACKOFF_MS, this.config.worker.pollIntervalMs * 2 ** (errors - 1));
+    const delayMs = backoffDelay(errors, { baseMs: this.config.worker.pollIntervalMs, maxMs: MAX_ERROR_BACKOFF_MS });
     await this.claims.recordError(claim, message, delayMs);
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
+import { OpenAiBatchesModule } from '../batch-monitor/openai-batches.module.js';
+import { LotProcessingModule } from '../lot-processing/lot-processing.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchJobsController } from './controllers/batch-jobs.controller.js';
 import { GenerateController } from './controllers/generate.controller.js';
@@ -13,7 +14,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
 
 /** The HTTP API of jobs (reference 002): creation, synchronous mode, polling, listing, cancellation. */
 @Module({
-  imports: [JobDataModule, BatchMonitorModule, WebhooksModule],
+  imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule, WebhooksModule],
   controllers: [GenerateController, JobPollingController, BatchJobsController],
   providers: [JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
   exports: [JobsService],

@@ -1,15 +1,7 @@
-import type { TokenUsage } from './job.types.js';
+import { USAGE_KEYS as KEYS } from '../common/token-usage.js';
 
-const KEYS = ['input_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens'] as const;
-
-/** Sums token usage; absent counters count as 0 and the result has every counter. */
-export function addUsage(...usages: (TokenUsage | null | undefined)[]): Required<TokenUsage> {
-  const sum = { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 };
-  for (const usage of usages) {
-    for (const key of KEYS) sum[key] += usage?.[key] ?? 0;
-  }
-  return sum;
-}
+/** Sums token usage (the one implementation is src/common/token-usage.ts). */
+export { addUsage } from '../common/token-usage.js';
 
 /**
  * SQL expression adding the jsonb usage `$param` to `column` counter by counter

@@ -1,15 +1,16 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { BatchMonitorModule } from '../batch-monitor/batch-monitor.module.js';
+import { OpenAiBatchesModule } from '../batch-monitor/openai-batches.module.js';
 import { JobDataModule } from '../jobs/job-data.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
 import { MetricSources } from './metric-sources.js';
+import { MetricsRegistryModule } from './metrics-registry.module.js';
 import { MetricsService } from './metrics.service.js';
 
 /** Metrics are collected here and served on the management port only (src/management). */
 @Module({
-  imports: [JobDataModule, BatchMonitorModule, WebhooksModule],
+  imports: [MetricsRegistryModule, JobDataModule, OpenAiBatchesModule, WebhooksModule],
   providers: [MetricSources, MetricsService, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
   exports: [MetricsService],
 })

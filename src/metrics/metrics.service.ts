@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { MetricSources } from './metric-sources.js';
+import { MetricsRegistry } from './metrics-registry.module.js';
 
 /** One row of a gauge: its label values and `value`. */
 type GaugeRow = Record<string, string | number>;
@@ -14,12 +15,13 @@ type GaugeRow = Record<string, string | number>;
  */
 @Injectable()
 export class MetricsService {
-  readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
   constructor(
     private readonly sources: MetricSources,
     config: AppConfig,
+    /** Shared with the modules that register their own metrics (the OpenAI gateway). */
+    readonly registry: MetricsRegistry,
   ) {
     this.registry.setDefaultLabels({ role: config.role });
     collectDefaultMetrics({ register: this.registry, prefix: 'gs_' });

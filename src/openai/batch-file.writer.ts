@@ -26,35 +26,35 @@ export interface BatchFilePart {
 
 /**
  * Streams requests into JSONL files on disk, one per part, cutting a new part
- * before a line would pass either limit. Each part is handed to `onPart`
- * (upload + create) before the next one is written, so a 50,000-lot stage
- * never exists as one string in memory and a batch id is known as early as
- * possible. Files live in a private temp directory removed at the end.
+ * before a line would pass either limit. Each part is yielded (for upload +
+ * create) before the next one is written, so a 50,000-lot stage never exists
+ * as one string in memory and a batch id is known as early as possible. A
+ * part's file is removed once the consumer asks for the next one; all files
+ * live in a private temp directory removed at the end (or when the consumer
+ * stops early).
  *
  * Rejects before anything is uploaded for requests OpenAI would fail the whole
  * batch for: a duplicate or empty custom_id, a second model in one stage, or a
  * single line larger than a whole file may be.
  */
-export async function writeBatchParts(
+export async function* writeBatchParts(
   requests: AsyncIterable<GatewayRequest> | Iterable<GatewayRequest>,
   limits: BatchPartLimits,
   endpoint: string,
-  onPart: (part: BatchFilePart) => Promise<void>,
-): Promise<void> {
+): AsyncGenerator<BatchFilePart, void, undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'gs-batch-'));
   const seen = new Set<string>();
   let current: { part: BatchFilePart; stream: WriteStream } | undefined;
   let model: string | undefined;
   let partNumber = 0;
 
-  const finish = async (): Promise<void> => {
-    if (!current) return;
+  const close = async (): Promise<BatchFilePart | undefined> => {
+    if (!current) return undefined;
     const { part, stream } = current;
     current = undefined;
     stream.end();
     await finished(stream);
-    await onPart(part);
-    await rm(part.path, { force: true });
+    return part;
   };
 
   try {
@@ -71,7 +71,11 @@ export async function writeBatchParts(
       const size = Buffer.byteLength(line);
       if (size > limits.maxBytes) throw new Error(`Batch request ${customId} is ${size} bytes, more than a whole batch file may hold.`);
       if (current && (current.part.customIds.length >= limits.maxRequests || current.part.bytes + size > limits.maxBytes)) {
-        await finish();
+        const full = await close();
+        if (full) {
+          yield full;
+          await rm(full.path, { force: true });
+        }
       }
       if (!current) {
         partNumber++;
@@ -83,7 +87,8 @@ export async function writeBatchParts(
       // Respect backpressure: the disk, not memory, absorbs a fast producer.
       if (!current.stream.write(line)) await once(current.stream, 'drain');
     }
-    await finish();
+    const last = await close();
+    if (last) yield last;
   } finally {
     current?.stream.destroy();
     await rm(dir, { recursive: true, force: true });

@@ -1,27 +1,9 @@
+import type { Batch } from 'openai/resources/batches';
 import type { BatchSnapshot } from './openai-gateway.types.js';
-
-/** The fields of OpenAI's batch object the service reads (structurally the SDK's `Batch`). */
-export interface BatchObject {
-  id: string;
-  status: BatchSnapshot['status'];
-  input_file_id: string;
-  output_file_id?: string | null;
-  error_file_id?: string | null;
-  request_counts?: { total: number; completed: number; failed: number } | null;
-  metadata?: Record<string, string> | null;
-  errors?: { data?: { code?: string; message?: string; line?: number | null }[] } | null;
-  created_at: number;
-  in_progress_at?: number | null;
-  completed_at?: number | null;
-  failed_at?: number | null;
-  expired_at?: number | null;
-  cancelled_at?: number | null;
-  expires_at?: number | null;
-}
 
 const toDate = (seconds: number | null | undefined): Date | null => (typeof seconds === 'number' ? new Date(seconds * 1000) : null);
 
-export function toBatchSnapshot(batch: BatchObject): BatchSnapshot {
+export function toBatchSnapshot(batch: Batch): BatchSnapshot {
   return {
     id: batch.id,
     status: batch.status,

@@ -1,16 +1,32 @@
 /**
  * The contract between the OpenAI gateway (src/openai) and its users
- * (jobs, batch monitor, translation). Only the gateway imports `openai`.
+ * (vision, translation, the pipeline). Only the gateway imports `openai` at
+ * run time; these types come from the SDK so a request line is exactly what
+ * the Responses API takes and a batch exactly what the Batch API returns.
+ * Nothing here knows about jobs or lots' tables.
  */
-import type { TokenUsage } from '../jobs/job.types.js';
+import type { Batch } from 'openai/resources/batches';
+import type { ResponseCreateParamsNonStreaming, ResponseInputMessageContentList } from 'openai/resources/responses/responses';
 
+/** Re-exported so that request builders (src/vision, src/translation) never import `openai` themselves. */
+export type { ResponseCreateParamsNonStreaming, ResponseInputMessageContentList };
+
+/** The two kinds of batches the service submits; named in each batch's metadata. */
 export type BatchStageName = 'vision' | 'translation';
 
 /** One request of a batch (or a direct call): `body` is a Responses API request body. */
 export interface GatewayRequest {
   /** For batches: the lot row id (`batch_lots.id`); results are matched by it, never by line order. */
   customId: string;
-  body: Record<string, unknown>;
+  body: ResponseCreateParamsNonStreaming;
+}
+
+/** What a call billed, every counter present (missing ones in the answer count as 0). */
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  total_tokens: number;
 }
 
 /** Why a lot's Responses body gave no usable text (each a distinct per-lot error). */
@@ -39,17 +55,17 @@ export interface BudgetRetry {
   max_output_tokens: number;
   retry_max_output_tokens: number;
   /** What the incomplete attempt billed (reasoning included); also added to the lot's and job's usage. */
-  usage: TokenUsage;
+  usage: Usage;
   at: string;
 }
 
 export type ParsedResult =
-  | { ok: true; text: string; usage: TokenUsage; budgetRetry?: BudgetRetry }
+  | { ok: true; text: string; usage: Usage; budgetRetry?: BudgetRetry }
   | {
       ok: false;
       kind: ResultErrorKind;
       error: string;
-      usage: TokenUsage;
+      usage: Usage;
       statusCode?: number;
       retryable: boolean;
       /** For `incomplete`: `incomplete_details.reason` and the `max_output_tokens` the answer echoed. */
@@ -63,11 +79,11 @@ export interface BatchResultLine {
   result: ParsedResult;
 }
 
-/** The part of OpenAI's batch object the service acts on. */
+/** The part of OpenAI's batch object (the SDK's `Batch`) the service acts on, with dates as Dates. */
 export interface BatchSnapshot {
-  id: string;
-  status: 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
-  inputFileId: string;
+  id: Batch['id'];
+  status: Batch['status'];
+  inputFileId: Batch['input_file_id'];
   outputFileId: string | null;
   errorFileId: string | null;
   requestCounts: { total: number; completed: number; failed: number };
@@ -90,4 +106,12 @@ export interface SubmittedBatch {
   inputFileId: string;
   requestCount: number;
   customIds: string[];
+}
+
+/** What ties a billable call to the caller's claim: aborted with it, and fenced right before the request leaves. */
+export interface CallGuard {
+  /** Aborts every upload, create or call in flight (the caller lost its claim, or is shutting down). */
+  signal?: AbortSignal;
+  /** Verifies the caller still holds the job; called immediately before each upload, create and call. */
+  fence?: () => Promise<void>;
 }

@@ -58,6 +58,8 @@ export class RateLimiter {
 
   /** Waits for a slot; resolves with the function that gives it back. Rejects with `signal.reason` when aborted. */
   acquire(signal?: AbortSignal): Promise<() => void> {
+    // An abort rejects with the signal's own reason, as fetch and timers/promises do (not a wrapped Error).
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal, queuedAt: this.now() };
@@ -65,6 +67,7 @@ export class RateLimiter {
         waiter.onAbort = () => {
           const index = this.queue.indexOf(waiter);
           if (index >= 0) this.queue.splice(index, 1);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason, as above
           reject(signal.reason);
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });

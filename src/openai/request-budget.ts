@@ -3,7 +3,7 @@ import pg from 'pg';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppConfig } from '../config/app-config.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
-import { waitMs } from './retry-policy.js';
+import { waitMs } from '../common/retry/index.js';
 
 /** Where the gateway takes one request's worth of the OpenAI rate limit before a direct call. */
 export interface RequestBudget {

@@ -1,8 +1,7 @@
-import type { TokenUsage } from '../jobs/job.types.js';
-import type { ParsedResult, ResultErrorKind } from './openai-gateway.types.js';
+import type { ParsedResult, ResultErrorKind, Usage } from './openai-gateway.types.js';
 
 /** Usage with every counter present, so callers can add it up without `?? 0`. */
-export type FullUsage = Required<TokenUsage>;
+export type FullUsage = Usage;
 
 export function zeroUsage(): FullUsage {
   return { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 };
@@ -69,7 +68,13 @@ export function parseResponseBody(body: unknown): ParsedResult {
   const output = Array.isArray(response.output) ? response.output : [];
   const messages = output.map(asRecord).filter((item) => item?.type === 'message');
   if (messages.length === 0) {
-    const types = output.map((item) => String(asRecord(item)?.type ?? typeof item)).join(', ') || 'none';
+    const types =
+      output
+        .map((item) => {
+          const type = asRecord(item)?.type;
+          return typeof type === 'string' ? type : typeof item;
+        })
+        .join(', ') || 'none';
     return failure('no_message', `The response has no message item (output items: ${types}).`, true, usage);
   }
 

@@ -1,23 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import type { TokenUsage } from '../jobs/job.types.js';
-import { OpenAiGateway, type CallGuard } from '../openai/openai-gateway.service.js';
-import type { BudgetRetry, GatewayRequest, ParsedResult } from '../openai/openai-gateway.types.js';
-import type { RequestOverrides } from '../openai/openai-request.builder.js';
-import { isRetryableFailure } from './retryable-failure.js';
 import { sanitizeModelHtml } from '../common/html/model-html.js';
+import { AppConfig } from '../config/app-config.js';
+import { budgetRetryFor, respondWithBudgetRetry, type DirectBudget } from '../openai/budget-retry.js';
+import type { ModelSettings, RequestOverrides } from '../openai/model-budget.js';
+import { OpenAiGateway } from '../openai/openai-gateway.service.js';
+import type { BudgetRetry, CallGuard, GatewayRequest, ParsedResult, Usage } from '../openai/openai-gateway.types.js';
+import { isRetryableFailure } from '../openai/retryable-failure.js';
+import { parseTranslation } from './translation-answer.parser.js';
+import { buildTranslationRequest } from './translation-request.builder.js';
+
+export type { DirectBudget } from '../openai/budget-retry.js';
 
 /** A translation outcome; `retryable` says whether asking again could help (the request did not really run). */
 export type TranslationOutcome = (
-  | { ok: true; translations: Record<string, string>; usage: TokenUsage }
-  | { ok: false; error: string; retryable: boolean; usage: TokenUsage }
+  { ok: true; translations: Record<string, string>; usage: Usage } | { ok: false; error: string; retryable: boolean; usage: Usage }
 ) & { budgetRetry?: BudgetRetry };
-
-/**
- * How a direct call treats an answer cut at max_output_tokens: by default it
- * retries once with a larger budget; a lot whose retry is already decided
- * (its batch answer was cut) is called once with that budget.
- */
-export type DirectBudget = { retryBudget: number } | 'default';
 
 /** The languages a lot is translated into: everything requested except English, which is the vision result itself. */
 export function targetLanguages(languages: readonly string[]): string[] {
@@ -36,21 +33,28 @@ export function translationError(kind: string, error: string): string {
  */
 @Injectable()
 export class TranslationService {
-  constructor(private readonly gateway: OpenAiGateway) {}
+  private readonly settings: ModelSettings;
+
+  constructor(
+    private readonly gateway: OpenAiGateway,
+    config: AppConfig,
+  ) {
+    this.settings = config.openai;
+  }
 
   /** The batch line for one lot (`custom_id` = the lot's row id). */
   request(lotRowId: string, html: string, targets: string[], overrides?: RequestOverrides): GatewayRequest {
-    return { customId: lotRowId, body: this.gateway.translationRequest({ html, languages: targets }, overrides) };
+    return { customId: lotRowId, body: buildTranslationRequest(this.settings, { html, languages: targets }, overrides) };
   }
 
   /** One direct call (sync mode and fallbacks). */
   async translate(html: string, targets: string[], guard: CallGuard = {}, budget: DirectBudget = 'default'): Promise<TranslationOutcome> {
-    const overrides = budget === 'default' ? undefined : { maxOutputTokens: budget.retryBudget };
-    const result = await this.gateway.respond(this.gateway.translationRequest({ html, languages: targets }, overrides), {
-      ...guard,
-      ...(budget === 'default' ? { budgetRetryStage: 'translation' as const } : {}),
-    });
-    return this.read(result, targets);
+    if (budget !== 'default') {
+      const { body } = this.request('', html, targets, { maxOutputTokens: budget.retryBudget });
+      return this.read(await this.gateway.respond(body, guard), targets);
+    }
+    const { body } = this.request('', html, targets);
+    return this.read(await respondWithBudgetRetry(this.gateway, body, { stage: 'translation', settings: this.settings, guard }), targets);
   }
 
   /** A translation result (direct or from a batch file) → the lot's translations, or its error as text. */
@@ -65,7 +69,7 @@ export class TranslationService {
         ...extra,
       };
     }
-    const parsed = this.gateway.parseTranslation(result.text, targets);
+    const parsed = parseTranslation(result.text, targets);
     if (!parsed.ok)
       return { ok: false, error: translationError('malformed', parsed.error), retryable: false, usage: result.usage, ...extra };
     // Every language reduced to the harmless allow-list, like the description (readVision).
@@ -80,5 +84,10 @@ export class TranslationService {
       return { ok: false, error: translationError('empty_text', error), retryable: false, usage: result.usage, ...extra };
     }
     return { ok: true, translations, usage: result.usage, ...extra };
+  }
+
+  /** The direct retry a batch answer cut at max_output_tokens earns (null: none). */
+  budgetRetryFor(result: ParsedResult): BudgetRetry | null {
+    return budgetRetryFor(result, { stage: 'translation', via: 'batch' }, this.settings);
   }
 }

@@ -1,6 +1,7 @@
 import { OutboundHttpError } from '../common/http/outbound-errors.js';
 import type { SafeResponse } from '../common/http/safe-request.js';
 import { errorText } from '../common/errors/error-text.js';
+import { backoffDelay as commonBackoff, parseRetryAfter } from '../common/retry/index.js';
 
 /** Longest wait a receiver's Retry-After can impose on one attempt. */
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
@@ -24,26 +25,13 @@ export interface RetrySchedule {
 export type Decision =
   { outcome: 'delivered' } | { outcome: 'retry'; delayMs: number; reason: string } | { outcome: 'failed'; reason: string };
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // HTTP-date (IMF-fixdate, RFC 9110); Date.parse alone would also read "-5" as a year.
-  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed)) return undefined;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /**
  * Delay before the next attempt (reference 002): base × 2^(n−1) after the
  * n-th attempt of the schedule — 30 s, 60 s, 120 s, 240 s with the default
  * base — plus up to 10 % jitter.
  */
 export function backoffDelay(attemptInRound: number, schedule: RetrySchedule, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(attemptInRound, 1) - 1, 20);
-  const base = schedule.retryBaseMs * 2 ** exponent;
-  return Math.round(base * (1 + JITTER_FRACTION * random()));
+  return commonBackoff(attemptInRound, { baseMs: schedule.retryBaseMs, jitter: JITTER_FRACTION }, random);
 }
 
 function describeResponse(response: SafeResponse): string {

@@ -1,4 +1,4 @@
-import { LotProcessorService } from '../../src/batch-monitor/lot-processor.service.js';
+import { LotProcessorService } from '../../src/lot-processing/lot-processor.service.js';
 import { describeDamage, translateHtml } from '../../src/emulator/text-generator.js';
 import { startPipeline, type PipelineHarness } from '../pipeline/pipeline-support.js';
 

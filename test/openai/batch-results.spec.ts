@@ -1,5 +1,5 @@
 import type { BatchResultLine, GatewayRequest, SubmittedBatch } from '../../src/openai/openai-gateway.types.js';
-import { collect, expectedDescription, useGatewayWithImages, waitForBatch } from './gateway-support.js';
+import { collect, expectedDescription, submitAll, useGatewayWithImages, visionBody, waitForBatch } from './gateway-support.js';
 
 const ctx = useGatewayWithImages();
 
@@ -7,12 +7,12 @@ const info = (customId: string) => `Dents on panel ${customId}`;
 const requests = (ids: string[], imageUrls: (id: string) => string[] = () => []): GatewayRequest[] =>
   ids.map((customId) => ({
     customId,
-    body: ctx.fx.gateway.visionRequest({ lotId: customId, additionalInfo: info(customId), imageUrls: imageUrls(customId) }),
+    body: visionBody({ lotId: customId, additionalInfo: info(customId), imageUrls: imageUrls(customId) }),
   }));
 const ids = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 async function submitOne(jobId: string, reqs: GatewayRequest[]): Promise<SubmittedBatch> {
-  const [batch] = await ctx.fx.gateway.submitBatch({ jobId, stage: 'vision', requests: reqs, onCreated: async () => undefined });
+  const [batch] = await submitAll(ctx.fx.gateway, { jobId, stage: 'vision', requests: reqs, onCreated: async () => undefined });
   return batch;
 }
 

@@ -1,5 +1,15 @@
 import type { GatewayRequest, SubmittedBatch } from '../../src/openai/openai-gateway.types.js';
-import { collect, EMULATOR_KEY, newGateway, startGateway, waitForBatch, type GatewayFixture } from './gateway-support.js';
+import {
+  collect,
+  EMULATOR_KEY,
+  newGateway,
+  startGateway,
+  submitAll,
+  translationBody,
+  visionBody,
+  waitForBatch,
+  type GatewayFixture,
+} from './gateway-support.js';
 import { startLoopbackProxy } from './loopback-proxy.js';
 
 let fx: GatewayFixture;
@@ -12,7 +22,7 @@ afterAll(() => fx.close());
 const visionRequests = (n: number, prefix = 'lot'): GatewayRequest[] =>
   Array.from({ length: n }, (_, i) => ({
     customId: `${prefix}-${i}`,
-    body: fx.gateway.visionRequest({ lotId: `${prefix}-${i}`, additionalInfo: `Damage ${i}`, imageUrls: [] }),
+    body: visionBody({ lotId: `${prefix}-${i}`, additionalInfo: `Damage ${i}`, imageUrls: [] }),
   }));
 
 async function fileLines(fileId: string): Promise<Record<string, unknown>[]> {
@@ -26,10 +36,10 @@ async function fileLines(fileId: string): Promise<Record<string, unknown>[]> {
 describe('submitBatch', () => {
   it('writes one JSONL line per request (POST /v1/responses, custom_id) and names job, stage and part in metadata', async () => {
     const reported: SubmittedBatch[] = [];
-    const [batch, ...rest] = await fx.gateway.submitBatch({
+    const [batch, ...rest] = await submitAll(fx.gateway, {
       jobId: 'job-meta',
       stage: 'translation',
-      requests: [{ customId: 'only', body: fx.gateway.translationRequest({ html: '<p>x</p>', languages: ['de'] }) }],
+      requests: [{ customId: 'only', body: translationBody({ html: '<p>x</p>', languages: ['de'] }) }],
       onCreated: async (b) => void reported.push(b),
     });
     expect(rest).toEqual([]);
@@ -55,12 +65,12 @@ describe('submitBatch', () => {
       // An async source, as the pipeline streams lots from the database.
       for (const request of visionRequests(7, 'split')) yield request;
     }
-    const batches = await fx.gateway.submitBatch({
-      jobId: 'job-split',
-      stage: 'vision',
-      requests: requests(),
-      onCreated: async () => void uploadsSeenAtReport.push(fx.emu.stats().filesCreated - filesBefore),
-    });
+    const batches: SubmittedBatch[] = [];
+    // The pipeline's loop: each batch is recorded in the body, before the gateway writes and uploads the next part.
+    for await (const batch of fx.gateway.submitBatches(requests(), { jobId: 'job-split', stage: 'vision' })) {
+      uploadsSeenAtReport.push(fx.emu.stats().filesCreated - filesBefore);
+      batches.push(batch);
+    }
     expect(batches.map((b) => [b.part, b.requestCount])).toEqual([
       [1, 3],
       [2, 3],
@@ -81,7 +91,7 @@ describe('submitBatch', () => {
       Buffer.byteLength(JSON.stringify({ custom_id: 'bytes-0', method: 'POST', url: '/v1/responses', body: requests[0].body })) + 1;
     const small = await startGateway({ options: { batchLimits: { maxBytes: lineBytes * 2 + 1 } } });
     try {
-      const batches = await small.gateway.submitBatch({ jobId: 'job-bytes', stage: 'vision', requests, onCreated: async () => undefined });
+      const batches = await submitAll(small.gateway, { jobId: 'job-bytes', stage: 'vision', requests, onCreated: async () => undefined });
       expect(batches.map((b) => b.requestCount)).toEqual([2, 2, 1]);
     } finally {
       await small.close();
@@ -90,7 +100,7 @@ describe('submitBatch', () => {
 
   it('creates nothing for an empty stage', async () => {
     const before = fx.emu.stats();
-    expect(await fx.gateway.submitBatch({ jobId: 'job-empty', stage: 'vision', requests: [], onCreated: async () => undefined })).toEqual(
+    expect(await submitAll(fx.gateway, { jobId: 'job-empty', stage: 'vision', requests: [], onCreated: async () => undefined })).toEqual(
       [],
     );
     expect(fx.emu.stats().filesCreated).toBe(before.filesCreated);
@@ -103,23 +113,24 @@ describe('submitBatch', () => {
   ])('rejects %s before uploading anything', async (_name, requests, message) => {
     const before = fx.emu.stats();
     await expect(
-      fx.gateway.submitBatch({ jobId: 'job-bad', stage: 'vision', requests: requests(), onCreated: async () => undefined }),
+      submitAll(fx.gateway, { jobId: 'job-bad', stage: 'vision', requests: requests(), onCreated: async () => undefined }),
     ).rejects.toThrow(message);
     expect(fx.emu.stats().filesCreated).toBe(before.filesCreated);
     expect(fx.emu.stats().batchesCreated).toBe(before.batchesCreated);
   });
 
-  it('propagates a failing onCreated and stops there (the batch exists and carries its metadata)', async () => {
+  it('stops at a batch whose recording fails (the batch exists and carries its metadata)', async () => {
     const before = fx.emu.stats().batchesCreated;
+    const record = async (): Promise<void> => {
+      throw new Error('database down');
+    };
     await expect(
-      fx.gateway.submitBatch({
-        jobId: 'job-crash',
-        stage: 'vision',
-        requests: visionRequests(6, 'crash'),
-        onCreated: async () => {
-          throw new Error('database down');
-        },
-      }),
+      (async () => {
+        for await (const batch of fx.gateway.submitBatches(visionRequests(6, 'crash'), { jobId: 'job-crash', stage: 'vision' })) {
+          await record();
+          expect(batch).toBeUndefined(); // never reached
+        }
+      })(),
     ).rejects.toThrow('database down');
     expect(fx.emu.stats().batchesCreated).toBe(before + 1);
   });
@@ -129,7 +140,7 @@ describe('submitBatch', () => {
     fx.emu.faults.failNext(500, { route: 'POST /v1/files' });
     fx.emu.faults.failNext(429, { route: 'POST /v1/batches', retryAfterSeconds: 0 });
     const retriesBefore = fx.gateway.metrics.retries;
-    const [batch] = await fx.gateway.submitBatch({
+    const [batch] = await submitAll(fx.gateway, {
       jobId: 'job-retry',
       stage: 'vision',
       requests: visionRequests(2, 'retry'),
@@ -151,7 +162,7 @@ describe('a create whose answer is lost', () => {
       // The emulator creates the batch, but the answer never reaches the gateway.
       proxy.loseNextResponse('POST /v1/batches');
       const before = fx.emu.stats();
-      const [batch] = await gateway.submitBatch({
+      const [batch] = await submitAll(gateway, {
         jobId: 'job-lost',
         stage: 'vision',
         requests: visionRequests(1, 'lost'),
@@ -172,7 +183,7 @@ describe('listBatches', () => {
   it('pages newest first through every batch and finds one by its metadata (reconciliation)', async () => {
     const created: string[] = [];
     for (const job of ['job-list-a', 'job-list-b', 'job-list-c']) {
-      await fx.gateway.submitBatch({
+      await submitAll(fx.gateway, {
         jobId: job,
         stage: 'vision',
         requests: visionRequests(1, job),

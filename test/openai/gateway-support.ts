@@ -5,7 +5,10 @@ import { parseEnvironment } from '../../src/config/environment.js';
 import { startImageServer, type ImageServer } from '../emulator/helpers.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { OpenAiGateway, type OpenAiGatewayOptions } from '../../src/openai/openai-gateway.service.js';
-import type { BatchSnapshot } from '../../src/openai/openai-gateway.types.js';
+import type { BatchSnapshot, BatchStageName, GatewayRequest, SubmittedBatch } from '../../src/openai/openai-gateway.types.js';
+import type { RequestOverrides } from '../../src/openai/model-budget.js';
+import { buildTranslationRequest, type TranslationInput } from '../../src/translation/translation-request.builder.js';
+import { buildVisionRequest, type VisionInput } from '../../src/vision/vision-request.builder.js';
 
 export const EMULATOR_KEY = 'sk-gateway-test-key';
 
@@ -28,6 +31,8 @@ export function gatewayConfig(baseUrl: string, env: Record<string, string> = {})
 
 export interface GatewayFixture {
   emu: RunningEmulator;
+  /** The settings the gateway was started with (build request bodies with them: visionBody(input, fx.env)). */
+  env: Record<string, string>;
   gateway: OpenAiGateway;
   config: AppConfig;
   close(): Promise<void>;
@@ -39,12 +44,40 @@ export async function startGateway(
 ): Promise<GatewayFixture> {
   const emu = await startEmulator({ apiKey: EMULATOR_KEY, batchDurationMs: 100, ...setup.emulator });
   const gateway = newGateway(emu.url, setup.env, setup.options);
-  return { emu, gateway, config: gatewayConfig(emu.url, setup.env), close: () => emu.close() };
+  return { emu, gateway, env: setup.env ?? {}, config: gatewayConfig(emu.url, setup.env), close: () => emu.close() };
 }
 
 /** A gateway for `baseUrl` (the emulator, or a proxy in front of it) with fast retries unless told otherwise. */
 export function newGateway(baseUrl: string, env: Record<string, string> = {}, options: OpenAiGatewayOptions = {}): OpenAiGateway {
   return new OpenAiGateway(gatewayConfig(baseUrl, env), { retry: { baseDelayMs: 20, maxDelayMs: 100 }, ...options });
+}
+
+/** A vision request body as VisionService builds it, for the settings of `env`. */
+export function visionBody(input: VisionInput, env: Record<string, string> = {}, overrides?: RequestOverrides) {
+  return buildVisionRequest(gatewayConfig('http://127.0.0.1/v1', env).openai, input, overrides);
+}
+
+/** A translation request body as TranslationService builds it, for the settings of `env`. */
+export function translationBody(input: TranslationInput, env: Record<string, string> = {}, overrides?: RequestOverrides) {
+  return buildTranslationRequest(gatewayConfig('http://127.0.0.1/v1', env).openai, input, overrides);
+}
+
+/** Submits every part, calling `onCreated` for each batch in the loop body, as the pipeline records it. */
+export async function submitAll(
+  gateway: OpenAiGateway,
+  args: {
+    jobId: string;
+    stage: BatchStageName;
+    requests: AsyncIterable<GatewayRequest> | Iterable<GatewayRequest>;
+    onCreated?: (batch: SubmittedBatch) => Promise<void>;
+  },
+): Promise<SubmittedBatch[]> {
+  const submitted: SubmittedBatch[] = [];
+  for await (const batch of gateway.submitBatches(args.requests, { jobId: args.jobId, stage: args.stage })) {
+    submitted.push(batch);
+    await args.onCreated?.(batch);
+  }
+  return submitted;
 }
 
 const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];

@@ -1,5 +1,5 @@
 import { RateLimiter } from '../../src/openai/rate-limiter.js';
-import { newGateway, startGateway, type GatewayFixture } from './gateway-support.js';
+import { newGateway, startGateway, visionBody, type GatewayFixture } from './gateway-support.js';
 import { startLoopbackProxy } from './loopback-proxy.js';
 
 describe('the gateway limiter against a slow emulator', () => {
@@ -16,9 +16,7 @@ describe('the gateway limiter against a slow emulator', () => {
       fx.emu.faults.delayNext(150, { route: 'POST /v1/responses', count: 8 });
       const started = Date.now();
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) =>
-          gateway.respond(gateway.visionRequest({ lotId: `c${i}`, additionalInfo: `lot ${i}`, imageUrls: [] })),
-        ),
+        Array.from({ length: 8 }, (_, i) => gateway.respond(visionBody({ lotId: `c${i}`, additionalInfo: `lot ${i}`, imageUrls: [] }))),
       );
       expect(results.every((r) => r.ok)).toBe(true);
       expect(proxy.maxInFlight()).toBe(2);
@@ -35,9 +33,7 @@ describe('the gateway limiter against a slow emulator', () => {
     // 600/min = 10/s: a burst of 10, then one every 100 ms.
     const gateway = newGateway(fx.emu.url, { OPENAI_MAX_RPM: '600', OPENAI_MAX_CONCURRENT: '50' });
     const started = Date.now();
-    await Promise.all(
-      Array.from({ length: 14 }, () => gateway.respond(gateway.visionRequest({ lotId: 'r', additionalInfo: 'rpm', imageUrls: [] }))),
-    );
+    await Promise.all(Array.from({ length: 14 }, () => gateway.respond(visionBody({ lotId: 'r', additionalInfo: 'rpm', imageUrls: [] }))));
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
     expect(gateway.metrics.requests).toBe(14);
   });

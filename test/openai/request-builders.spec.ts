@@ -1,18 +1,22 @@
+import type { ResponseCreateParamsNonStreaming } from '../../src/openai/openai-gateway.types.js';
 import { Test } from '@nestjs/testing';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { OpenAiGatewayModule } from '../../src/openai/openai-gateway.module.js';
 import { OpenAiGateway } from '../../src/openai/openai-gateway.service.js';
-import { isReasoningModel, modelOutputLimit, retryOutputBudget } from '../../src/openai/openai-request.builder.js';
-import { expectedDescription, gatewayConfig, newGateway, startGateway, useGatewayWithImages } from './gateway-support.js';
+import { isReasoningModel, modelOutputLimit, retryOutputBudget } from '../../src/openai/model-budget.js';
+import { parseTranslation } from '../../src/translation/translation-answer.parser.js';
+import { VisionModule } from '../../src/vision/vision.module.js';
+import { VisionService } from '../../src/vision/vision.service.js';
+import { expectedDescription, gatewayConfig, startGateway, translationBody, useGatewayWithImages, visionBody } from './gateway-support.js';
 
 const ctx = useGatewayWithImages();
 
 type Part = { type: string; text?: string; image_url?: string; detail?: string };
-const partsOf = (body: Record<string, unknown>) => (body.input as { role: string; content: Part[] }[])[0].content;
+const partsOf = (body: ResponseCreateParamsNonStreaming) => (body.input as { role: string; content: Part[] }[])[0].content;
 
 describe('vision request', () => {
   it('sends a reasoning model (o4-mini) reasoning effort and no temperature, images as input_image parts', () => {
-    const body = ctx.fx.gateway.visionRequest({
+    const body = visionBody({
       lotId: 'LOT-1',
       additionalInfo: 'Front bumper cracked',
       imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'],
@@ -37,7 +41,7 @@ describe('vision request', () => {
   it('sends a non-reasoning model its temperature and no reasoning parameters', async () => {
     const gpt = await startGateway({ env: { OPENAI_MODEL_VISION: 'gpt-4.1-mini', OPENAI_TEMPERATURE: '0.3', OPENAI_MAX_TOKENS: '900' } });
     try {
-      const body = gpt.gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: [] });
+      const body = visionBody({ lotId: 'L', additionalInfo: null, imageUrls: [] }, gpt.env);
       expect(body).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0.3, max_output_tokens: 900 });
       expect(body).not.toHaveProperty('reasoning');
       // Without additional info there is no "Additional information:" part at all.
@@ -56,9 +60,7 @@ describe('vision request', () => {
 
   it('is accepted by the emulator for o4-mini (which rejects temperature) and the text reflects the additional info', async () => {
     const urls = [`${ctx.images.base}/car-front.png`, `${ctx.images.base}/car-side.png`];
-    const result = await ctx.fx.gateway.respond(
-      ctx.fx.gateway.visionRequest({ lotId: 'LOT-2', additionalInfo: '  Hail damage on roof  ', imageUrls: urls }),
-    );
+    const result = await ctx.fx.gateway.respond(visionBody({ lotId: 'LOT-2', additionalInfo: '  Hail damage on roof  ', imageUrls: urls }));
     expect(result).toMatchObject({ ok: true, text: expectedDescription('Hail damage on roof', 2) });
     expect(ctx.images.hits.get('/car-front.png')).toBe(1);
     expect(result.usage).toEqual({
@@ -72,8 +74,8 @@ describe('vision request', () => {
 
   it('sends OPENAI_IMAGE_DETAIL as the detail of every input_image, and OPENAI_REASONING_MAX_OUTPUT_TOKENS as the budget', () => {
     for (const detail of ['low', 'high'] as const) {
-      const gateway = newGateway(ctx.fx.emu.url, { OPENAI_IMAGE_DETAIL: detail, OPENAI_REASONING_MAX_OUTPUT_TOKENS: '40000' });
-      const body = gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] });
+      const env = { OPENAI_IMAGE_DETAIL: detail, OPENAI_REASONING_MAX_OUTPUT_TOKENS: '40000' };
+      const body = visionBody({ lotId: 'L', additionalInfo: null, imageUrls: ['https://a/1.jpg', 'https://a/2.jpg'] }, env);
       expect(
         partsOf(body)
           .filter((p) => p.type === 'input_image')
@@ -81,9 +83,9 @@ describe('vision request', () => {
       ).toEqual([detail, detail]);
       expect(body.max_output_tokens).toBe(40_000);
       // An explicit budget (a lot's retry) wins.
-      expect(
-        gateway.visionRequest({ lotId: 'L', additionalInfo: null, imageUrls: [] }, { maxOutputTokens: 80_000 }).max_output_tokens,
-      ).toBe(80_000);
+      expect(visionBody({ lotId: 'L', additionalInfo: null, imageUrls: [] }, env, { maxOutputTokens: 80_000 }).max_output_tokens).toBe(
+        80_000,
+      );
     }
     expect(() => gatewayConfig(ctx.fx.emu.url, { OPENAI_IMAGE_DETAIL: 'original' })).toThrow(/OPENAI_IMAGE_DETAIL/);
   });
@@ -109,7 +111,7 @@ describe('translation request', () => {
   const html = '<p>Front bumper cracked.</p><p>Left door dented.</p>';
 
   it('asks for one strict json_schema property per language, with the translation model and its temperature', () => {
-    const body = ctx.fx.gateway.translationRequest({ html, languages: ['de', 'fr', 'pt-BR'] });
+    const body = translationBody({ html, languages: ['de', 'fr', 'pt-BR'] });
     expect(body).toMatchObject({ model: 'gpt-4.1-mini', temperature: 0.1 });
     expect(body).not.toHaveProperty('reasoning');
     expect(body.text).toEqual({
@@ -135,9 +137,9 @@ describe('translation request', () => {
 
   it('round-trips through the emulator: every language translated, tags preserved', async () => {
     const languages = ['de', 'ru', 'fr'];
-    const result = await ctx.fx.gateway.respond(ctx.fx.gateway.translationRequest({ html, languages }));
+    const result = await ctx.fx.gateway.respond(translationBody({ html, languages }));
     if (!result.ok) throw new Error(result.error);
-    const parsed = ctx.fx.gateway.parseTranslation(result.text, languages);
+    const parsed = parseTranslation(result.text, languages);
     expect(parsed).toEqual({
       ok: true,
       translations: Object.fromEntries(languages.map((l) => [l, `<p>[${l}] Front bumper cracked.</p><p>[${l}] Left door dented.</p>`])),
@@ -145,12 +147,12 @@ describe('translation request', () => {
   });
 
   it('refuses to build a request without languages', () => {
-    expect(() => ctx.fx.gateway.translationRequest({ html, languages: [] })).toThrow(/at least one language/);
+    expect(() => translationBody({ html, languages: [] })).toThrow(/at least one language/);
   });
 });
 
 describe('parseTranslation', () => {
-  const parse = (text: string, languages: string[]) => ctx.fx.gateway.parseTranslation(text, languages);
+  const parse = (text: string, languages: string[]) => parseTranslation(text, languages);
 
   it('returns only the requested languages', () => {
     expect(parse('{"de":"<p>a</p>","fr":"<p>b</p>","xx":"c"}', ['de', 'fr'])).toEqual({
@@ -177,13 +179,14 @@ describe('parseTranslation', () => {
 describe('Nest wiring', () => {
   it('provides one OpenAiGateway built from the injected AppConfig', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(gatewayConfig(ctx.fx.emu.url, { OPENAI_MODEL_VISION: 'o3' })), OpenAiGatewayModule],
+      imports: [ConfigModule.forRoot(gatewayConfig(ctx.fx.emu.url, { OPENAI_MODEL_VISION: 'o3' })), OpenAiGatewayModule, VisionModule],
     }).compile();
     try {
       const gateway = moduleRef.get(OpenAiGateway);
       expect(gateway).toBe(moduleRef.get(OpenAiGateway));
-      expect(gateway.visionRequest({ lotId: 'x', additionalInfo: null, imageUrls: [] }).model).toBe('o3');
-      const result = await gateway.respond(gateway.visionRequest({ lotId: 'x', additionalInfo: 'wired', imageUrls: [] }));
+      const vision = moduleRef.get(VisionService);
+      expect(vision.request({ id: 'x', lotId: 'x', additionalInfo: null }, []).body.model).toBe('o3');
+      const result = await gateway.respond(vision.request({ id: 'x', lotId: 'x', additionalInfo: 'wired' }, []).body);
       expect(result).toMatchObject({ ok: true, text: expectedDescription('wired', 0) });
     } finally {
       await moduleRef.close();

@@ -1,13 +1,13 @@
-import { retryAfterMs } from '../../src/openai/retry-policy.js';
-import { expectedDescription, newGateway, useGatewayWithImages } from './gateway-support.js';
+import { retryAfterFromHeaders as retryAfterMs } from '../../src/common/retry/index.js';
+import { respondWithBudgetRetry } from '../../src/openai/budget-retry.js';
+import { expectedDescription, newGateway, useGatewayWithImages, visionBody } from './gateway-support.js';
 
 const ctx = useGatewayWithImages();
 afterEach(() => ctx.fx.emu.faults.reset());
 
 const RESPONSES = 'POST /v1/responses';
 const calls = () => ctx.fx.emu.stats().requests[RESPONSES] ?? 0;
-const vision = (info = 'Bent wheel', imageUrls: string[] = []) =>
-  ctx.fx.gateway.visionRequest({ lotId: 'L', additionalInfo: info, imageUrls });
+const vision = (info = 'Bent wheel', imageUrls: string[] = []) => visionBody({ lotId: 'L', additionalInfo: info, imageUrls });
 
 describe('respond() retries', () => {
   it('waits for Retry-After after a 429, then succeeds on the second call', async () => {
@@ -147,7 +147,7 @@ describe('respond() and answers cut at max_output_tokens (issue 16)', () => {
 
   it('retries once with twice the budget, returns the answer, and counts both attempts in usage', async () => {
     const before = calls();
-    const result = await ctx.fx.gateway.respond(vision(DEEP), { budgetRetryStage: 'vision' });
+    const result = await respondWithBudgetRetry(ctx.fx.gateway, vision(DEEP), { stage: 'vision', settings: ctx.fx.config.openai });
     expect(calls() - before).toBe(2);
     expect(result).toMatchObject({ ok: true, text: expectedDescription('Engine fire', 0) });
     expect(result.budgetRetry).toEqual({
@@ -167,7 +167,10 @@ describe('respond() and answers cut at max_output_tokens (issue 16)', () => {
 
   it('fails with the reason when the larger budget is cut too; both attempts billed', async () => {
     const before = calls();
-    const result = await ctx.fx.gateway.respond(vision('Always cut [emulator:incomplete]'), { budgetRetryStage: 'vision' });
+    const result = await respondWithBudgetRetry(ctx.fx.gateway, vision('Always cut [emulator:incomplete]'), {
+      stage: 'vision',
+      settings: ctx.fx.config.openai,
+    });
     expect(calls() - before).toBe(2);
     expect(result).toMatchObject({
       ok: false,

@@ -1,5 +1,6 @@
+import type { ResponseCreateParamsNonStreaming } from '../../src/openai/openai-gateway.types.js';
 import { parseResponseBody } from '../../src/openai/response-body.parser.js';
-import { EMULATOR_KEY, expectedDescription, startGateway, type GatewayFixture } from './gateway-support.js';
+import { EMULATOR_KEY, expectedDescription, startGateway, visionBody, type GatewayFixture } from './gateway-support.js';
 
 let fx: GatewayFixture;
 
@@ -10,10 +11,10 @@ afterAll(() => fx.close());
 
 /** A vision request whose additional info carries an emulator trigger marker. */
 const withTrigger = (trigger: string, info = 'Scratched hood') =>
-  fx.gateway.visionRequest({ lotId: 'L', additionalInfo: `${info} [emulator:${trigger}]`, imageUrls: [] });
+  visionBody({ lotId: 'L', additionalInfo: `${info} [emulator:${trigger}]`, imageUrls: [] });
 
 /** The emulator's raw Responses body for `body`, fetched without the gateway so its shape can be asserted. */
-async function rawResponse(body: Record<string, unknown>): Promise<{ output: { type: string; content?: unknown[] }[] }> {
+async function rawResponse(body: ResponseCreateParamsNonStreaming): Promise<{ output: { type: string; content?: unknown[] }[] }> {
   const res = await fetch(`${fx.emu.url}/responses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${EMULATOR_KEY}`, 'content-type': 'application/json' },
@@ -29,7 +30,7 @@ describe('parseResponseBody on real emulator answers', () => {
     ['message-first', 'Scratched hood [emulator:message-first]', ['message', 'reasoning']],
     ['extra-items', 'Scratched hood [emulator:extra-items]', ['reasoning', 'message', 'reasoning']],
   ])('finds the message text whatever the order of items (%s; reference 000: never output[0])', async (_shape, info, types) => {
-    const body = fx.gateway.visionRequest({ lotId: 'L', additionalInfo: info, imageUrls: [] });
+    const body = visionBody({ lotId: 'L', additionalInfo: info, imageUrls: [] });
     const raw = await rawResponse(body);
     expect(raw.output.map((item) => item.type)).toEqual(types);
     const expected = expectedDescription(info.replace(/ \[emulator:[a-z-]+\]/, ''), 0);
@@ -59,7 +60,7 @@ describe('parseResponseBody on real emulator answers', () => {
 
   it('reports a too-small max_output_tokens as incomplete with only a reasoning item', async () => {
     const body = {
-      ...fx.gateway.visionRequest({ lotId: 'L', additionalInfo: 'Long text '.repeat(40), imageUrls: [] }),
+      ...visionBody({ lotId: 'L', additionalInfo: 'Long text '.repeat(40), imageUrls: [] }),
       max_output_tokens: 64,
     };
     expect(await fx.gateway.respond(body)).toMatchObject({

@@ -1,6 +1,7 @@
 import { OutboundHttpError, SsrfBlockedError } from '../../src/common/http/outbound-errors.js';
 import type { SafeResponse } from '../../src/common/http/safe-request.js';
-import { backoffDelay, decideAttempt, MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../src/webhooks/webhook-retry-policy.js';
+import { parseRetryAfter } from '../../src/common/retry/index.js';
+import { backoffDelay, decideAttempt, MAX_RETRY_AFTER_MS } from '../../src/webhooks/webhook-retry-policy.js';
 
 const SCHEDULE = { retryBaseMs: 30_000 }; // 002's defaults
 const noJitter = () => 0;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { LotProcessorService, type DirectLotResult } from '../../batch-monitor/lot-processor.service.js';
+import { LotProcessorService, type DirectLotResult } from '../../lot-processing/lot-processor.service.js';
 import { ApiException } from '../../common/errors/api-exception.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { AppConfig } from '../../config/app-config.js';

@@ -13,6 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HealthController } from '../../../src/health/health.controller.js';
 import { MetricsService } from '../../../src/metrics/metrics.service.js';
+import { MetricsRegistry } from '../../../src/metrics/metrics-registry.module.js';
+import { GatewayMetricsRecorder } from '../../../src/openai/openai-gateway.metrics.js';
 import type { AppConfig } from '../../../src/config/app-config.js';
 
 /** Every variable `Environment` declares (each property carries at least one class-validator decorator). */
@@ -81,7 +83,9 @@ export async function managementRoutes(): Promise<Set<string>> {
 let exported: Set<string> | undefined;
 export function exportedMetricNames(): Set<string> {
   if (exported) return exported;
-  const service = new MetricsService({} as never, { role: 'api' } as AppConfig);
+  const service = new MetricsService({} as never, { role: 'api' } as AppConfig, new MetricsRegistry());
+  // The OpenAI gateway registers its own series in the same registry.
+  new GatewayMetricsRecorder(service.registry, () => ({ inFlight: 0, queued: 0 }));
   const names = new Set<string>();
   for (const metric of service.registry.getMetricsAsArray()) {
     const { name, type } = metric as unknown as { name: string; type: string };

@@ -3,7 +3,8 @@ import type { LoopbackServer } from '../../common/loopback-server.js';
 import { body, lot } from '../../jobs/jobs-support.js';
 import { insertBatchJob, pipelineEnv, startImageHost, untilTerminal } from '../../pipeline/pipeline-support.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
-import { collect, newGateway, waitForBatch } from '../gateway-support.js';
+import { respondWithBudgetRetry } from '../../../src/openai/budget-retry.js';
+import { collect, gatewayConfig, newGateway, submitAll, translationBody, visionBody, waitForBatch } from '../gateway-support.js';
 import { startLoopbackProxy, type LoopbackProxy } from '../loopback-proxy.js';
 import {
   checkBatchCreate,
@@ -84,16 +85,17 @@ describe('OpenAI conformance of every request the service sends', () => {
     ];
     for (const env of settings) {
       const gateway = newGateway(proxy.url, env);
-      const vision = gateway.visionRequest({ lotId: 'g', additionalInfo: 'Scratch', imageUrls: [image('g1')] });
-      expect(await gateway.respond(vision, { budgetRetryStage: 'vision' })).toMatchObject({ ok: true });
-      const translation = gateway.translationRequest({ html: '<p>Scratch.</p>', languages: ['de', 'pt-BR'] });
-      expect(await gateway.respond(translation, { budgetRetryStage: 'translation' })).toMatchObject({ ok: true });
-      const [batch] = await gateway.submitBatch({
+      const models = gatewayConfig(proxy.url, env).openai;
+      const vision = visionBody({ lotId: 'g', additionalInfo: 'Scratch', imageUrls: [image('g1')] }, env);
+      expect(await respondWithBudgetRetry(gateway, vision, { stage: 'vision', settings: models })).toMatchObject({ ok: true });
+      const translation = translationBody({ html: '<p>Scratch.</p>', languages: ['de', 'pt-BR'] }, env);
+      expect(await respondWithBudgetRetry(gateway, translation, { stage: 'translation', settings: models })).toMatchObject({ ok: true });
+      const [batch] = await submitAll(gateway, {
         jobId: `conformance-${env.OPENAI_IMAGE_DETAIL}`,
         stage: 'vision',
         requests: [1, 2].map((n) => ({
           customId: `00000000-0000-4000-8000-00000000000${n}`,
-          body: gateway.visionRequest({ lotId: `g${n}`, additionalInfo: null, imageUrls: [image(`g${n}`)] }),
+          body: visionBody({ lotId: `g${n}`, additionalInfo: null, imageUrls: [image(`g${n}`)] }, env),
         })),
         onCreated: async () => undefined,
       });

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import pLimit from 'p-limit';
 import { SafeHttpClient } from '../common/http/safe-http-client.js';
 import type { ImageProbe } from '../common/http/safe-request.js';
 import { AppConfig } from '../config/app-config.js';
-import { mapWithConcurrency } from './concurrency.js';
 
 /** 002: an image larger than this is not sent to OpenAI. */
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
@@ -31,12 +31,12 @@ export class ImageCheckService {
   async probeAll(urls: Iterable<string>, signal?: AbortSignal): Promise<Map<string, ImageProbe>> {
     const distinct = [...new Set(urls)];
     const { imageCheckTimeoutMs, imageCheckConcurrency } = this.config.pipeline;
-    const probes = await mapWithConcurrency(
-      distinct,
-      imageCheckConcurrency,
-      (url) => this.http.probeImage(url, { timeoutMs: imageCheckTimeoutMs, maxBytes: MAX_IMAGE_BYTES, signal }),
-      signal,
-    );
+    const limit = pLimit(imageCheckConcurrency);
+    // Once the signal fires no further URL is started; the ones in flight are aborted by it.
+    const probes = await limit.map(distinct, (url) => {
+      signal?.throwIfAborted();
+      return this.http.probeImage(url, { timeoutMs: imageCheckTimeoutMs, maxBytes: MAX_IMAGE_BYTES, signal });
+    });
     return new Map(distinct.map((url, i) => [url, probes[i]]));
   }
 

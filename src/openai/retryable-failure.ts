@@ -1,4 +1,4 @@
-import type { ParsedResult } from '../openai/openai-gateway.types.js';
+import type { ParsedResult } from './openai-gateway.types.js';
 
 /** Kinds where the request never produced a model answer (HTTP error, expired line, unreadable line). */
 const TRANSPORT_KINDS: ReadonlySet<string> = new Set(['request_failed', 'batch_expired', 'malformed']);
