@@ -31,7 +31,7 @@ module.exports = {
       name: 'polling-routes-never-reach-gateway',
       comment: 'GET /jobs/:id/... and the jobs list answer from the database: nothing they load may reach the OpenAI gateway.',
       severity: 'error',
-      from: { path: '^src/jobs/controllers/(job-polling|batch-jobs)\\.controller\\.ts$' },
+      from: { path: '^src/jobs/controllers/(job-polling|job-list)\\.controller\\.ts$' },
       to: { path: '^src/openai/', reachable: true },
     },
     {

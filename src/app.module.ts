@@ -33,7 +33,7 @@ export class AppModule {
         MetricsModule,
         ManagementModule,
         WebhooksModule,
-        ...(config.runsApi ? [JobsModule] : []),
+        ...(config.runsApi ? [JobsModule.register({ cancellationHook: WebhooksModule })] : []),
         ...(config.runsApi ? [WebhooksApiModule] : []),
         // The pipeline (stages, worker tasks) only where the worker runs; the API role never loads it.
         ...(config.runsWorker ? [BatchMonitorModule] : []),

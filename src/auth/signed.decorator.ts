@@ -25,3 +25,6 @@ export const QueryParameters = (names: readonly string[]) => SetMetadata(QUERY_P
 
 /** Marks a route that needs no signature (health probes, docs, metrics). */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
+
+/** Name of the OpenAPI security scheme of signed routes (Swagger UI's Authorize signs them). */
+export const HMAC_SECURITY = 'hmac';

@@ -6,12 +6,12 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
 import { targetLanguages } from '../translation/translation.service.js';
 import { BatchIngestionService } from './batch-ingestion.service.js';
-import { BatchMonitorService } from './batch-monitor.service.js';
+import { OpenAiBatchesService } from '../openai-batches/openai-batches.service.js';
 import type { ClaimedJob } from './claim-keeper.service.js';
 import type { JobPatch } from '../jobs/job.types.js';
 import { JobFinisherService, type LotCounts } from './job-finisher.service.js';
-import type { OpenAiBatch } from './openai-batch.entity.js';
-import { OpenAiBatchRepository } from './openai-batch.repository.js';
+import type { OpenAiBatch } from '../openai-batches/openai-batch.repository.js';
+import { OpenAiBatchRepository } from '../openai-batches/openai-batch.repository.js';
 import { TERMINAL_BATCH_STATUSES, TRANSLATION, type BatchStageNames } from './pipeline-stage.js';
 import { continueAfter, type StageOutcome } from './stage-outcome.js';
 
@@ -44,7 +44,7 @@ export class BatchAwaitStage {
     private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
     private readonly ingestion: BatchIngestionService,
-    private readonly monitor: BatchMonitorService,
+    private readonly monitor: OpenAiBatchesService,
     private readonly finisher: JobFinisherService,
     private readonly config: AppConfig,
   ) {}

@@ -16,7 +16,7 @@ import {
   type LotOutcome,
   type WriteSummary,
 } from './lot-outcome.js';
-import { OpenAiBatchRepository, type LockedBatchRow } from './openai-batch.repository.js';
+import { OpenAiBatchRepository, type LockedBatchRow } from '../openai-batches/openai-batch.repository.js';
 import { TRANSLATION, VISION } from './pipeline-stage.js';
 
 /** Lines applied per bulk UPDATE: big enough to be fast, small enough to keep memory flat. */

@@ -6,7 +6,7 @@ import { VisionModule } from '../vision/vision.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchAwaitStage } from './batch-await.stage.js';
 import { BatchIngestionService } from './batch-ingestion.service.js';
-import { OpenAiBatchesModule } from './openai-batches.module.js';
+import { OpenAiBatchesModule } from '../openai-batches/openai-batches.module.js';
 import { BatchReconcilerService } from './batch-reconciler.service.js';
 import { BatchSubmitStage } from './batch-submit.stage.js';
 import { DirectFallbackStage } from './direct-fallback.stage.js';

@@ -5,9 +5,9 @@ import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { TERMINAL_JOB_STATUSES } from '../jobs/job.types.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { BatchSnapshot } from '../openai/openai-gateway.types.js';
-import { BatchMonitorService } from './batch-monitor.service.js';
-import type { BatchStage } from './openai-batch.entity.js';
-import { OpenAiBatchRepository } from './openai-batch.repository.js';
+import { OpenAiBatchesService } from '../openai-batches/openai-batches.service.js';
+import type { BatchStage } from '../openai-batches/openai-batch.types.js';
+import { OpenAiBatchRepository } from '../openai-batches/openai-batch.repository.js';
 import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
 import { errorText } from '../common/errors/error-text.js';
 import { isUuid } from '../common/validation/uuid.js';
@@ -34,7 +34,7 @@ export class BatchReconcilerService {
     private readonly jobs: JobPipelineService,
     private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
-    private readonly monitor: BatchMonitorService,
+    private readonly monitor: OpenAiBatchesService,
     private readonly config: AppConfig,
   ) {}
 

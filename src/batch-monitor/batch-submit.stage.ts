@@ -10,7 +10,7 @@ import { BatchReconcilerService } from './batch-reconciler.service.js';
 import { ImageCheckService } from '../image-check/image-check.service.js';
 import { ClaimKeeper, type ClaimedJob } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
-import { OpenAiBatchRepository } from './openai-batch.repository.js';
+import { OpenAiBatchRepository } from '../openai-batches/openai-batch.repository.js';
 import { VISION, type BatchStageNames } from './pipeline-stage.js';
 import { ABANDONED, continueAfter, type StageOutcome } from './stage-outcome.js';
 import { directBudget } from './direct-fallback.stage.js';

@@ -21,7 +21,10 @@ const MAX_DIRECT_ROUNDS = 5;
 const TIME_BUDGET_MS = 30_000;
 
 /** A lot whose answer was already cut at max_output_tokens in this stage gets its one retry with the larger budget. */
-export function directBudget(retries: BudgetRetry[] | null | undefined, names: BatchStageNames): DirectBudget {
+export function directBudget(
+  retries: readonly Pick<BudgetRetry, 'stage' | 'retry_max_output_tokens'>[] | null | undefined,
+  names: BatchStageNames,
+): DirectBudget {
   const retry = (retries ?? []).find((entry) => entry.stage === names.stage);
   return retry ? { retryBudget: retry.retry_max_output_tokens } : 'default';
 }

@@ -1,5 +1,5 @@
 import { JobStatus } from '../jobs/job.types.js';
-import type { BatchStage } from './openai-batch.entity.js';
+import type { BatchStage } from '../openai-batches/openai-batch.types.js';
 
 /**
  * The one list of pipeline stages (`batch_jobs.current_stage`). Stored as
@@ -80,5 +80,4 @@ export function batchStageOf(stage: ActiveStage): BatchStageNames | undefined {
   return BATCH_STAGES.find((names) => [names.submitting, names.awaiting, names.direct].includes(stage));
 }
 
-/** OpenAI batch statuses after which nothing more will happen to the batch. */
-export const TERMINAL_BATCH_STATUSES: readonly string[] = ['completed', 'failed', 'expired', 'cancelled'];
+export { TERMINAL_BATCH_STATUSES } from '../openai-batches/openai-batch.types.js';

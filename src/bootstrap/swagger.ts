@@ -1,9 +1,8 @@
+import { HMAC_SECURITY } from '../auth/signed.decorator.js';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import { SWAGGER_SIGNING_SCRIPT } from './swagger-signing.js';
-
-export const HMAC_SECURITY = 'hmac';
 
 const DESCRIPTION = `
 Turns car photos into multilingual damage descriptions with OpenAI.

@@ -1,5 +1,5 @@
 import { ApiClientEntity } from '../auth/api-client.entity.js';
-import { OpenAiBatch } from '../batch-monitor/openai-batch.entity.js';
+import { OpenAiBatch } from '../openai-batches/openai-batch.entity.js';
 import { BatchJob } from '../jobs/entities/batch-job.entity.js';
 import { BatchLot } from '../jobs/entities/batch-lot.entity.js';
 import { WebhookDeliveryAttempt } from '../webhooks/webhook-delivery-attempt.entity.js';

@@ -94,3 +94,18 @@ export interface JobClaim {
   jobId: string;
   token: string;
 }
+
+/**
+ * One retry of a lot whose answer was cut at `max_output_tokens`, as stored
+ * in `batch_lots.budget_retries` (issue 16). The gateway's BudgetRetry has
+ * this shape; jobs keeps its own so that reading a job never loads the gateway.
+ */
+export interface BudgetRetryRecord {
+  stage: 'vision' | 'translation';
+  via: 'batch' | 'direct';
+  reason: string;
+  max_output_tokens: number;
+  retry_max_output_tokens: number;
+  usage: TokenUsage;
+  at: string;
+}

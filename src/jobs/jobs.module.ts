@@ -1,22 +1,31 @@
-import { Module } from '@nestjs/common';
-import { OpenAiBatchesModule } from '../batch-monitor/openai-batches.module.js';
+import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { OpenAiBatchesModule } from '../openai-batches/openai-batches.module.js';
 import { LotProcessingModule } from '../lot-processing/lot-processing.module.js';
-import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { BatchJobsController } from './controllers/batch-jobs.controller.js';
+import { JobListController } from './controllers/job-list.controller.js';
 import { GenerateController } from './controllers/generate.controller.js';
 import { JobPollingController } from './controllers/job-polling.controller.js';
 import { JobDataModule } from './job-data.module.js';
+import { JobQueriesService } from './job-queries.service.js';
 import { JobsService } from './jobs.service.js';
 import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { FixedWindowCounter } from './rate-limit/fixed-window.counter.js';
 import { SyncGenerationService } from './sync/sync-generation.service.js';
 import { UpstreamCanceller } from './upstream-canceller.js';
 
-/** The HTTP API of jobs (reference 002): creation, synchronous mode, polling, listing, cancellation. */
+/**
+ * The HTTP API of jobs (reference 002): creation, synchronous mode, polling,
+ * listing, cancellation. `register` takes the module that provides
+ * JobCancellationHook (the webhooks module), so jobs does not import it.
+ */
 @Module({
-  imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule, WebhooksModule],
-  controllers: [GenerateController, JobPollingController, BatchJobsController],
-  providers: [JobsService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
+  imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule],
+  controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController],
+  providers: [JobsService, JobQueriesService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
   exports: [JobsService],
 })
-export class JobsModule {}
+export class JobsModule {
+  static register(options: { cancellationHook: NonNullable<ModuleMetadata['imports']>[number] }): DynamicModule {
+    return { module: JobsModule, imports: [options.cancellationHook] };
+  }
+}

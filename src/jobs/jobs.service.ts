@@ -1,18 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Response } from 'express';
 import { ApiException } from '../common/errors/api-exception.js';
 import { ErrorCode } from '../common/errors/error-code.js';
-import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { WorkerSignal } from '../worker/worker-signal.js';
 import type { BatchJob } from './entities/batch-job.entity.js';
 import { JobStatus } from './job.types.js';
-import type { ListJobsQueryDto } from './dto/list-jobs.query.dto.js';
+import { JobCancellationHook } from './job-cancellation.hook.js';
+import { JobQueriesService } from './job-queries.service.js';
 import { JobRepository } from './job.repository.js';
-import { listItemView } from './job-views.js';
-import { streamResults } from './results-stream.js';
 import { UpstreamCanceller } from './upstream-canceller.js';
 import type { GenerationRequest } from './validation/generation-request.js';
-import { isUuid } from '../common/validation/uuid.js';
 
 /**
  * First ETA of a new batch job, before any progress exists to estimate from
@@ -36,16 +32,21 @@ export class JobNotCancellableException extends ApiException {
   }
 }
 
-/** Jobs as the API sees them: creation, lookup scoped to the client, listing and cancellation. */
+/**
+ * The commands of the jobs API: creation and cancellation. Reads (status,
+ * results, the list) are JobQueriesService's, so the polling routes never
+ * load what cancelling needs (the OpenAI gateway).
+ */
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger('Jobs');
 
   constructor(
     private readonly store: JobRepository,
+    private readonly queries: JobQueriesService,
     private readonly upstream: UpstreamCanceller,
     private readonly workerSignal: WorkerSignal,
-    private readonly webhooks: WebhooksService,
+    private readonly cancellationHook: JobCancellationHook,
   ) {}
 
   /**
@@ -73,32 +74,6 @@ export class JobsService {
     return job;
   }
 
-  /** The client's job, or 404 — also for another client's job and for ids that are not UUIDs. */
-  async getJob(clientId: string, jobId: string): Promise<BatchJob> {
-    const job = isUuid(jobId) ? await this.store.findJob(clientId, jobId) : null;
-    if (!job) throw new ApiException(404, ErrorCode.JobNotFound, `Job ${jobId} not found`);
-    return job;
-  }
-
-  /** Streams the results document of a finished job (see results-stream.ts). */
-  streamResults(res: Response, job: BatchJob): Promise<void> {
-    return streamResults(res, job, this.store);
-  }
-
-  async listJobs(clientId: string, query: ListJobsQueryDto) {
-    const [jobs, total] = await this.store.listJobs(clientId, {
-      status: query.status,
-      createdAfter: query.created_after ? new Date(query.created_after) : undefined,
-      createdBefore: query.created_before ? new Date(query.created_before) : undefined,
-      limit: query.limit,
-      offset: query.offset,
-    });
-    return {
-      jobs: jobs.map(listItemView),
-      pagination: { limit: query.limit, offset: query.offset, total, has_more: query.offset + jobs.length < total },
-    };
-  }
-
   /**
    * Cancels an active job and its unfinished lots (queueing its cancellation
    * webhooks in the same transaction), then asks OpenAI to cancel
@@ -107,11 +82,11 @@ export class JobsService {
    * the worker never resumes it.
    */
   async cancelJob(clientId: string, jobId: string) {
-    const job = await this.getJob(clientId, jobId);
+    const job = await this.queries.getJob(clientId, jobId);
     // The batch_job_cancelled webhooks commit with the cancellation itself.
-    const cancelledAt = await this.store.cancelJob(clientId, job.id, (manager) => this.webhooks.enqueueForJob(job.id, manager));
+    const cancelledAt = await this.store.cancelJob(clientId, job.id, (manager) => this.cancellationHook.onCancelled(job.id, manager));
     if (!cancelledAt) {
-      const current = await this.getJob(clientId, jobId); // re-read: the worker may have just finished it
+      const current = await this.queries.getJob(clientId, jobId); // re-read: the worker may have just finished it
       throw new JobNotCancellableException(current.status);
     }
     this.logger.log(`job_id=${job.id} client_id=${clientId} cancelled by the client`);

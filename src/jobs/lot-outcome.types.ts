@@ -1,5 +1,4 @@
-import type { BudgetRetry } from '../openai/openai-gateway.types.js';
-import type { JobStatus, TokenUsage } from './job.types.js';
+import type { BudgetRetryRecord, JobStatus, TokenUsage } from './job.types.js';
 import { addUsage } from './token-usage.js';
 
 /**
@@ -19,8 +18,8 @@ export type LotOutcome = (
    * direct call with `retry.retry_max_output_tokens` — unless it already had
    * its retry in this stage, then it fails with `error`.
    */
-  | { id: string; kind: 'budget'; error: string; retry: BudgetRetry; usage: TokenUsage }
-) & { budgetRetry?: BudgetRetry };
+  | { id: string; kind: 'budget'; error: string; retry: BudgetRetryRecord; usage: TokenUsage }
+) & { budgetRetry?: BudgetRetryRecord };
 
 /** Where a stage's results go: the lots still in `lotStatus` of the job, and the status a lot takes after its vision answer. */
 export interface LotResultTarget {
@@ -33,7 +32,7 @@ export interface LotResultTarget {
 }
 
 /** The lot's `error_message` while its budget retry is pending. */
-export function budgetRetryNote(error: string, retry: BudgetRetry): string {
+export function budgetRetryNote(error: string, retry: BudgetRetryRecord): string {
   return `${error} Retrying once with max_output_tokens=${retry.retry_max_output_tokens}.`;
 }
 

@@ -3,9 +3,8 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Between, DataSource, type FindOptionsWhere, Repository } from 'typeorm';
 import { isUuid } from '../common/validation/uuid.js';
 import { query, queryOne, execute, type SqlRunner, type Transaction } from '../database/sql.js';
-import type { BudgetRetry } from '../openai/openai-gateway.types.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
-import { ACTIVE_JOB_STATUSES, JobStatus, type LotCounts, type LotResult } from './job.types.js';
+import { ACTIVE_JOB_STATUSES, JobStatus, type BudgetRetryRecord, type LotCounts, type LotResult } from './job.types.js';
 import { budgetRetryNote, emptySummary, type LotOutcome, type LotResultTarget, type WriteSummary } from './lot-outcome.types.js';
 import { addUsage, addUsageSql } from './token-usage.js';
 
@@ -17,7 +16,7 @@ export interface WaitingLot {
   images: { url: string }[];
   missing_images: string[];
   vision_result: string | null;
-  budget_retries: BudgetRetry[];
+  budget_retries: BudgetRetryRecord[];
   position: number;
 }
 

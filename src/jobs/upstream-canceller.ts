@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { BatchMonitorService } from '../batch-monitor/batch-monitor.service.js';
+import { OpenAiBatchesService } from '../openai-batches/openai-batches.service.js';
 import { errorText } from '../common/errors/error-text.js';
 
 /** Longest a cancel request waits for OpenAI before answering; the worker's sweeps finish the rest. */
@@ -14,7 +14,7 @@ export const UPSTREAM_CANCEL_WAIT_MS = 10_000;
 export class UpstreamCanceller {
   private readonly logger = new Logger('Jobs');
 
-  constructor(private readonly batches: BatchMonitorService) {}
+  constructor(private readonly batches: OpenAiBatchesService) {}
 
   async cancel(jobId: string): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BatchMonitorService } from '../batch-monitor/batch-monitor.service.js';
+import { OpenAiBatchesService } from '../openai-batches/openai-batches.service.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { WorkerHeartbeatService } from '../worker/worker-heartbeat.service.js';
@@ -9,7 +9,7 @@ import { WorkerHeartbeatService } from '../worker/worker-heartbeat.service.js';
 export class MetricSources {
   constructor(
     readonly jobs: JobPipelineService,
-    readonly batches: BatchMonitorService,
+    readonly batches: OpenAiBatchesService,
     readonly webhooks: WebhooksService,
     readonly heartbeats: WorkerHeartbeatService,
   ) {}

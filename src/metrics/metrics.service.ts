@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { MetricSources } from './metric-sources.js';
-import { MetricsRegistry } from './metrics-registry.module.js';
+import { MetricsRegistry } from '../common/metrics/metrics-registry.module.js';
 
 /** One row of a gauge: its label values and `value`. */
 type GaugeRow = Record<string, string | number>;

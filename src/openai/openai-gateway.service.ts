@@ -7,7 +7,7 @@ import type { Response } from 'openai/resources/responses/responses';
 import { Registry } from 'prom-client';
 import { withRetries, retryAfterFromHeaders } from '../common/retry/index.js';
 import { AppConfig } from '../config/app-config.js';
-import { MetricsRegistry } from '../metrics/metrics-registry.module.js';
+import { MetricsRegistry } from '../common/metrics/metrics-registry.module.js';
 import { uploadBatchFile, UploadHttpError } from './batch-file.uploader.js';
 import { OPENAI_BATCH_LIMITS, writeBatchParts, type BatchFilePart, type BatchPartLimits } from './batch-file.writer.js';
 import { toBatchSnapshot } from './batch-snapshot.mapper.js';

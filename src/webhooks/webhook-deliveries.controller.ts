@@ -12,8 +12,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/api-client.js';
-import { Signed } from '../auth/signed.decorator.js';
-import { HMAC_SECURITY } from '../bootstrap/swagger.js';
+import { HMAC_SECURITY, Signed } from '../auth/signed.decorator.js';
 import { RedeliverWebhooksDto, RedeliveryResultDto, WebhookDeliveryListDto } from './dto/webhook-delivery.dto.js';
 import { WebhooksService, type RedeliveryResult } from './webhooks.service.js';
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpClientModule } from '../common/http/http-client.module.js';
+import { JobCancellationHook } from '../jobs/job-cancellation.hook.js';
 import { JobDataModule } from '../jobs/job-data.module.js';
 import { WebhookDeliveriesController } from './webhook-deliveries.controller.js';
 import { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity.js';
@@ -17,8 +18,18 @@ import { WebhooksService } from './webhooks.service.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([WebhookDelivery, WebhookDeliveryAttempt]), JobDataModule, HttpClientModule],
-  providers: [WebhookDeliveryRepository, WebhooksService, WebhookSenderService],
-  exports: [WebhooksService],
+  providers: [
+    WebhookDeliveryRepository,
+    WebhooksService,
+    WebhookSenderService,
+    // A cancelled job's webhooks commit with the cancellation (see JobsModule.register).
+    {
+      provide: JobCancellationHook,
+      useFactory: (webhooks: WebhooksService): JobCancellationHook => ({ onCancelled: (jobId, tx) => webhooks.enqueueForJob(jobId, tx) }),
+      inject: [WebhooksService],
+    },
+  ],
+  exports: [WebhooksService, JobCancellationHook],
 })
 export class WebhooksModule {}
 

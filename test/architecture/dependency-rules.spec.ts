@@ -16,19 +16,6 @@ const FIXTURES = join(ROOT, 'test/architecture/fixtures');
 const load = createRequire(import.meta.url);
 const config = load(join(ROOT, '.dependency-cruiser.cjs')) as { forbidden: IForbiddenRuleType[]; options: ICruiseOptions };
 
-/**
- * Rules that the restructuring of issue 10 makes pass (R1: table owners; R2: transport-only gateway). Their test
- * still fails until then; this note only says why. Remove an entry once its rule passes.
- */
-const PENDING: Record<string, string> = {
-  'polling-routes-never-reach-gateway':
-    'expected to fail until the pipeline no longer pulls src/openai into src/jobs (R2: transport-only gateway, jobs not importing batch-monitor)',
-  'entities-stay-in-their-module':
-    'expected to fail until batch-monitor, openai, translation and webhooks ask src/jobs instead of importing its entities (R1/R2)',
-  'no-cycles-between-modules':
-    'expected to fail until batch-monitor, jobs, openai, translation and webhooks stop importing each other both ways (R1/R2)',
-};
-
 async function cruiseTree(baseDir: string): Promise<ICruiseResult> {
   const result = await cruise(
     ['src'],
@@ -62,11 +49,10 @@ function describeViolation(violation: IViolation): string {
 const violationsOf = (result: ICruiseResult, rule: string) =>
   result.summary.violations.filter((violation) => violation.rule.name === rule).map(describeViolation);
 
-/** Fails with the rule's purpose, every offending import, and (for pending rules) why it is expected to fail for now. */
+/** Fails with the rule's purpose and every offending import. */
 function expectNone(rule: string, purpose: string | undefined, offences: string[]): void {
   if (offences.length === 0) return;
-  const pending = PENDING[rule] ? `\n\n(${PENDING[rule]})` : '';
-  throw new Error(`rule ${rule} broken ${offences.length} time(s): ${purpose ?? ''}\n  ${offences.join('\n  ')}${pending}`);
+  throw new Error(`rule ${rule} broken ${offences.length} time(s): ${purpose ?? ''}\n  ${offences.join('\n  ')}`);
 }
 
 describe('dependency rules on src/ (.dependency-cruiser.cjs)', () => {

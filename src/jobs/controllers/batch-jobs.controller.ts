@@ -1,14 +1,13 @@
-import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { QueryParameters, Signed } from '../../auth/signed.decorator.js';
-import { HMAC_SECURITY } from '../../bootstrap/swagger.js';
+import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, ApiNotCancellable, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
-import { CancelledJobDto, JobListDto } from '../dto/job-responses.dto.js';
-import { LIST_JOBS_PARAMETERS, ListJobsQueryDto } from '../dto/list-jobs.query.dto.js';
+import { CancelledJobDto } from '../dto/job-responses.dto.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
 
+/** Commands on one job (cancel), which may reach OpenAI; the list is JobListController. */
 @ApiTags('jobs')
 @ApiSecurity(HMAC_SECURITY)
 @UseGuards(ClientRateLimitGuard)
@@ -16,29 +15,6 @@ import { ClientId } from './client-id.decorator.js';
 @Controller('api/v1/batch-jobs')
 export class BatchJobsController {
   constructor(private readonly jobs: JobsService) {}
-
-  @Get()
-  @Signed('query')
-  @QueryParameters(LIST_JOBS_PARAMETERS)
-  @ApiOperation({
-    summary: "List the client's jobs, newest first",
-    description:
-      'Signature: HMAC over the raw query string as sent, without `?` (e.g. `status=processing&limit=20`; empty string when there is none). ' +
-      '`created_after` is inclusive, `created_before` exclusive. Bad values, and any other parameter (checked before the signature), ' +
-      'answer 400 VALIDATION_FAILED.',
-  })
-  @ApiOkResponse({ type: JobListDto })
-  @ApiErrors(
-    {
-      ...ERROR_EXAMPLES.validation,
-      message: 'limit: limit must not be greater than 100',
-      details: { problems: ['limit: limit must not be greater than 100'] },
-    },
-    ...AUTH_ERRORS,
-  )
-  list(@ClientId() clientId: string, @Query() query: ListJobsQueryDto) {
-    return this.jobs.listJobs(clientId, query);
-  }
 
   @Post(':job_id/cancel')
   @HttpCode(200)

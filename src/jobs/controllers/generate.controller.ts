@@ -1,8 +1,7 @@
 import { Body, Controller, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Signed } from '../../auth/signed.decorator.js';
-import { HMAC_SECURITY } from '../../bootstrap/swagger.js';
+import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { GenerateDescriptionsDto } from '../dto/generate-descriptions.dto.js';
 import { AcceptedJobDto, SyncResultDto } from '../dto/job-responses.dto.js';

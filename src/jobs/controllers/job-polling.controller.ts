@@ -1,13 +1,12 @@
 import { Controller, Get, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Signed } from '../../auth/signed.decorator.js';
-import { HMAC_SECURITY } from '../../bootstrap/swagger.js';
+import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { JobResultsDto, JobStatusDto, NotCompletedDto } from '../dto/job-responses.dto.js';
 import { ACTIVE_JOB_STATUSES } from '../job.types.js';
 import { notCompletedView, statusView } from '../job-views.js';
-import { JobsService } from '../jobs.service.js';
+import { JobQueriesService } from '../job-queries.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
 
@@ -30,7 +29,7 @@ const POLLING_ERRORS = [...AUTH_ERRORS, ERROR_EXAMPLES.jobNotFound];
 @PollingRateLimit()
 @Controller('api/v1')
 export class JobPollingController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(private readonly jobs: JobQueriesService) {}
 
   @Get(['batch-status/:job_id', 'jobs/:job_id/status'])
   @Signed('job_id')

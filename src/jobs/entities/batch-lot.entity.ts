@@ -1,6 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { JobStatus, type LotResult, type TokenUsage } from '../job.types.js';
-import type { BudgetRetry } from '../../openai/openai-gateway.types.js';
+import { JobStatus, type BudgetRetryRecord, type LotResult, type TokenUsage } from '../job.types.js';
 
 /** One vehicle of a job. Its row id is the `custom_id` of its OpenAI batch requests. */
 @Entity('batch_lots')
@@ -52,7 +51,7 @@ export class BatchLot implements LotResult {
 
   /** Answers cut at max_output_tokens and the one retry each earned (stage, budgets, what the cut attempt billed). */
   @Column({ name: 'budget_retries', type: 'jsonb', default: [] })
-  budgetRetries: BudgetRetry[];
+  budgetRetries: BudgetRetryRecord[];
 
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HealthController } from '../../../src/health/health.controller.js';
 import { MetricsService } from '../../../src/metrics/metrics.service.js';
-import { MetricsRegistry } from '../../../src/metrics/metrics-registry.module.js';
+import { MetricsRegistry } from '../../../src/common/metrics/metrics-registry.module.js';
 import { GatewayMetricsRecorder } from '../../../src/openai/openai-gateway.metrics.js';
 import type { AppConfig } from '../../../src/config/app-config.js';
 

@@ -2,8 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, IsNull, Not, Repository } from 'typeorm';
 import { execute, query, queryOne, type Transaction } from '../database/sql.js';
-import { OpenAiBatch, type BatchStage } from './openai-batch.entity.js';
-import { TERMINAL_BATCH_STATUSES } from './pipeline-stage.js';
+import { OpenAiBatch } from './openai-batch.entity.js';
+import type { BatchStage } from './openai-batch.types.js';
+
+/** The row type other modules use (the entity itself stays inside this module). */
+export type { OpenAiBatch };
+import { TERMINAL_BATCH_STATUSES } from './openai-batch.types.js';
 
 /** What OpenAI said when it created a batch of a submission. */
 export interface CreatedBatch {

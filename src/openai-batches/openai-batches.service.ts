@@ -6,7 +6,7 @@ import { errorText } from '../common/errors/error-text.js';
 
 /** The OpenAI side of a job's batches that other modules act on (cancel with the job) or count (metrics). */
 @Injectable()
-export class BatchMonitorService {
+export class OpenAiBatchesService {
   private readonly logger = new Logger('BatchMonitor');
 
   constructor(

@@ -1,19 +1,19 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OpenAiGatewayModule } from '../openai/openai-gateway.module.js';
-import { BatchMonitorService } from './batch-monitor.service.js';
+import { OpenAiBatchesService } from './openai-batches.service.js';
 import { OpenAiBatch } from './openai-batch.entity.js';
 import { OpenAiBatchRepository } from './openai-batch.repository.js';
 
 /**
  * The owner of `openai_batches`: its repository (used by the pipeline) and
- * BatchMonitorService, which cancels a job's batches at OpenAI and counts
+ * OpenAiBatchesService, which cancels a job's batches at OpenAI and counts
  * them for /metrics. On its own so that the API role, which cancels jobs,
  * loads it without the pipeline's stages and worker tasks.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([OpenAiBatch]), OpenAiGatewayModule],
-  providers: [OpenAiBatchRepository, BatchMonitorService],
-  exports: [OpenAiBatchRepository, BatchMonitorService],
+  providers: [OpenAiBatchRepository, OpenAiBatchesService],
+  exports: [OpenAiBatchRepository, OpenAiBatchesService],
 })
 export class OpenAiBatchesModule {}

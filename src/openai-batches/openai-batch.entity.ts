@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-export type BatchStage = 'vision' | 'translation';
+import type { BatchStage } from './openai-batch.types.js';
 
 /** Every OpenAI batch the service ever created for a job (a large job may need several per stage). */
 @Entity('openai_batches')
