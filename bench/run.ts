@@ -109,46 +109,55 @@ async function main(): Promise<void> {
       ];
     });
 
+    /** Peak RSS and the worst /health/live while one hostile or heavy load ran (steps 6 and 7). */
+    const impactRows = (
+      impact: { peakRss: number; probes: number; failedProbes: number; worstLiveMs: number },
+      liveTarget?: number,
+    ): Row[] => [
+      {
+        metric: '  peak RSS meanwhile (whole process)',
+        value: megabytes(impact.peakRss),
+        target: '< 1.5 GB',
+        met: impact.peakRss < 1.5 * GB,
+      },
+      {
+        metric: `  worst GET /health/live meanwhile (${impact.probes} probes, ${impact.failedProbes} failed)`,
+        value: seconds(impact.worstLiveMs),
+        target: liveTarget === undefined ? '' : `< ${liveTarget / 1000} s`,
+        met: liveTarget === undefined ? null : impact.worstLiveMs < liveTarget && impact.failedProbes === 0,
+      },
+    ];
+
     await step(rows, '(6) decompression bomb and 100 MB of tiny values, unauthenticated', async () => {
       const bomb = await benchBombs(api);
-      const figures = (name: string, impact: typeof bomb.compressed): Row[] => [
-        { metric: name, value: String(impact.result), target: '413', met: impact.result === 413 },
-        {
-          metric: '  peak RSS meanwhile (whole process)',
-          value: megabytes(impact.peakRss),
-          target: '< 1.5 GB',
-          met: impact.peakRss < 1.5 * GB,
-        },
-        {
-          metric: `  worst GET /health/live meanwhile (${impact.probes} probes, ${impact.failedProbes} failed)`,
-          value: seconds(impact.worstLiveMs),
-          target: '< 1.5 s',
-          met: impact.worstLiveMs < 1500 && impact.failedProbes === 0,
-        },
-      ];
       return [
-        ...figures(`gzip bomb: ${(bomb.gzipBytes / 1024).toFixed(0)} KB inflating to 100 MB of [] values`, bomb.compressed),
-        ...figures('the same 100 MB uncompressed', bomb.uncompressed),
+        {
+          metric: `gzip bomb: ${(bomb.gzipBytes / 1024).toFixed(0)} KB inflating to 100 MB of [] values`,
+          value: String(bomb.compressed.result),
+          target: '413',
+          met: bomb.compressed.result === 413,
+        },
+        ...impactRows(bomb.compressed, 1500),
+        {
+          metric: 'the same 100 MB uncompressed',
+          value: String(bomb.uncompressed.result),
+          target: '413',
+          met: bomb.uncompressed.result === 413,
+        },
+        ...impactRows(bomb.uncompressed, 1500),
       ];
     });
 
     await step(rows, '(7) three concurrent 50,000-lot POSTs', async () => {
       const creates = await benchConcurrentCreates(api, request);
-      const all201 = creates.result.every((status) => status === 201);
       return [
-        { metric: 'three 50,000-lot POSTs at once', value: creates.result.join(', '), target: '201 × 3', met: all201 },
         {
-          metric: 'peak RSS meanwhile (whole process)',
-          value: megabytes(creates.peakRss),
-          target: '< 1.5 GB',
-          met: creates.peakRss < 1.5 * GB,
+          metric: 'three 50,000-lot POSTs at once',
+          value: creates.result.join(', '),
+          target: '201 × 3',
+          met: creates.result.every((status) => status === 201),
         },
-        {
-          metric: `worst GET /health/live meanwhile (${creates.probes} probes, ${creates.failedProbes} failed)`,
-          value: seconds(creates.worstLiveMs),
-          target: '',
-          met: null,
-        },
+        ...impactRows(creates),
       ];
     });
 

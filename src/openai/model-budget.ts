@@ -1,3 +1,4 @@
+import type { AppConfig } from '../config/app-config.js';
 import type { Reasoning } from 'openai/resources/shared';
 
 /**
@@ -6,18 +7,11 @@ import type { Reasoning } from 'openai/resources/shared';
  * and the `max_output_tokens` each gets (issue 16). No prompts here.
  */
 
-/** The model parameters a request builder needs (a slice of `config.openai`). */
-export interface ModelSettings {
-  visionModel: string;
-  translationModel: string;
-  /** `max_output_tokens` of non-reasoning models (per language for translations). */
-  maxOutputTokens: number;
-  /** `max_output_tokens` of reasoning models: reasoning and answer together (OpenAI: reserve ≥ 25,000). */
-  reasoningMaxOutputTokens: number;
-  imageDetail: 'auto' | 'low' | 'high';
-  temperature: number;
-  reasoningEffort: 'low' | 'medium' | 'high';
-}
+/** The model parameters a request builder needs: a slice of `config.openai`. */
+export type ModelSettings = Pick<
+  AppConfig['openai'],
+  'visionModel' | 'translationModel' | 'maxOutputTokens' | 'reasoningMaxOutputTokens' | 'imageDetail' | 'temperature' | 'reasoningEffort'
+>;
 
 /** Per-request overrides: the larger budget of a lot's retry after an answer cut at `max_output_tokens`. */
 export interface RequestOverrides {
