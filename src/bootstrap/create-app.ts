@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../app.module.js';
 import type { AppConfig } from '../config/app-config.js';
+import type { Clock } from '../common/clock.js';
 import { setupSwagger } from './swagger.js';
 import { createValidationPipe } from '../common/validation/validation.pipe.js';
 import { ManagementServer } from '../management/management.server.js';
@@ -38,10 +39,12 @@ export interface CreateAppOptions {
   extraModules?: Type[];
   /** Smaller body limits or parser heaps (tests prove the limits' logic with small bodies this way). */
   bodyParsing?: BodyParsingOptions;
+  /** Time for everything that injects `Clock` (default: the system clock; tests pass a manual one). */
+  clock?: Clock;
 }
 
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
-  const root = AppModule.forRoot(config);
+  const root = AppModule.forRoot(config, { clock: options.clock });
   root.imports = [...(root.imports ?? []), JsonBodyModule.forRoot(options.bodyParsing), ...(options.extraModules ?? [])];
   const app = await NestFactory.create<NestExpressApplication>(root, {
     logger: options.logger === undefined ? createLogger(config) : options.logger,

@@ -1,9 +1,10 @@
 import { ApiError, notFound } from './api-error.js';
 import { newBatchObject, TERMINAL_STATUSES, type BatchObject, type BatchStatus } from './batch-object.js';
 import { validateBatchInput, type BatchError, type InputLine } from './batch-validation.js';
+import type { EmulatorClock } from './emulator-clock.js';
 import type { BatchFaultEffect } from './faults.js';
 import type { FileStore } from './file-store.js';
-import { newId, newRequestId, nowSeconds, stableHash } from './ids.js';
+import { newId, newRequestId, stableHash } from './ids.js';
 import type { ResponsesService } from './responses.service.js';
 import type { StatsRecorder } from './stats.js';
 
@@ -13,6 +14,8 @@ export interface BatchEngineDeps {
   stats: StatsRecorder;
   /** Time from `in_progress` to `completed`; validating and finalizing take a tenth of it each. */
   durationMs: number;
+  /** Stamps and the waits between phases. */
+  clock: EmulatorClock;
   log: (line: string) => void;
 }
 
@@ -38,13 +41,14 @@ const CONCURRENCY = 16;
 /** The Batch API lifecycle on an accelerated clock; all state in memory. */
 export class BatchEngine {
   private readonly runs = new Map<string, BatchRun>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** One per scheduled task: close() aborts them all. */
+  private readonly timers = new Set<AbortController>();
   private closed = false;
 
   constructor(private readonly deps: BatchEngineDeps) {}
 
   create(inputFileId: string, endpoint: string, metadata: Record<string, string> | null, fault: BatchFaultEffect | undefined): BatchObject {
-    const batch = newBatchObject(inputFileId, endpoint, metadata);
+    const batch = newBatchObject(inputFileId, endpoint, metadata, this.nowSeconds());
     const run: BatchRun = { batch, fault: fault ?? {}, lines: [], order: [], processed: 0, outputLines: [], errorLines: [], busy: false };
     this.runs.set(batch.id, run);
     this.deps.stats.increment('batchesCreated');
@@ -69,7 +73,7 @@ export class BatchEngine {
       throw new ApiError(409, `Cannot cancel a batch with status '${batch.status}'.`, 'invalid_request_error');
     }
     batch.status = 'cancelling';
-    batch.cancelling_at = nowSeconds();
+    batch.cancelling_at = this.nowSeconds();
     // A slice in flight finishes first (its results are kept); otherwise wind down now.
     if (!run.busy) this.schedule(() => this.finishCancel(run), this.phaseMs);
     return structuredClone(batch);
@@ -77,8 +81,13 @@ export class BatchEngine {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.abort();
     this.timers.clear();
+  }
+
+  /** Unix seconds by the engine's clock, the unit of every OpenAI timestamp. */
+  private nowSeconds(): number {
+    return Math.floor(this.deps.clock.now() / 1000);
   }
 
   private get phaseMs(): number {
@@ -95,15 +104,18 @@ export class BatchEngine {
     return run;
   }
 
-  /** Timers never keep the process alive and all die with close(). */
+  /** Waits never keep the process alive (the system clock's) and all die with close(). */
   private schedule(task: () => void | Promise<void>, ms: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (this.closed) return;
-      Promise.resolve(task()).catch((err: unknown) => this.deps.log(`emulator: batch task failed: ${String(err)}`));
-    }, ms);
-    timer.unref();
+    const timer = new AbortController();
     this.timers.add(timer);
+    this.deps.clock.sleep(ms, timer.signal).then(
+      () => {
+        this.timers.delete(timer);
+        if (this.closed) return;
+        Promise.resolve(task()).catch((err: unknown) => this.deps.log(`emulator: batch task failed: ${String(err)}`));
+      },
+      () => this.timers.delete(timer), // closed
+    );
   }
 
   private validate(run: BatchRun): void {
@@ -138,13 +150,13 @@ export class BatchEngine {
     batch.model = result.model;
     batch.request_counts.total = result.lines.length;
     batch.status = 'in_progress';
-    batch.in_progress_at = nowSeconds();
+    batch.in_progress_at = this.nowSeconds();
     this.schedule(() => this.tick(run), this.sliceMs);
   }
 
   private fail(run: BatchRun, errors: BatchError[]): void {
     run.batch.status = 'failed';
-    run.batch.failed_at = nowSeconds();
+    run.batch.failed_at = this.nowSeconds();
     run.batch.errors = { object: 'list', data: errors };
   }
 
@@ -165,7 +177,7 @@ export class BatchEngine {
     if ((batch.status as BatchStatus) === 'cancelling') return this.schedule(() => this.finishCancel(run), this.phaseMs);
     if (run.processed >= total) {
       batch.status = 'finalizing';
-      batch.finalizing_at = nowSeconds();
+      batch.finalizing_at = this.nowSeconds();
       if (fault.stuck !== 'finalizing') this.schedule(() => this.complete(run), this.phaseMs);
       return;
     }
@@ -214,7 +226,7 @@ export class BatchEngine {
     if (run.batch.status !== 'finalizing') return;
     this.writeFiles(run);
     run.batch.status = 'completed';
-    run.batch.completed_at = nowSeconds();
+    run.batch.completed_at = this.nowSeconds();
   }
 
   /** The completion window ran out: unprocessed requests go to the error file as `batch_expired`. */
@@ -231,14 +243,14 @@ export class BatchEngine {
     }
     this.writeFiles(run);
     run.batch.status = 'expired';
-    run.batch.expired_at = nowSeconds();
+    run.batch.expired_at = this.nowSeconds();
   }
 
   private finishCancel(run: BatchRun): void {
     if (run.batch.status !== 'cancelling') return;
     this.writeFiles(run);
     run.batch.status = 'cancelled';
-    run.batch.cancelled_at = nowSeconds();
+    run.batch.cancelled_at = this.nowSeconds();
   }
 
   private writeFiles(run: BatchRun): void {

@@ -37,8 +37,12 @@ export interface BatchObject {
 
 export const TERMINAL_STATUSES: readonly BatchStatus[] = ['failed', 'completed', 'expired', 'cancelled'];
 
-export function newBatchObject(inputFileId: string, endpoint: string, metadata: Record<string, string> | null): BatchObject {
-  const createdAt = nowSeconds();
+export function newBatchObject(
+  inputFileId: string,
+  endpoint: string,
+  metadata: Record<string, string> | null,
+  createdAt = nowSeconds(),
+): BatchObject {
   return {
     id: newId('batch_'),
     object: 'batch',

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { BatchEngine } from './batch-engine.js';
+import { systemEmulatorClock, type EmulatorClock } from './emulator-clock.js';
 import { batchRoutes } from './batches.routes.js';
 import { FileStore } from './file-store.js';
 import { fileRoutes } from './files.routes.js';
@@ -14,6 +15,7 @@ import type { OutboundTarget } from '../common/http/safe-request.js';
 export { FaultControl } from './faults.js';
 export type { BatchFault, BatchFaultEffect, DelayFault, Fault, HttpFault } from './faults.js';
 export type { EmulatorStats } from './stats.js';
+export type { EmulatorClock } from './emulator-clock.js';
 
 export interface EmulatorOptions {
   /** 0 = a random free port (default). */
@@ -24,6 +26,8 @@ export interface EmulatorOptions {
   apiKey?: string;
   /** Time a batch takes from `in_progress` to `completed` (default 5000 ms). */
   batchDurationMs?: number;
+  /** The batch lifecycle's time (default: real time); tests pass a manual clock to move batches on without waiting. */
+  clock?: EmulatorClock;
   /** Timeout of each image download, redirects included (default 5000 ms). */
   imageFetchTimeoutMs?: number;
   /**
@@ -64,7 +68,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const files = new FileStore();
   const images = new OutboundHttpTarget(options.imageNetwork ?? { allowPrivateNetworks: false, allowLoopback: true });
   const responses = new ResponsesService(stats, options.imageFetchTimeoutMs ?? 5000, images);
-  const batches = new BatchEngine({ files, responses, stats, durationMs: options.batchDurationMs ?? 5000, log });
+  const batches = new BatchEngine({
+    files,
+    responses,
+    stats,
+    durationMs: options.batchDurationMs ?? 5000,
+    clock: options.clock ?? systemEmulatorClock,
+    log,
+  });
 
   const server = createEmulatorServer({
     routes: [

@@ -1,9 +1,12 @@
+import { Clock, SystemClock } from '../common/clock.js';
+
 export interface RateLimiterOptions {
   /** Requests started per minute (OPENAI_MAX_RPM); Infinity: concurrency and pauses only (the rate is counted elsewhere). */
   maxPerMinute: number;
   /** Requests in flight at once (OPENAI_MAX_CONCURRENT). */
   maxConcurrent: number;
-  now?: () => number;
+  /** Time for the rate, pauses and wake-ups (default: the system clock; tests pass a manual one). */
+  clock?: Clock;
 }
 
 export interface RateLimiterStats {
@@ -38,18 +41,19 @@ interface Waiter {
 export class RateLimiter {
   private readonly capacity: number;
   private readonly perMs: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private tokens: number;
   private refilledAt: number;
   private pausedUntil = 0;
   private inFlight = 0;
   private readonly queue: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Aborts the pending wake-up when a newer one replaces it. */
+  private wakeUp: AbortController | undefined;
   private readonly counters = { waits: 0, waitedMs: 0, maxInFlight: 0 };
 
   constructor(private readonly options: RateLimiterOptions) {
     if (!(options.maxPerMinute >= 1) || !(options.maxConcurrent >= 1)) throw new Error('RateLimiter limits must be >= 1');
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? new SystemClock();
     this.capacity = Math.max(1, Math.ceil(options.maxPerMinute / 60));
     this.perMs = options.maxPerMinute / 60_000;
     this.tokens = this.capacity;
@@ -82,6 +86,10 @@ export class RateLimiter {
   pauseFor(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
     this.pump();
+  }
+
+  private now(): number {
+    return this.clock.now();
   }
 
   get stats(): RateLimiterStats {
@@ -130,15 +138,20 @@ export class RateLimiter {
 
   /** Wakes up when the rate or a pause (not concurrency: a release pumps) can let the next waiter start. */
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.wakeUp?.abort();
+    this.wakeUp = undefined;
     if (this.queue.length === 0 || this.inFlight >= this.options.maxConcurrent) return;
     const untilToken = this.tokens >= 1 ? 0 : (1 - this.tokens) / this.perMs;
     const untilUnpaused = Math.max(0, this.pausedUntil - this.now());
     const delay = Math.max(1, Math.ceil(Math.max(untilToken, untilUnpaused)));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.pump();
-    }, delay);
+    const wakeUp = (this.wakeUp = new AbortController());
+    this.clock.sleep(delay, wakeUp.signal).then(
+      () => {
+        if (this.wakeUp !== wakeUp) return;
+        this.wakeUp = undefined;
+        this.pump();
+      },
+      () => undefined, // replaced by a newer wake-up
+    );
   }
 }

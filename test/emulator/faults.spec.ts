@@ -12,6 +12,7 @@ import {
   textRequest,
   uploadJsonl,
 } from './helpers.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 let emu: RunningEmulator;
 let client: OpenAI;
@@ -115,31 +116,63 @@ describe('HTTP faults', () => {
   });
 });
 
-describe('batch faults', () => {
+describe('stuck batches (on a manual clock: time moves past the batch duration without waiting)', () => {
+  const DURATION_MS = 150;
+  const clock = new ManualClock();
+  let stuckEmu: RunningEmulator;
+  let stuckClient: OpenAI;
+  beforeAll(async () => {
+    ({ emu: stuckEmu, client: stuckClient } = await startTestEmulator({ batchDurationMs: DURATION_MS, clock }));
+  });
+  afterEach(() => stuckEmu.faults.reset());
+  afterAll(() => stuckEmu.close());
+
+  /** Moves the clock 5 ms at a time until `done` holds for the batch (bounded by 20 batch durations). */
+  async function advanceUntil(id: string, done: (b: Batch) => boolean): Promise<Batch> {
+    for (let elapsed = 0; elapsed <= 20 * DURATION_MS; elapsed += 5) {
+      const batch = await stuckClient.batches.retrieve(id);
+      if (done(batch)) return batch;
+      clock.advance(5);
+    }
+    throw new Error(`batch ${id} never reached the expected state`);
+  }
+
+  /** Moves the clock ten batch durations on, letting the engine run whatever comes due. */
+  async function longAfter(): Promise<void> {
+    for (let elapsed = 0; elapsed < 10 * DURATION_MS; elapsed += 5) {
+      clock.advance(5);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   it('stuck in_progress (only the batch whose metadata matches), and cancel still works', async () => {
-    emu.faults.batch({ match: { stage: 'translation' }, stuck: 'in_progress' });
-    const vision = await createBatch(client, lots(6), { job_id: 'j1', stage: 'vision' });
-    const translation = await createBatch(client, lots(6), { job_id: 'j1', stage: 'translation' });
-    expect((await pollBatch(client, vision.id, isTerminal)).status).toBe('completed');
-    await pollBatch(client, translation.id, (b) => b.request_counts?.completed === 3);
-    await new Promise((r) => setTimeout(r, 400)); // well past its 150 ms duration
-    const stuck: Batch = await client.batches.retrieve(translation.id);
+    stuckEmu.faults.batch({ match: { stage: 'translation' }, stuck: 'in_progress' });
+    const vision = await createBatch(stuckClient, lots(6), { job_id: 'j1', stage: 'vision' });
+    const translation = await createBatch(stuckClient, lots(6), { job_id: 'j1', stage: 'translation' });
+    expect((await advanceUntil(vision.id, isTerminal)).status).toBe('completed');
+    await advanceUntil(translation.id, (b) => b.request_counts?.completed === 3);
+    await longAfter(); // well past its 150 ms duration
+    expect(clock.pending).toBe(0); // nothing left scheduled: it can never move on
+    const stuck: Batch = await stuckClient.batches.retrieve(translation.id);
     expect(stuck.status).toBe('in_progress');
     expect(stuck.request_counts).toEqual({ total: 6, completed: 3, failed: 0 });
-    await client.batches.cancel(translation.id);
-    const cancelled = await pollBatch(client, translation.id, isTerminal);
+    await stuckClient.batches.cancel(translation.id);
+    const cancelled = await advanceUntil(translation.id, isTerminal);
     expect(cancelled.status).toBe('cancelled');
-    expect(await readJsonl(client, cancelled.output_file_id as string)).toHaveLength(3);
+    expect(await readJsonl(stuckClient, cancelled.output_file_id as string)).toHaveLength(3);
   });
 
   it('stuck finalizing', async () => {
-    emu.faults.batch({ stuck: 'finalizing' });
-    const batch = await createBatch(client, lots(3));
-    await pollBatch(client, batch.id, (b) => b.status === 'finalizing');
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await client.batches.retrieve(batch.id)).status).toBe('finalizing');
+    stuckEmu.faults.batch({ stuck: 'finalizing' });
+    const batch = await createBatch(stuckClient, lots(3));
+    await advanceUntil(batch.id, (b) => b.status === 'finalizing');
+    await longAfter();
+    expect(clock.pending).toBe(0);
+    expect((await stuckClient.batches.retrieve(batch.id)).status).toBe('finalizing');
   });
+});
 
+describe('batch faults', () => {
   it('token_limit_exceeded and injected validation failure end failed with errors.data', async () => {
     emu.faults.batch({ fail: 'token_limit_exceeded' });
     const full = await pollBatch(client, (await createBatch(client, lots(2))).id, isTerminal);

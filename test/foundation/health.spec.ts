@@ -86,21 +86,27 @@ describe('health with the database down', () => {
 describe('worker liveness', () => {
   let t: TestApp;
   beforeAll(async () => {
-    // The tick loop beats at start and then not within the test (interval 1 h); a beat is stale after 1 s.
+    // The tick loop beats at start and then not within the test (interval 1 h); the tests age the beat in the database.
     t = await startTestApp({ env: { WORKER_POLL_INTERVAL: '3600', HEARTBEAT_STALE_AFTER: '1' } });
   });
   afterAll(() => t.close());
 
+  /** Makes `app`'s last beat an hour old: stale by every reader's clock (JS and database), without waiting for it. */
+  async function backdateHeartbeat(app: TestApp): Promise<void> {
+    const rows = await app.db.query(
+      `UPDATE worker_heartbeats SET last_beat_at = now() - interval '1 hour' WHERE instance_id = $1 RETURNING instance_id`,
+      [app.config.instanceId],
+    );
+    expect(rows).toHaveLength(1);
+  }
+
   test("readiness goes 503 when this worker's heartbeat is stale (reference 000)", async () => {
     await t.app.get(WorkerHeartbeatService).beat();
     expect((await t.fetch('/health/ready')).status).toBe(200);
-    const stale = await waitFor(
-      async () => {
-        const res = await t.manage('/health/ready');
-        return res.status === 503 ? json(res) : undefined;
-      },
-      { timeoutMs: 10_000, what: 'a stale heartbeat' },
-    );
+    await backdateHeartbeat(t);
+    const readiness = await t.manage('/health/ready');
+    expect(readiness.status).toBe(503);
+    const stale = await json(readiness);
     expect(stale.details.error.workers.message).toMatch(/heartbeat is stale/);
     expect(stale.details.error.workers.instances[0]).toMatchObject({ instance_id: t.config.instanceId, alive: false });
     const pub = await t.fetch('/health/ready');
@@ -115,7 +121,7 @@ describe('worker liveness', () => {
   test('an API-only process stays ready and healthy without a worker of its own, and /health shows that none is alive', async () => {
     const api = await startTestApp({ db: t.db, env: { APP_ROLE: 'api', HEARTBEAT_STALE_AFTER: '1' } });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 1100)); // let the other worker's beat go stale
+      await backdateHeartbeat(t); // the other worker's beat goes stale
       expect((await api.fetch('/health/ready')).status).toBe(200);
       const overall = await api.fetch('/health');
       expect(overall.status).toBe(200);

@@ -1,4 +1,5 @@
 import { RateLimiter } from '../../src/openai/rate-limiter.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { newGateway, startGateway, visionBody, type GatewayFixture } from './gateway-support.js';
 import { startLoopbackProxy } from './loopback-proxy.js';
 
@@ -40,40 +41,47 @@ describe('the gateway limiter against a slow emulator', () => {
 });
 
 describe('RateLimiter', () => {
-  const startTimes = async (limiter: RateLimiter, n: number, holdMs = 0): Promise<number[]> => {
-    const t0 = Date.now();
-    return Promise.all(
-      Array.from({ length: n }, async () => {
-        const release = await limiter.acquire();
-        const at = Date.now() - t0;
-        setTimeout(release, holdMs);
-        return at;
-      }),
-    );
-  };
+  /** Lets every promise that can settle now settle (the limiter's hand-offs are promise callbacks). */
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
   it('lets one second of the rate start at once, then one per interval', async () => {
-    const limiter = new RateLimiter({ maxPerMinute: 1200, maxConcurrent: 100 }); // 20/s
-    const times = (await startTimes(limiter, 26)).sort((a, b) => a - b);
-    expect(times.filter((t) => t < 30)).toHaveLength(20);
-    // The 6 others at ~50 ms intervals: the last no sooner than 6 * 50 ms.
-    expect(times[25]).toBeGreaterThanOrEqual(280);
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const limiter = new RateLimiter({ maxPerMinute: 1200, maxConcurrent: 100, clock }); // 20/s
+    const times: number[] = [];
+    for (let i = 0; i < 26; i++) void limiter.acquire().then(() => times.push(clock.now() - t0));
+    await settle();
+    expect(times).toEqual(Array.from({ length: 20 }, () => 0));
+    // The 6 others one per 50 ms, time moving 10 ms at a time.
+    for (let elapsed = 0; elapsed < 400; elapsed += 10) {
+      clock.advance(10);
+      await settle();
+    }
+    expect(times.slice(20)).toEqual([50, 100, 150, 200, 250, 300]);
     expect(limiter.stats.waits).toBe(6);
   });
 
   it('caps concurrency and serves waiters first come, first served', async () => {
-    const limiter = new RateLimiter({ maxPerMinute: 100_000, maxConcurrent: 2 });
+    const limiter = new RateLimiter({ maxPerMinute: 100_000, maxConcurrent: 2, clock: new ManualClock() });
     const order: number[] = [];
-    await Promise.all(
-      Array.from({ length: 6 }, async (_, i) => {
-        const release = await limiter.acquire();
+    const releases: (() => void)[] = [];
+    for (let i = 0; i < 6; i++) {
+      void limiter.acquire().then((release) => {
         order.push(i);
-        expect(limiter.stats.inFlight).toBeLessThanOrEqual(2);
-        await new Promise((r) => setTimeout(r, 20));
-        release();
-      }),
-    );
-    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+        releases[i] = release;
+      });
+    }
+    await settle();
+    expect(order).toEqual([0, 1]);
+    expect(limiter.stats).toMatchObject({ inFlight: 2, queued: 4 });
+    // Each release lets exactly the next waiter in.
+    for (let i = 0; i < 6; i++) {
+      releases[i]();
+      await settle();
+      expect(order).toEqual([0, 1, 2, 3, 4, 5].slice(0, Math.min(6, i + 3)));
+      expect(limiter.stats.inFlight).toBeLessThanOrEqual(2);
+    }
+    expect(limiter.stats.inFlight).toBe(0);
     expect(limiter.stats.maxInFlight).toBe(2);
   });
 
@@ -104,12 +112,19 @@ describe('RateLimiter', () => {
   });
 
   it('holds every caller back during pauseFor', async () => {
-    const limiter = new RateLimiter({ maxPerMinute: 100_000, maxConcurrent: 10 });
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ maxPerMinute: 100_000, maxConcurrent: 10, clock });
     limiter.pauseFor(200);
-    const started = Date.now();
-    const release = await limiter.acquire();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-    release();
+    let release: (() => void) | undefined;
+    void limiter.acquire().then((r) => (release = r));
+    clock.advance(199);
+    await settle();
+    expect(release).toBeUndefined();
+    clock.advance(1);
+    await settle();
+    expect(release).toBeDefined();
+    expect(limiter.stats.waitedMs).toBe(200);
+    release!();
   });
 
   it('refuses limits below one', () => {

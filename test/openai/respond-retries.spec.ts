@@ -1,5 +1,6 @@
 import { retryAfterFromHeaders as retryAfterMs } from '../../src/common/retry/index.js';
 import { respondWithBudgetRetry } from '../../src/openai/budget-retry.js';
+import { waitFor } from '../support/wait.js';
 import { expectedDescription, newGateway, useGatewayWithImages, visionBody } from './gateway-support.js';
 
 const ctx = useGatewayWithImages();
@@ -28,8 +29,7 @@ describe('respond() retries', () => {
     ctx.fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 1 });
     const rateLimited = ctx.fx.gateway.metrics.rateLimited;
     const first = ctx.fx.gateway.respond(vision('first'));
-    const deadline = Date.now() + 2000;
-    while (ctx.fx.gateway.metrics.rateLimited === rateLimited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => Promise.resolve(ctx.fx.gateway.metrics.rateLimited > rateLimited), { timeoutMs: 2000, what: 'the 429' });
     const secondStarted = Date.now();
     const second = await ctx.fx.gateway.respond(vision('second'));
     expect(second.ok).toBe(true);
@@ -109,10 +109,13 @@ describe('respond() with an AbortSignal', () => {
 
   it('rejects while waiting out a Retry-After', async () => {
     ctx.fx.emu.faults.failNext(429, { route: RESPONSES, retryAfterSeconds: 30 });
+    const rateLimited = ctx.fx.gateway.metrics.rateLimited;
     const controller = new AbortController();
     const pending = ctx.fx.gateway.respond(vision(), { signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('deadline')), 150);
+    // Abort once the 429 is in, i.e. while the call waits out its 30 s Retry-After (not during the call itself).
+    await waitFor(() => Promise.resolve(ctx.fx.gateway.metrics.rateLimited > rateLimited), { timeoutMs: 2000, what: 'the 429' });
     const started = Date.now();
+    controller.abort(new Error('deadline'));
     await expect(pending).rejects.toThrow('deadline');
     expect(Date.now() - started).toBeLessThan(1000);
   });

@@ -3,6 +3,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { createApp, listenAll, type CreateAppOptions } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
+import type { Clock } from '../../src/common/clock.js';
 import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { sign } from '../../src/auth/hmac.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -39,6 +40,8 @@ export interface TestAppOptions {
   extraModules?: Type[];
   /** Smaller body limits or parser heaps (see CreateAppOptions). */
   bodyParsing?: CreateAppOptions['bodyParsing'];
+  /** Time for the app's `Clock` (e.g. a ManualClock the test advances); default: the system clock. */
+  clock?: Clock;
 }
 
 /** Boots the real application (same wiring as main.ts) on a random loopback port against a fresh database. */
@@ -64,7 +67,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sharedKey: env.SHARED_KEY!,
     sharedKeyGenerated: false,
   });
-  const app = await createApp(config, { extraModules: options.extraModules, bodyParsing: options.bodyParsing });
+  const app = await createApp(config, { extraModules: options.extraModules, bodyParsing: options.bodyParsing, clock: options.clock });
   // Both listeners on free ports; the management port is found from the server itself.
   const ports = await listenAll(app, { port: 0, managementPort: config.managementPort }, '127.0.0.1');
   const url = `http://127.0.0.1:${ports.port}`;

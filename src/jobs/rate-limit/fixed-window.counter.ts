@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../../common/clock.js';
 
 interface Window {
   endsAt: number;
@@ -22,8 +23,10 @@ export class FixedWindowCounter {
   private readonly windows = new Map<string, Window>();
   private hitsSinceSweep = 0;
 
+  constructor(private readonly clock: Clock) {}
+
   /** Counts one hit on `key`; returns the hits in the current window and the ms until it ends. */
-  hit(key: string, windowMs: number, now = Date.now()): { hits: number; resetInMs: number } {
+  hit(key: string, windowMs: number, now = this.clock.now()): { hits: number; resetInMs: number } {
     if (++this.hitsSinceSweep >= SWEEP_EVERY) this.sweep(now);
     let window = this.windows.get(key);
     if (!window || window.endsAt <= now) {
