@@ -37,7 +37,8 @@ export const PARSER_POOL = {
   maxThreads: 1,
   /** Bodies waiting for the thread; beyond that the API answers 503 with Retry-After. */
   maxQueue: 16,
-  idleTimeoutMs: 30_000,
+  // A parsed 64 MB body leaves hundreds of MB in the thread's heap: end an idle thread soon so the process gives them back.
+  idleTimeoutMs: 2_000,
   resourceLimits: { maxOldGenerationSizeMb: 1024, maxYoungGenerationSizeMb: 32, codeRangeSizeMb: 16, stackSizeMb: 4 },
 } as const;
 
