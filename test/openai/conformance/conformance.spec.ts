@@ -136,10 +136,11 @@ describe('OpenAI conformance of every request the service sends', () => {
     expect(report.bodies.some((entry) => 'metadata' in entry.body)).toBe(false);
   });
 
-  it('also conforms to the published document itself when OPENAI_OPENAPI_JSON points at it (skipped otherwise)', () => {
-    const path = process.env.OPENAI_OPENAPI_JSON;
-    if (!path) return;
-    const errors = checkAgainstPublishedSpec(path, proxy.captured());
+  // The published document cannot be committed here; the check runs where OPENAI_OPENAPI_JSON names a copy, and is
+  // reported as skipped (not silently passed) elsewhere.
+  const publishedSpec = process.env.OPENAI_OPENAPI_JSON;
+  (publishedSpec ? it : it.skip)('also conforms to the published document itself (OPENAI_OPENAPI_JSON)', () => {
+    const errors = checkAgainstPublishedSpec(publishedSpec!, proxy.captured());
     expect(errors).toEqual([]);
   });
 });
