@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { canonicalFromRaw, canonicalJson, canonicalMemberFromRaw, pythonFloat } from '../../src/common/json/canonical-json.js';
+import {
+  canonicalFromRaw,
+  canonicalJson,
+  canonicalMemberFromRaw,
+  parseRawJson,
+  pythonFloat,
+  rawToJsonText,
+  rawToValue,
+} from '../../src/common/json/canonical-json.js';
 import { sign, verifySignature } from '../../src/auth/hmac.js';
 
 interface Vector {
@@ -82,5 +90,30 @@ describe('signatures', () => {
     ]) {
       expect(verifySignature(golden.key, 'message', malformed)).toBe(false);
     }
+  });
+});
+
+describe('the body the routes see: built directly from the tree, or through its JSON text', () => {
+  const bodies = [
+    '{"lots":[{"lot_id":"a","lot_id":"b","images":[{"url":"http://x/1.jpg"}]}],"version":"1.0.0"}',
+    '{"__proto__":{"polluted":true},"constructor":1,"a":{"__proto__":null}}',
+    '[-0,0.0,1e400,-1e400,1.5e-7,12345678901234567890,-12]',
+    '{"text":"Кузов \\u00e9 \\ud83d\\ude97 \\"quoted\\" \\n","nested":[[[{"k":[true,false,null]}]]],"empty":{},"none":[]}',
+  ];
+  test.each(bodies)('rawToValue(%s) is exactly JSON.parse(rawToJsonText(tree))', (body) => {
+    const tree = parseRawJson(body);
+    const direct = rawToValue(tree);
+    const viaText: unknown = JSON.parse(rawToJsonText(tree));
+    expect(direct).toStrictEqual(viaText);
+    expect(JSON.stringify(direct)).toBe(JSON.stringify(viaText)); // key order too
+    expect(Object.getPrototypeOf(direct)).toBe(Object.getPrototypeOf(viaText));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('__proto__ stays an own key, never the prototype', () => {
+    const value = rawToValue(parseRawJson('{"__proto__":{"polluted":true}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__']);
+    expect(value.polluted).toBeUndefined();
   });
 });

@@ -60,7 +60,8 @@ export function jsonBodyMiddleware(parser: JsonBodyParser) {
       }
       const parsed = await parser.parse(bytes);
       request.signedBody = { canonicalLots: parsed.canonicalLots, signatureField: parsed.signatureField };
-      defineLazyBody(req, parsed.jsonText);
+      if ('value' in parsed.body) req.body = parsed.body.value;
+      else defineLazyBody(req, parsed.body.jsonText);
     })().then(() => next(), next);
   };
 }

@@ -68,7 +68,8 @@ export class JsonBodyParser implements OnApplicationShutdown {
 
   /** Parses `bytes` (already within the size, value and depth limits); throws the ApiException to answer. */
   async parse(bytes: Buffer): Promise<ParsedJsonBody> {
-    const outcome = bytes.length <= this.limits.inlineMaxBytes ? parseJsonBody(bytes, this.limits.maxDepth) : await this.inPool(bytes);
+    const outcome =
+      bytes.length <= this.limits.inlineMaxBytes ? parseJsonBody(bytes, this.limits.maxDepth, 'value') : await this.inPool(bytes);
     if (!outcome.ok) throw refusal(outcome);
     return outcome;
   }

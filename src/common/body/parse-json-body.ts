@@ -1,4 +1,4 @@
-import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToJsonText, type RawJson } from '../json/canonical-json.js';
+import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToJsonText, rawToValue, type RawJson } from '../json/canonical-json.js';
 
 /** What a body turns into: the seed signature's message and the value the routes see, from one parse. */
 export interface ParsedJsonBody {
@@ -7,8 +7,12 @@ export interface ParsedJsonBody {
   canonicalLots: string;
   /** The body's `signature` field when it is a string, `null` when it is something else, absent when absent. */
   signatureField?: string | null;
-  /** The parsed body as JSON text for `JSON.parse` (crosses the thread boundary cheaply; parsed after authentication). */
-  jsonText: string;
+  /**
+   * The value the routes see: built directly when the body was parsed on the
+   * event loop; as JSON text when it was parsed in the pool (text crosses the
+   * thread boundary cheaply, and becomes objects only after authentication).
+   */
+  body: { value: unknown } | { jsonText: string };
 }
 
 export interface RefusedJsonBody {
@@ -26,7 +30,7 @@ export type JsonBodyOutcome = ParsedJsonBody | RefusedJsonBody;
  * bodies and in the parser pool for large ones; it returns its refusals
  * instead of throwing so they cross the thread boundary intact.
  */
-export function parseJsonBody(bytes: Uint8Array, maxDepth: number): JsonBodyOutcome {
+export function parseJsonBody(bytes: Uint8Array, maxDepth: number, form: 'value' | 'jsonText'): JsonBodyOutcome {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -46,6 +50,6 @@ export function parseJsonBody(bytes: Uint8Array, maxDepth: number): JsonBodyOutc
     ok: true,
     canonicalLots: canonicalMember(tree, 'lots'),
     ...(signature === undefined || signature === null ? {} : { signatureField: typeof signature === 'string' ? signature : null }),
-    jsonText: rawToJsonText(tree),
+    body: form === 'value' ? { value: rawToValue(tree) } : { jsonText: rawToJsonText(tree) },
   };
 }

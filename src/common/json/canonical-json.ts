@@ -359,6 +359,32 @@ export function rawToJsonText(value: RawJson): string {
   return parts.join('');
 }
 
+/**
+ * The tree as the value `JSON.parse(rawToJsonText(tree))` gives, built
+ * directly (bodies parsed on the event loop skip the text round trip):
+ * numbers as rawToJsonText writes them (non-finite → null, -0 → 0), members
+ * in first-seen order with the last duplicate's value, `__proto__` an own key.
+ */
+export function rawToValue(node: RawJson): unknown {
+  if (node === null || typeof node === 'boolean' || typeof node === 'string') return node;
+  if (node instanceof RawNumber) {
+    const number = Number(node.lexeme);
+    return Number.isFinite(number) ? number + 0 : null;
+  }
+  if (Array.isArray(node)) return node.map(rawToValue);
+  const object: Record<string, unknown> = {};
+  const entries = node.entries;
+  for (let i = 0; i < entries.length; i += 2) {
+    Object.defineProperty(object, entries[i] as string, {
+      value: rawToValue(entries[i + 1]),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return object;
+}
+
 export type { RawJson };
 
 /**
