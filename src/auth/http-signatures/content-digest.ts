@@ -3,7 +3,7 @@
  * against the SHA-256 of the body bytes as received.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { parseDictionary } from 'structured-headers';
+import { parseSfDictionary, type SfDictionary } from './fields.js';
 
 /** Longer Content-Digest values are refused unparsed (a sha-256 and a sha-512 member fit in ~150 bytes). */
 export const MAX_CONTENT_DIGEST_LENGTH = 1024;
@@ -20,10 +20,11 @@ export type ContentDigestParse = { ok: true; sha256: Buffer } | { ok: false; mes
 
 /** The `sha-256` member of a Content-Digest value; other algorithms are ignored, but `sha-256` is required. */
 export function parseContentDigest(header: string): ContentDigestParse {
-  if (header.length > MAX_CONTENT_DIGEST_LENGTH) return { ok: false, message: `Content-Digest longer than ${MAX_CONTENT_DIGEST_LENGTH} bytes` };
-  let members: ReturnType<typeof parseDictionary>;
+  if (header.length > MAX_CONTENT_DIGEST_LENGTH)
+    return { ok: false, message: `Content-Digest longer than ${MAX_CONTENT_DIGEST_LENGTH} bytes` };
+  let members: SfDictionary;
   try {
-    members = parseDictionary(header);
+    members = parseSfDictionary(header);
   } catch (error) {
     return { ok: false, message: `Content-Digest is not a Structured Fields dictionary: ${(error as Error).message}` };
   }

@@ -2,6 +2,7 @@
  * Field helpers shared by the signer and the verifier: reading a header as RFC 9421 §2.1 sees it,
  * and cutting a Structured Fields dictionary into its members' raw text.
  */
+import { parseDictionary, parseItem } from 'structured-headers';
 
 /** Request headers as node gives them (`IncomingHttpHeaders`): lowercase names. */
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
@@ -72,3 +73,24 @@ export function serializeSfString(value: string): string {
 }
 const SF_STRING_CHARS = /^[\x20-\x7e]*$/;
 const SF_STRING_ESCAPES = /["\\]/g;
+
+/**
+ * Structured Fields values as this module reads them. structured-headers types its bare items with the DOM's
+ * `BufferSource`, absent from this project's libs; these types say what the parser returns here (byte
+ * sequences are `ArrayBuffer`s) without leaking an unresolved type.
+ */
+export type SfParameters = ReadonlyMap<string, unknown>;
+export type SfItem = readonly [unknown, SfParameters];
+export type SfInnerList = readonly [readonly SfItem[], SfParameters];
+export type SfDictionary = ReadonlyMap<string, SfItem | SfInnerList>;
+
+/** RFC 8941 dictionary; throws structured-headers' ParseError on invalid input. */
+export function parseSfDictionary(field: string): SfDictionary {
+  const parsed: unknown = parseDictionary(field);
+  return parsed as SfDictionary;
+}
+/** RFC 8941 item; throws on invalid input. */
+export function parseSfItem(field: string): SfItem {
+  const parsed: unknown = parseItem(field);
+  return parsed as SfItem;
+}

@@ -3,7 +3,13 @@
  * Pure: no Nest, no database; the guard injects key lookup and replay protection.
  */
 export { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from './algorithms.js';
-export { contentDigestHeader, contentDigestMatches, parseContentDigest, EMPTY_BODY_SHA256, MAX_CONTENT_DIGEST_LENGTH } from './content-digest.js';
+export {
+  contentDigestHeader,
+  contentDigestMatches,
+  parseContentDigest,
+  EMPTY_BODY_SHA256,
+  MAX_CONTENT_DIGEST_LENGTH,
+} from './content-digest.js';
 export type { HeaderMap } from './fields.js';
 export { signatureBase, SignatureBaseError, type ComponentIdentifier, type SignedRequestView } from './signature-base.js';
 export { signRequest, type SignableRequest, type SignRequestOptions, type SignatureHeaders } from './sign.js';

@@ -3,10 +3,9 @@
  * Used by the TypeScript client, the tests and the bench; node:crypto and structured-headers only.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { parseItem } from 'structured-headers';
 import { computeSignature, type SignatureAlgorithm } from './algorithms.js';
 import { contentDigestHeader } from './content-digest.js';
-import { serializeSfString, type HeaderMap } from './fields.js';
+import { parseSfItem, serializeSfString, type HeaderMap } from './fields.js';
 import { componentIdentifier, serializeComponentIdentifier, signatureBase, type ComponentIdentifier } from './signature-base.js';
 
 export interface SignableRequest {
@@ -54,7 +53,7 @@ const LABEL = /^[a-z*][a-z0-9_\-.*]*$/;
 
 function parseComponent(text: string): ComponentIdentifier {
   if (text.charCodeAt(0) !== 0x22 /* '"' */) return componentIdentifier(text, new Map());
-  const [name, parameters] = parseItem(text);
+  const [name, parameters] = parseSfItem(text);
   return componentIdentifier(name, parameters);
 }
 
@@ -83,7 +82,10 @@ export function signRequest(request: SignableRequest, options: SignRequestOption
 
   const view = { method: request.method, url: request.url, authority: request.authority, scheme: request.scheme, headers };
   const signature = computeSignature(options.algorithm, options.key, signatureBase(view, components, params));
-  const result: SignatureHeaders = { 'signature-input': label + '=' + params, signature: label + '=:' + signature.toString('base64') + ':' };
+  const result: SignatureHeaders = {
+    'signature-input': label + '=' + params,
+    signature: label + '=:' + signature.toString('base64') + ':',
+  };
   if (contentDigest !== undefined) result['content-digest'] = contentDigest;
   return result;
 }

@@ -38,9 +38,7 @@ export function componentIdentifier(name: unknown, parameters: ReadonlyMap<strin
   if (typeof name !== 'string') throw new SignatureBaseError('covered components must be strings');
   const derived = name.charCodeAt(0) === 0x40; // '@'
   if (derived ? !DERIVED.has(name) : !FIELD_NAME.test(name)) {
-    throw new SignatureBaseError(
-      derived ? `unsupported derived component "${name}"` : `"${name}" is not a lowercase field name`,
-    );
+    throw new SignatureBaseError(derived ? `unsupported derived component "${name}"` : `"${name}" is not a lowercase field name`);
   }
   let queryParam: string | undefined;
   for (const [key, value] of parameters) {

@@ -16,10 +16,17 @@
  * Replay (nonce reuse) is the caller's: it gets `keyId`, `nonce` and `created` back on success.
  */
 import { timingSafeEqual, type KeyObject } from 'node:crypto';
-import { parseDictionary, type Dictionary } from 'structured-headers';
 import { SIGNATURE_ALGORITHMS, verifySignatureBytes, type SignatureAlgorithm } from './algorithms.js';
 import { EMPTY_BODY_SHA256, parseContentDigest } from './content-digest.js';
-import { fieldValue, rawDictionaryMembers, serializeSfString } from './fields.js';
+import {
+  fieldValue,
+  parseSfDictionary,
+  rawDictionaryMembers,
+  serializeSfString,
+  type SfDictionary,
+  type SfInnerList,
+  type SfItem,
+} from './fields.js';
 import {
   componentIdentifier,
   serializeComponentIdentifier,
@@ -31,13 +38,7 @@ import {
 
 /** Why a request was refused; the caller maps it to HTTP (401 for the first three, 403 for the others). */
 export type SignatureFailure =
-  | 'missing'
-  | 'malformed'
-  | 'expired'
-  | 'unknown_key'
-  | 'algorithm_mismatch'
-  | 'digest_mismatch'
-  | 'invalid_signature';
+  'missing' | 'malformed' | 'expired' | 'unknown_key' | 'algorithm_mismatch' | 'digest_mismatch' | 'invalid_signature';
 
 export interface VerificationKey {
   algorithm: SignatureAlgorithm;
@@ -127,14 +128,15 @@ const reject = (reason: SignatureFailure, message: string): SignatureRejection =
 /** Reads one Signature-Input member; a string is the reason it does not satisfy the profile. */
 function candidate(
   label: string,
-  member: Dictionary extends Map<string, infer V> ? V : never,
+  member: SfItem | SfInnerList,
   params: string,
-  signatures: Dictionary,
+  signatures: SfDictionary,
   required: readonly string[],
   requireNonce: boolean,
 ): Candidate | string {
-  const [list, parameters] = member;
-  if (!Array.isArray(list)) return `Signature-Input "${label}" is not an inner list`;
+  const parameters = member[1];
+  if (!Array.isArray(member[0])) return `Signature-Input "${label}" is not an inner list`;
+  const list = member[0] as readonly SfItem[];
   if (list.length > MAX_COVERED_COMPONENTS) return `Signature-Input "${label}" covers more than ${MAX_COVERED_COMPONENTS} components`;
   const components: ComponentIdentifier[] = [];
   const seen = new Set<string>();
@@ -157,7 +159,8 @@ function candidate(
   }
 
   const created = parameters.get('created');
-  if (typeof created !== 'number' || !Number.isInteger(created) || created < 0) return `Signature-Input "${label}" needs an integer created`;
+  if (typeof created !== 'number' || !Number.isInteger(created) || created < 0)
+    return `Signature-Input "${label}" needs an integer created`;
   const keyId = parameters.get('keyid');
   if (typeof keyId !== 'string' || keyId === '') return `Signature-Input "${label}" needs a keyid string`;
   const nonce = parameters.get('nonce');
@@ -186,16 +189,16 @@ function candidate(
     keyId,
     nonce: nonce ?? '',
     ...(alg === undefined ? {} : { alg: alg as SignatureAlgorithm }),
-    ...(expires === undefined ? {} : { expires: expires as number }),
+    ...(expires === undefined ? {} : { expires }),
     signature: Buffer.from(signature[0]),
   };
 }
 
-function parseField(name: string, value: string): { dictionary: Dictionary; raw: Map<string, string> } | string {
+function parseField(name: string, value: string): { dictionary: SfDictionary; raw: Map<string, string> } | string {
   if (value.length > MAX_SIGNATURE_FIELD_LENGTH) return `${name} longer than ${MAX_SIGNATURE_FIELD_LENGTH} bytes`;
-  let dictionary: Dictionary;
+  let dictionary: SfDictionary;
   try {
-    dictionary = parseDictionary(value);
+    dictionary = parseSfDictionary(value);
   } catch (error) {
     return `${name} is not a Structured Fields dictionary: ${(error as Error).message}`;
   }
@@ -206,11 +209,17 @@ function parseField(name: string, value: string): { dictionary: Dictionary; raw:
 }
 
 /** Verifies the request's RFC 9421 signature under the profile; never throws for bad input (lookupKey errors propagate). */
-export async function verifyMessageSignature(request: SignedRequestView, options: VerifyMessageSignatureOptions): Promise<SignatureVerification> {
+export async function verifyMessageSignature(
+  request: SignedRequestView,
+  options: VerifyMessageSignatureOptions,
+): Promise<SignatureVerification> {
   const inputField = fieldValue(request.headers, 'signature-input');
   const signatureField = fieldValue(request.headers, 'signature');
   if (!inputField || !signatureField) {
-    return reject('missing', inputField ? 'Signature header missing' : signatureField ? 'Signature-Input header missing' : 'no message signature');
+    return reject(
+      'missing',
+      inputField ? 'Signature header missing' : signatureField ? 'Signature-Input header missing' : 'no message signature',
+    );
   }
   const inputs = parseField('Signature-Input', inputField);
   if (typeof inputs === 'string') return reject('malformed', inputs);

@@ -20,7 +20,10 @@ test.each(fixture.contentDigests)('the RFC 9530 example digest of $body', ({ bod
 test('sha-256 is required: sha-512 alone is refused with a clear message', () => {
   const [{ body, sha512 }] = fixture.contentDigests;
   expect(contentDigestMatches(sha512, sha256(body))).toBe(false);
-  expect(parseContentDigest(sha512)).toEqual({ ok: false, message: expect.stringMatching(/no sha-256 member \(algorithms present: sha-512\)/) });
+  expect(parseContentDigest(sha512)).toEqual({
+    ok: false,
+    message: expect.stringMatching(/no sha-256 member \(algorithms present: sha-512\)/),
+  });
 });
 
 test.each([

@@ -87,7 +87,10 @@ describe.each(fixture.signatures)('RFC 9421 $name ($algorithm)', (vector) => {
       });
       expect(lookups).toEqual([vector.keyId]);
 
-      const tampered = await verifyMessageSignature({ ...request, authority: 'example.org', headers: { ...headers, host: 'example.org' } }, options);
+      const tampered = await verifyMessageSignature(
+        { ...request, authority: 'example.org', headers: { ...headers, host: 'example.org' } },
+        options,
+      );
       expect(tampered).toMatchObject({ ok: false, reason: 'invalid_signature' });
     }
   });
