@@ -6,9 +6,16 @@
  *   const client = new GenerationClient('http://localhost:5000', process.env.SHARED_KEY!);
  *   const { job_id } = await client.generate({ version: '1.0.0', languages: ['en', 'de'], lots });
  *   const status = await client.status(job_id);
+ *
+ * With a client key, requests are signed with RFC 9421 (Signature v2) instead:
+ *
+ *   new GenerationClient(url, { keyId: 'k_…', secret: process.env.CLIENT_SECRET! });        // HMAC
+ *   new GenerationClient(url, { keyId: 'k_…', privateKey: readFileSync('client.pem', 'utf8') }); // Ed25519
  */
 import { canonicalJson } from '../common/json/canonical-json.js';
-import { sign } from '../auth/hmac.js';
+import { createRequestSigner, type ClientAuth, type RequestSigner } from './signing.js';
+
+export type { ClientAuth, V2Credentials, HmacV2Credentials, Ed25519V2Credentials } from './signing.js';
 
 export interface LotInput {
   lot_id: string;
@@ -33,10 +40,15 @@ export class GenerationApiError extends Error {
 }
 
 export class GenerationClient {
+  private readonly signer: RequestSigner;
+
+  /** `auth`: SHARED_KEY (seed scheme, `X-Signature`) or a client key (RFC 9421). */
   constructor(
     private readonly baseUrl: string,
-    private readonly sharedKey: string,
-  ) {}
+    auth: ClientAuth,
+  ) {
+    this.signer = createRequestSigner(auth);
+  }
 
   /** POST /api/v1/generate-descriptions: 1 lot → the synchronous result, 2+ lots → the accepted job. */
   generate<T = Record<string, unknown>>(request: GenerateRequest): Promise<T> {
@@ -77,9 +89,10 @@ export class GenerationClient {
   }
 
   private async call<T>(method: string, path: string, signed: string, body?: string, treat202AsError = false): Promise<T> {
-    const response = await fetch(this.baseUrl.replace(/\/$/, '') + path, {
+    const url = this.baseUrl.replace(/\/$/, '') + path;
+    const response = await fetch(url, {
       method,
-      headers: { 'Content-Type': 'application/json', 'X-Signature': sign(this.sharedKey, signed) },
+      headers: { 'Content-Type': 'application/json', ...this.signer({ method, url, body, seedSubject: signed }) },
       body,
     });
     const payload = (await response.json().catch(() => ({}))) as Record<string, unknown>;
