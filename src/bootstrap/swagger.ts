@@ -17,9 +17,34 @@ Every \`/api/v1\` request carries \`X-Signature: sha256=<hex HMAC-SHA256(SHARED_
 - requests about one job: the \`job_id\`;
 - \`GET /batch-jobs\`: the raw query string as sent, without \`?\` (empty string when there is none).
 
-**Trying it here:** click *Authorize* and paste your **SHARED_KEY** (not a signature) into \`hmac\`. The page then computes
-the right \`X-Signature\` for each request in your browser; the key never leaves it except as that signature.
+### Signature v2 (RFC 9421 HTTP Message Signatures)
+Clients with their own key sign \`@method\`, \`@path\`, \`@query\` and, with a body, \`content-digest\` (RFC 9530,
+\`Content-Digest: sha-256=:<base64>:\`), in \`Signature-Input\`/\`Signature\` with the parameters \`created\` (±300 s), \`keyid\`,
+a single-use \`nonce\` and optionally \`alg\` (\`hmac-sha256\` keyed with the base64-decoded secret, or \`ed25519\`).
+
+**Trying it here:** click *Authorize* and either paste your **SHARED_KEY** (not a signature) into \`hmac\`, or enter a key id
+(username) and its base64 HMAC secret (password) under \`rfc9421\`, which wins when both are filled. The page then signs each
+request in your browser; the key never leaves it except as that signature.
 `;
+
+/** Name of the RFC 9421 security scheme offered next to `hmac` on every signed route. */
+export const SIGNATURE_V2_SECURITY = 'rfc9421';
+
+/** Scheme descriptions are rendered as Markdown: `<…>` outside a code span would vanish as an HTML tag. */
+export const HMAC_SCHEME_DESCRIPTION = '`sha256=<hex HMAC>`; in this UI, enter SHARED_KEY and the page signs for you';
+export const SIGNATURE_V2_SCHEME_DESCRIPTION =
+  'RFC 9421 Signature v2 (HMAC keys in this UI): username = key id, password = the base64 secret. The page signs each request ' +
+  '(`Signature-Input`, `Signature`, `Content-Digest`) and sends neither field.';
+
+/** Every operation that accepts the seed signature also accepts Signature v2 (either requirement satisfies it). */
+function offerSignatureV2(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.get, item.put, item.post, item.delete, item.options, item.head, item.patch, item.trace]) {
+      if (operation?.security?.some((requirement) => HMAC_SECURITY in requirement))
+        operation.security.push({ [SIGNATURE_V2_SECURITY]: [] });
+    }
+  }
+}
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -31,12 +56,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         type: 'apiKey',
         in: 'header',
         name: 'X-Signature',
-        description: 'sha256=<hex HMAC>; in this UI, enter SHARED_KEY and the page signs for you',
+        description: HMAC_SCHEME_DESCRIPTION,
       },
       HMAC_SECURITY,
     )
+    .addBasicAuth({ type: 'http', scheme: 'basic', description: SIGNATURE_V2_SCHEME_DESCRIPTION }, SIGNATURE_V2_SECURITY)
     .build();
-  return SwaggerModule.createDocument(app, config, { operationIdFactory: (_controller, method) => method });
+  const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (_controller, method) => method });
+  offerSignatureV2(document);
+  return document;
 }
 
 /** Where the signing helper is served: a file, not an inline script, so the CSP needs no 'unsafe-inline' for scripts. */
