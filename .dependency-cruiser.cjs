@@ -48,5 +48,7 @@ module.exports = {
     // Type-only imports count: a controller that names a repository's type still depends on it.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
+    // Packages that publish only an "exports" map (structured-headers) resolve through it, as node does.
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };
