@@ -76,7 +76,8 @@ export const SWAGGER_SIGNING_SCRIPT = String.raw`
     var match = name && /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(headers[name]);
     if (!match) return null;
     delete headers[name];
-    var decoded = atob(match[1]);
+    var decoded;
+    try { decoded = atob(match[1]); } catch (e) { return null; }
     var colon = decoded.indexOf(':');
     if (colon <= 0 || colon === decoded.length - 1) return null;
     return { keyId: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
