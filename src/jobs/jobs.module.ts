@@ -7,6 +7,8 @@ import { GenerateController } from './controllers/generate.controller.js';
 import { JobPollingController } from './controllers/job-polling.controller.js';
 import { JobDataModule } from './job-data.module.js';
 import { JobQueriesService } from './job-queries.service.js';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
+import { IdempotencyStore } from './idempotency/idempotency.store.js';
 import { JobsService } from './jobs.service.js';
 import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
 import { RateLimitPolicy } from './rate-limit/rate-limit-policy.js';
@@ -30,6 +32,8 @@ import { UpstreamCanceller } from './upstream-canceller.js';
     RateLimitPolicy,
     SharedRateLimiter,
     ClientRateLimitGuard,
+    IdempotencyStore,
+    IdempotencyInterceptor,
   ],
   exports: [JobsService],
 })
