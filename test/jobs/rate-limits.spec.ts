@@ -145,8 +145,11 @@ test('two replicas on one database share one budget: concurrent requests across 
   expect(remaining.sort()).toEqual([0, 1, 2]);
   for (const res of answers.filter((r) => r.status === 429)) expect(res.headers.get('retry-after')).toBe(String(WINDOW_SECONDS));
 
-  // The replica that saw none of the allowed requests is refused too, and a new window opens for both.
+  // Each replica now refuses the spent budget from memory: without the store's rows (deleted here) it still refuses.
+  await t.db.query('DELETE FROM client_rate_limits');
   expect((await listJobs(replica)).status).toBe(429);
+  expect((await listJobs(t)).status).toBe(429);
+  // A new window opens for both.
   nextWindow();
   expectHeaders(await listJobs(replica), 'polling', 3, 2);
   expectHeaders(await listJobs(t), 'polling', 3, 1);

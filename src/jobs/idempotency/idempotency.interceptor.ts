@@ -97,9 +97,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
             body: body === undefined || body === null ? null : jsonBytes(body),
             headers: kept(response),
           };
-          if (!(await this.store.complete(clientId, key, lockedUntil, answer))) {
-            this.logger.warn(`Idempotency-Key of client ${clientId} was taken over before its first attempt finished`);
-          }
+          await this.storeQuietly(clientId, key, lockedUntil, answer);
         } else {
           await this.releaseQuietly(clientId, key, lockedUntil);
         }
@@ -107,6 +105,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
       }),
       catchError((error: unknown) => from(this.releaseQuietly(clientId, key, lockedUntil)).pipe(concatMap(() => throwError(() => error)))),
     );
+  }
+
+  /**
+   * The work is done: the client gets its answer even if storing it fails
+   * (the key then stays in flight until its lease ends, and a retry after
+   * that runs again — the one case where a key does not prevent a repeat).
+   */
+  private async storeQuietly(clientId: string, key: string, lockedUntil: Date, answer: StoredAnswer): Promise<void> {
+    try {
+      if (!(await this.store.complete(clientId, key, lockedUntil, answer))) {
+        this.logger.warn(`an Idempotency-Key of client ${clientId} was taken over before its first attempt finished`);
+      }
+    } catch (error) {
+      this.logger.error(`storing the answer of an Idempotency-Key of client ${clientId} failed: ${errorText(error)}`);
+    }
   }
 
   /** After a failed attempt: the request's own error is what the client must see, not one of the release. */
