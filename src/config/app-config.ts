@@ -58,8 +58,13 @@ export class AppConfig {
     reasoningEffort: 'low' | 'medium' | 'high';
   };
   readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
-  /** Synchronous mode deadline and per-client rate limits of the jobs API. */
-  readonly jobs: { syncDeadlineMs: number; rateLimits: { windowMs: number; sync: number; batch: number; polling: number } };
+  /** Synchronous mode deadline, per-client rate limits and Idempotency-Key retention of the jobs API. */
+  readonly jobs: {
+    syncDeadlineMs: number;
+    rateLimits: { windowMs: number; sync: number; batch: number; polling: number };
+    /** `ttlMs`: how long a key and its answer are kept; `leaseMs`: how long a first attempt holds its key before another may take over. */
+    idempotency: { ttlMs: number; leaseMs: number };
+  };
   readonly worker: {
     pollIntervalMs: number;
     heartbeatStaleMs: number;
@@ -126,6 +131,8 @@ export class AppConfig {
         batch: env.RATE_LIMIT_BATCH,
         polling: env.RATE_LIMIT_POLLING,
       },
+      // The longest attempt is a synchronous generation (its deadline); the margin covers storing its result.
+      idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000, leaseMs: env.SYNC_DEADLINE_SECONDS * 1000 + 60_000 },
     };
     this.worker = {
       pollIntervalMs: (env.WORKER_POLL_INTERVAL ?? (runtime.offline ? 2 : 30)) * 1000,

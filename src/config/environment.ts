@@ -356,6 +356,13 @@ export class Environment {
   @Max(86400)
   RATE_LIMIT_WINDOW_SECONDS = 60;
 
+  /** Hours an Idempotency-Key (and the answer it replays) is kept per client; later the key counts as new. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.01)
+  @Max(720)
+  IDEMPOTENCY_TTL_HOURS = 24;
+
   @Transform(toNumber)
   @IsInt()
   @Min(0)

@@ -7,9 +7,12 @@ import { GenerateController } from './controllers/generate.controller.js';
 import { JobPollingController } from './controllers/job-polling.controller.js';
 import { JobDataModule } from './job-data.module.js';
 import { JobQueriesService } from './job-queries.service.js';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
+import { IdempotencyStore } from './idempotency/idempotency.store.js';
 import { JobsService } from './jobs.service.js';
 import { ClientRateLimitGuard } from './rate-limit/client-rate-limit.guard.js';
-import { FixedWindowCounter } from './rate-limit/fixed-window.counter.js';
+import { RateLimitPolicy } from './rate-limit/rate-limit-policy.js';
+import { SharedRateLimiter } from './rate-limit/shared-rate-limiter.js';
 import { SyncGenerationService } from './sync/sync-generation.service.js';
 import { UpstreamCanceller } from './upstream-canceller.js';
 
@@ -21,7 +24,17 @@ import { UpstreamCanceller } from './upstream-canceller.js';
 @Module({
   imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule],
   controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController],
-  providers: [JobsService, JobQueriesService, SyncGenerationService, UpstreamCanceller, FixedWindowCounter, ClientRateLimitGuard],
+  providers: [
+    JobsService,
+    JobQueriesService,
+    SyncGenerationService,
+    UpstreamCanceller,
+    RateLimitPolicy,
+    SharedRateLimiter,
+    ClientRateLimitGuard,
+    IdempotencyStore,
+    IdempotencyInterceptor,
+  ],
   exports: [JobsService],
 })
 export class JobsModule {

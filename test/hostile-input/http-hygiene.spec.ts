@@ -160,7 +160,7 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(origin);
       expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,POST');
-      expect(res.headers.get('access-control-allow-headers')).toBe('Content-Type,X-Signature,Content-Encoding');
+      expect(res.headers.get('access-control-allow-headers')).toBe('Content-Type,X-Signature,Content-Encoding,Idempotency-Key');
       expect(res.headers.get('access-control-max-age')).toBe('600');
       expect(res.headers.get('access-control-allow-credentials')).toBeNull();
       expect(res.headers.get('vary')).toMatch(/Origin/);
@@ -168,7 +168,9 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
     const get = await t.fetch(`/api/v1/batch-status/${JOB}`, { signWith: JOB, headers: { origin: 'https://app.example.com' } });
     expect(get.status).toBe(404);
     expect(get.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
-    expect(get.headers.get('access-control-expose-headers')).toBe('Retry-After,Content-Disposition');
+    expect(get.headers.get('access-control-expose-headers')).toBe(
+      'Retry-After,Content-Disposition,RateLimit-Policy,RateLimit,Idempotent-Replayed',
+    );
   });
 
   test('any other origin — a look-alike, another scheme or port, null — gets no Access-Control-Allow-Origin', async () => {

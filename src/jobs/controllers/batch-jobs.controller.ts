@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@ne
 import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, ApiNotCancellable, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { CancelledJobDto } from '../dto/job-responses.dto.js';
+import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
@@ -19,6 +20,7 @@ export class BatchJobsController {
   @Post(':job_id/cancel')
   @HttpCode(200)
   @Signed('job_id')
+  @Idempotent()
   @ApiOperation({
     summary: 'Cancel a pending, processing or translating job',
     description:
@@ -27,7 +29,7 @@ export class BatchJobsController {
   @ApiParam({ name: 'job_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000', description: 'Sign this value' })
   @ApiOkResponse({ type: CancelledJobDto })
   @ApiNotCancellable()
-  @ApiErrors(...AUTH_ERRORS, ERROR_EXAMPLES.jobNotFound)
+  @ApiErrors(...AUTH_ERRORS, ERROR_EXAMPLES.jobNotFound, ERROR_EXAMPLES.idempotencyKeyInFlight, ERROR_EXAMPLES.idempotencyKeyReused)
   cancel(@ClientId() clientId: string, @Param('job_id') jobId: string) {
     return this.jobs.cancelJob(clientId, jobId);
   }

@@ -6,6 +6,7 @@ import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { GenerateDescriptionsDto } from '../dto/generate-descriptions.dto.js';
 import { AcceptedJobDto, SyncResultDto } from '../dto/job-responses.dto.js';
 import { acceptedView } from '../job-views.js';
+import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, GenerateRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { SyncGenerationService } from '../sync/sync-generation.service.js';
@@ -56,6 +57,7 @@ export class GenerateController {
   @Post('generate-descriptions')
   @Signed('lots')
   @GenerateRateLimit()
+  @Idempotent()
   @ApiOperation({
     summary: 'Describe vehicle damage: 1 lot synchronously, 2 … 50,000 lots as a batch job',
     description:
@@ -80,6 +82,8 @@ export class GenerateController {
     ERROR_EXAMPLES.validation,
     ...AUTH_ERRORS,
     ERROR_EXAMPLES.duplicateLotId,
+    ERROR_EXAMPLES.idempotencyKeyInFlight,
+    ERROR_EXAMPLES.idempotencyKeyReused,
     ERROR_EXAMPLES.batchSize,
     ERROR_EXAMPLES.payloadTooLarge,
     ERROR_EXAMPLES.unsupportedMediaType,

@@ -91,6 +91,17 @@ export const ERROR_EXAMPLES = {
     message: 'Rate limit exceeded: at most 1000 polling requests per 60 seconds',
     details: { limit: 1000, window_seconds: 60, retry_after: 17, scope: 'polling' },
   },
+  idempotencyKeyInFlight: {
+    status: 409,
+    code: ErrorCode.IdempotencyKeyInFlight,
+    message: 'A request with this Idempotency-Key is still being processed; retry later',
+    details: { retry_after: 1 },
+  },
+  idempotencyKeyReused: {
+    status: 422,
+    code: ErrorCode.IdempotencyKeyReused,
+    message: 'This Idempotency-Key was already used for another request (another method, path or body)',
+  },
   openAiError: {
     status: 502,
     code: ErrorCode.OpenAiApiError,
@@ -114,7 +125,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Too many lots, or a body past the size, value-count or parsing-memory limits',
   415: 'Not JSON in UTF-8 (answered before the signature is checked)',
   422: 'Values that are well-formed but not acceptable',
-  429: 'Rate limit exceeded; see Retry-After',
+  429: 'Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit)',
   502: 'OpenAI answered with an error',
   504: 'The synchronous deadline passed',
 };

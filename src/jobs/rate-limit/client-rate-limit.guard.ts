@@ -1,13 +1,14 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../../auth/api-client.js';
 import { ApiException } from '../../common/errors/api-exception.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
-import { AppConfig } from '../../config/app-config.js';
-import { FixedWindowCounter } from './fixed-window.counter.js';
+import { rateLimitHeaders, resetSeconds } from './rate-limit-headers.js';
+import { RateLimitPolicy, type RateScope } from './rate-limit-policy.js';
+import { SharedRateLimiter } from './shared-rate-limiter.js';
 
-/** The three budgets of reference 002's limits table. */
-export type RateScope = 'sync' | 'batch' | 'polling';
+export type { RateScope } from './rate-limit-policy.js';
 type RouteKind = 'generate' | 'polling';
 
 const RATE_KIND = 'jobs:rate-kind';
@@ -25,10 +26,15 @@ function scopeOf(kind: RouteKind, request: AuthenticatedRequest): RateScope {
 
 /**
  * Per-client rate limits (reference 002: sync 100, batch creation 10,
- * polling 1000 per minute; configurable). Bound with @UseGuards, so it runs
- * after the global HMAC guard: the budget belongs to the authenticated
- * client, never to an IP (clients behind one NAT do not share a budget), and
+ * polling 1000 per minute; configurable, with per-client overrides, see
+ * RateLimitPolicy), counted for the whole deployment in PostgreSQL
+ * (SharedRateLimiter). Bound with @UseGuards, so it runs after the global
+ * authentication guard: the budget belongs to the authenticated client,
+ * never to an IP (clients behind one NAT do not share a budget), and
  * unauthenticated junk never consumes anyone's budget.
+ *
+ * Every answer of a limited route carries `RateLimit-Policy` and `RateLimit`
+ * (draft-ietf-httpapi-ratelimit-headers); a 429 also `Retry-After`.
  *
  * Written rather than taken from @nestjs/throttler: that package is CommonJS
  * requiring the ESM-only @nestjs/common 12, which Jest's ESM mode cannot load.
@@ -37,27 +43,32 @@ function scopeOf(kind: RouteKind, request: AuthenticatedRequest): RateScope {
 export class ClientRateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly config: AppConfig,
-    private readonly counter: FixedWindowCounter,
+    private readonly policy: RateLimitPolicy,
+    private readonly limiter: SharedRateLimiter,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const kind = this.reflector.getAllAndOverride<RouteKind>(RATE_KIND, [context.getHandler(), context.getClass()]);
     if (!kind) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no rate-limit kind`);
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const scope = scopeOf(kind, request);
-    const { windowMs, [scope]: limit } = this.config.jobs.rateLimits;
-    const { hits, resetInMs } = this.counter.hit(`${scope}:${request.client?.id ?? `ip:${request.ip}`}`, windowMs);
-    if (hits <= limit) return true;
+    const limit = this.policy.limitFor(request.client, scope);
+    const windowMs = this.policy.windowMs;
+    const decision = await this.limiter.consume(scope, request.client?.id ?? `ip:${request.ip}`, limit, windowMs);
+    const headers = rateLimitHeaders(scope, decision, windowMs);
+    if (decision.allowed) {
+      context.switchToHttp().getResponse<Response>().set(headers);
+      return true;
+    }
 
     const windowSeconds = Math.round(windowMs / 100) / 10;
-    const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
+    const retryAfter = resetSeconds(decision);
     throw new ApiException(
       429,
       ErrorCode.RateLimitExceeded,
       `Rate limit exceeded: at most ${limit} ${scope} requests per ${windowSeconds} seconds`,
       { scope, limit, window_seconds: windowSeconds, retry_after: retryAfter },
-      { 'Retry-After': String(retryAfter) },
+      { ...headers, 'Retry-After': String(retryAfter) },
     );
   }
 }
