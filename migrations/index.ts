@@ -3,6 +3,7 @@ import { PipelineClaims1763790100000 } from './1763790100000-pipeline-claims.js'
 import { WebhookDeliveryPlan1763790200000 } from './1763790200000-webhook-delivery-plan.js';
 import { LotBudgetRetries1763790300000 } from './1763790300000-lot-budget-retries.js';
 import { OpenAiRequestBudget1763790400000 } from './1763790400000-openai-request-budget.js';
+import { ApiClientKeys1763790500000 } from './1763790500000-api-client-keys.js';
 import { ClientRateLimitsAndIdempotency1763790600000 } from './1763790600000-client-rate-limits-and-idempotency.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   WebhookDeliveryPlan1763790200000,
   LotBudgetRetries1763790300000,
   OpenAiRequestBudget1763790400000,
+  ApiClientKeys1763790500000,
   ClientRateLimitsAndIdempotency1763790600000,
 ];

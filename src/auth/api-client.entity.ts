@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { RateLimitOverrides } from './api-client.js';
 
 /** An API client. `default` is the holder of SHARED_KEY; every job belongs to one client. */
 @Entity('api_clients')
@@ -11,4 +12,12 @@ export class ApiClientEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  /** Whether the seed's `X-Signature` with SHARED_KEY authenticates as this client (only `default` by default). */
+  @Column({ name: 'legacy_scheme', type: 'boolean', default: false })
+  legacyScheme: boolean;
+
+  /** Per-client overrides of the rate-limit budgets; `{}` = the configured defaults. */
+  @Column({ name: 'rate_limits', type: 'jsonb', default: () => `'{}'::jsonb` })
+  rateLimits: RateLimitOverrides;
 }

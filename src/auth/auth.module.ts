@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { HmacAuthGuard } from './hmac-auth.guard.js';
+import { ClientsModule } from './clients/clients.module.js';
+import { SignatureAuthGuard } from './signature-auth.guard.js';
 
-/** Installs the HMAC guard on every route of the application. */
+/** Clients and their keys (ClientsService, NonceStore), and the signature guard on every route of the application. */
 @Module({
-  providers: [{ provide: APP_GUARD, useClass: HmacAuthGuard }],
+  imports: [ClientsModule],
+  providers: [{ provide: APP_GUARD, useClass: SignatureAuthGuard }],
+  exports: [ClientsModule],
 })
 export class AuthModule {}

@@ -26,7 +26,16 @@ const CSP_DIRECTIVES = {
 };
 
 /** Headers a browser may send cross-origin to the API: the body type, the HMAC, a compressed body. */
-export const CORS_ALLOWED_HEADERS = ['Content-Type', 'X-Signature', 'Content-Encoding', 'Idempotency-Key'];
+export const CORS_ALLOWED_HEADERS = [
+  'Content-Type',
+  'X-Signature',
+  'X-Key-Id',
+  'Signature-Input',
+  'Signature',
+  'Content-Digest',
+  'Content-Encoding',
+  'Idempotency-Key',
+];
 export const CORS_METHODS = ['GET', 'HEAD', 'POST'];
 
 /**
@@ -52,7 +61,7 @@ export function applyHttpHygiene(app: INestApplication, config: AppConfig): void
     origin: config.http.corsOrigins,
     methods: CORS_METHODS,
     allowedHeaders: CORS_ALLOWED_HEADERS,
-    exposedHeaders: ['Retry-After', 'Content-Disposition', 'RateLimit-Policy', 'RateLimit', 'Idempotent-Replayed'],
+    exposedHeaders: ['Retry-After', 'Content-Disposition', 'RateLimit-Policy', 'RateLimit', 'Idempotent-Replayed', 'Accept-Signature'],
     maxAge: 600,
     optionsSuccessStatus: 204,
   });

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import { AppConfig } from '../config/app-config.js';
-import type { Environment } from '../config/environment.js';
+import { decodeSecretsKey, type Environment } from '../config/environment.js';
 import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
 
 export const EMBEDDED_DATABASE_NAME = 'generation_service';
@@ -26,7 +26,25 @@ async function developmentSharedKey(dataDir: string): Promise<string> {
   return key;
 }
 
-async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+/**
+ * In development a missing CLIENT_SECRETS_KEY is generated once and kept in the data folder (0600), beside the
+ * embedded database it protects; the clients CLI reads the same file. Production requires the variable.
+ */
+export async function developmentClientSecretsKey(dataDir: string): Promise<{ key: Buffer; created: boolean }> {
+  const file = join(dataDir, 'client-secrets.key');
+  if (existsSync(file)) {
+    const key = decodeSecretsKey(await readFile(file, 'utf8'));
+    if (!key) throw new Error(`${file} does not hold the base64 of 32 bytes; restore it, or set CLIENT_SECRETS_KEY`);
+    return { key, created: false };
+  }
+  const key = randomBytes(32);
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  return { key, created: true };
+}
+
+/** The database of the service on an embedded server, created when missing; its connection string. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -61,6 +79,18 @@ export async function resolveRuntime(env: Environment, logger: LoggerService): P
     let sharedKey = env.SHARED_KEY;
     const sharedKeyGenerated = !sharedKey;
     if (!sharedKey) sharedKey = await developmentSharedKey(dataDir);
+
+    let clientSecretsKey = env.CLIENT_SECRETS_KEY ? decodeSecretsKey(env.CLIENT_SECRETS_KEY) : undefined;
+    let clientSecretsKeyGenerated = false;
+    if (!clientSecretsKey) {
+      const developmentKey = await developmentClientSecretsKey(dataDir);
+      clientSecretsKey = developmentKey.key;
+      clientSecretsKeyGenerated = true;
+      logger.log(
+        `CLIENT_SECRETS_KEY is unset: client secrets are encrypted with the development key ${developmentKey.created ? 'generated into' : 'kept in'} ${join(dataDir, 'client-secrets.key')}`,
+        'Bootstrap',
+      );
+    }
 
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
@@ -103,6 +133,8 @@ export async function resolveRuntime(env: Environment, logger: LoggerService): P
       offline,
       sharedKey,
       sharedKeyGenerated,
+      clientSecretsKey,
+      clientSecretsKeyGenerated,
     });
     return { config, shutdown };
   } catch (error) {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Environment } from './environment.js';
+import { decodeSecretsKey, type Environment } from './environment.js';
 
 export type AppRole = 'api' | 'worker' | 'all';
 export type LogSettings = { level: 'debug' | 'info' | 'warn' | 'error'; json: boolean };
@@ -20,6 +20,9 @@ export interface RuntimeEndpoints {
   offline: boolean;
   sharedKey: string;
   sharedKeyGenerated: boolean;
+  /** CLIENT_SECRETS_KEY as resolved at start-up (development: generated into DATA_DIR); default: the environment's. */
+  clientSecretsKey?: Buffer;
+  clientSecretsKeyGenerated?: boolean;
 }
 
 /**
@@ -40,7 +43,17 @@ export class AppConfig {
   /** Unique per process: names this instance's heartbeat row and its claims. */
   readonly instanceId: string;
   readonly database: { url: string; embedded: boolean; runMigrations: boolean };
-  readonly auth: { sharedKey: string; generated: boolean };
+  readonly auth: {
+    sharedKey: string;
+    generated: boolean;
+    /** Master key of client secrets at rest (CLIENT_SECRETS_KEY); undefined only where no client keys are used (unit tests). */
+    secretsKey: Buffer | undefined;
+    /** CLIENT_SECRETS_KEY_PREVIOUS: still decrypts while secrets move to the new master key. */
+    previousSecretsKey: Buffer | undefined;
+    secretsKeyGenerated: boolean;
+    /** AUTH_KEY_CACHE_MS: how long a replica trusts a looked-up key; a revocation reaches every replica within it. */
+    keyCacheMs: number;
+  };
   readonly openai: {
     apiKey: string;
     baseUrl?: string;
@@ -105,7 +118,14 @@ export class AppConfig {
     this.runsWorker = env.APP_ROLE !== 'api';
     this.instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.database = { url: runtime.databaseUrl, embedded: runtime.embeddedDatabase, runMigrations: env.RUN_MIGRATIONS };
-    this.auth = { sharedKey: runtime.sharedKey, generated: runtime.sharedKeyGenerated };
+    this.auth = {
+      sharedKey: runtime.sharedKey,
+      generated: runtime.sharedKeyGenerated,
+      secretsKey: runtime.clientSecretsKey ?? (env.CLIENT_SECRETS_KEY ? decodeSecretsKey(env.CLIENT_SECRETS_KEY) : undefined),
+      previousSecretsKey: env.CLIENT_SECRETS_KEY_PREVIOUS ? decodeSecretsKey(env.CLIENT_SECRETS_KEY_PREVIOUS) : undefined,
+      secretsKeyGenerated: runtime.clientSecretsKeyGenerated ?? false,
+      keyCacheMs: env.AUTH_KEY_CACHE_MS,
+    };
     this.openai = {
       apiKey: runtime.openaiApiKey,
       baseUrl: runtime.openaiBaseUrl,

@@ -30,6 +30,17 @@ const upper = ({ value }: { value: unknown }) => (typeof value === 'string' && v
 
 const isProduction = (env: Environment) => env.NODE_ENV === 'production';
 
+/** Base64 (standard or url-safe) of exactly 32 bytes: 43 characters and at most one `=`. */
+const SECRETS_KEY_FORMAT = /^[A-Za-z0-9+/_-]{42}[AEIMQUYcgkosw048]=?$/;
+
+/** The 32 bytes of a CLIENT_SECRETS_KEY value; undefined when it is not the base64 of 32 bytes. */
+export function decodeSecretsKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (!SECRETS_KEY_FORMAT.test(trimmed)) return undefined;
+  const key = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return key.length === 32 ? key : undefined;
+}
+
 /**
  * The process environment as the service reads it: one property per variable,
  * named exactly as the operator sets it. Validated once at start-up.
@@ -115,6 +126,35 @@ export class Environment {
   @IsString()
   @MinLength(32, { message: 'SHARED_KEY must be at least 32 characters (required when NODE_ENV=production)' })
   SHARED_KEY?: string;
+
+  /**
+   * Master key of client secrets at rest (AES-256-GCM): base64 of 32 random bytes (`openssl rand -base64 32`).
+   * Required in production; in development generated once into DATA_DIR/client-secrets.key.
+   */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Environment) => isProduction(env) || env.CLIENT_SECRETS_KEY !== undefined)
+  @IsString()
+  @Matches(SECRETS_KEY_FORMAT, {
+    message: 'CLIENT_SECRETS_KEY must be the base64 of 32 random bytes, e.g. `openssl rand -base64 32` (required when NODE_ENV=production)',
+  })
+  CLIENT_SECRETS_KEY?: string;
+
+  /** The master key before a rotation of CLIENT_SECRETS_KEY: secrets it encrypted stay readable. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(SECRETS_KEY_FORMAT, { message: 'CLIENT_SECRETS_KEY_PREVIOUS must be the base64 of 32 bytes' })
+  CLIENT_SECRETS_KEY_PREVIOUS?: string;
+
+  /**
+   * Milliseconds a replica keeps a looked-up client key (and "no such key") in memory: a revocation or rotation
+   * made by the CLI takes effect on every replica within this time. 0 disables the cache.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(3600000)
+  AUTH_KEY_CACHE_MS = 5000;
 
   @Transform(emptyToUndefined)
   @ValidateIf(isProduction)

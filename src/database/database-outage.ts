@@ -1,3 +1,4 @@
+import { upstreamOf } from '../common/errors/upstream-error.js';
 import { Logger, type LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import type { Logger as TypeOrmLogger } from 'typeorm';
@@ -29,6 +30,7 @@ const CONNECTION_MESSAGES =
 
 /** True when `error` (a pg, TypeORM or socket error, possibly wrapped) says the database cannot be reached. */
 export function isConnectionError(error: unknown): boolean {
+  if (upstreamOf(error) !== undefined) return false; // OpenAI unreachable is not the database unreachable
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     const candidate = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown[] };
     if (typeof candidate.code === 'string' && (CONNECTION_CODES.has(candidate.code) || CONNECTION_SQLSTATE.test(candidate.code)))

@@ -192,6 +192,34 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
+/**
+ * The server already running on this data folder (the service's, found through `postmaster.pid` — its fourth
+ * line is the port — and the password file), or else a newly started one. For short-lived tools such as the
+ * clients CLI: `startEmbeddedPostgres` would stop a live server it finds, which here is the running service's.
+ * `stop()` of a server found running does nothing; `started` tells which case it was.
+ */
+export async function connectOrStartEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase & { started: boolean }> {
+  const dataDir = resolve(options.dataDir);
+  const pidFile = join(dataDir, 'cluster', 'postmaster.pid');
+  const passwordFile = join(dataDir, 'postgres-password');
+  if (existsSync(pidFile) && existsSync(passwordFile)) {
+    const lines = (await readFile(pidFile, 'utf8')).split('\n');
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (Number.isInteger(pid) && Number.isInteger(port) && port > 0 && processAlive(pid) && (await isPostgres(pid))) {
+      const password = (await readFile(passwordFile, 'utf8')).trim();
+      return {
+        url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+        port,
+        started: false,
+        stop: () => Promise.resolve(),
+      };
+    }
+  }
+  const database = await startEmbeddedPostgres(options);
+  return { url: database.url, port: database.port, started: true, stop: () => database.stop() };
+}
+
 /** Starts `postgres` in its own process group and resolves once it accepts connections. */
 function spawnServer(
   command: string,

@@ -1,3 +1,4 @@
+import { markUpstreamError } from '../common/errors/upstream-error.js';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -323,7 +324,7 @@ export class OpenAiGateway {
     signal?: AbortSignal,
     direct = false,
   ): Promise<T> {
-    return withRetries(
+    const calls = withRetries(
       (attempt) => {
         this.counters.requests++;
         // A direct call times its own HTTP request (after the limiter); the others are one request each.
@@ -349,6 +350,10 @@ export class OpenAiGateway {
         },
       },
     );
+    // OpenAI's failures leave marked, so callers never take an unreachable OpenAI for an unreachable database.
+    return calls.catch((err: unknown) => {
+      throw classify(err, this.retry.maxRetryAfterMs) ? markUpstreamError(err, 'openai') : err;
+    });
   }
 }
 

@@ -7,7 +7,9 @@ import type { WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository.js';
 import { serializePayload } from './webhook-payload.js';
 import { decideAttempt, type AttemptResult, type Decision } from './webhook-retry-policy.js';
-import { webhookHeaders } from './webhook-signature.js';
+import { sharedKeyWebhookSecret, webhookHeaders } from './webhook-signature.js';
+import { DEFAULT_CLIENT_ID } from '../auth/api-client.js';
+import { ClientsService } from '../auth/clients/clients.service.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
 
 export const WEBHOOK_TASK_NAME = 'webhook-delivery';
@@ -44,6 +46,7 @@ export class WebhookSenderService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly registry: WorkerTaskRegistry,
     private readonly outage: DatabaseOutageMonitor,
+    private readonly clients: ClientsService,
   ) {}
 
   /** Attempts being sent, each with the controller that aborts it when shutdown's grace is over. */
@@ -114,13 +117,13 @@ export class WebhookSenderService implements OnModuleInit {
     const started = Date.now();
     let result: AttemptResult;
     try {
-      const body = await this.buildBody(delivery);
+      const { body, clientId } = await this.buildBody(delivery);
       const headers = webhookHeaders({
         webhookId: delivery.id,
         jobId: delivery.batchJobId,
         attempt: delivery.attempt,
         body,
-        sharedKey: this.config.auth.sharedKey,
+        ...(await this.signingKeys(clientId)),
         timestamp: Math.floor(Date.now() / 1000),
       });
       const response = await this.http.request(delivery.webhookUrl, {
@@ -162,7 +165,19 @@ export class WebhookSenderService implements OnModuleInit {
   }
 
   /** The body of this part, rebuilt from the job's lots (identical on every attempt while the job is unchanged). */
-  private async buildBody(delivery: WebhookDelivery): Promise<Buffer> {
+  /**
+   * The job's client signs its webhooks (SPEC §4): its own `whsec_` keys; the
+   * default client keeps SHARED_KEY's signatures (`X-Signature` and the
+   * Standard Webhooks one every seed receiver knows) and adds its own keys'.
+   */
+  private async signingKeys(clientId: string): Promise<{ secrets: Buffer[]; legacyKey?: string }> {
+    const secrets = await this.clients.webhookSecrets(clientId);
+    if (clientId !== DEFAULT_CLIENT_ID) return { secrets };
+    const sharedKey = this.config.auth.sharedKey;
+    return { secrets: [sharedKeyWebhookSecret(sharedKey), ...secrets], legacyKey: sharedKey };
+  }
+
+  private async buildBody(delivery: WebhookDelivery): Promise<{ body: Buffer; clientId: string }> {
     const job = await this.jobs.findJob(delivery.batchJobId);
     if (!job) throw new Error(`job ${delivery.batchJobId} no longer exists`);
     const positions =
@@ -176,7 +191,7 @@ export class WebhookSenderService implements OnModuleInit {
         `webhook ${delivery.id}: part ${delivery.part}/${delivery.parts} is ${body.length} bytes, over WEBHOOK_MAX_BODY_BYTES (lots changed since planning)`,
       );
     }
-    return body;
+    return { body, clientId: job.clientId };
   }
 
   private async record(delivery: ClaimedDelivery, result: AttemptResult, decision: Decision, durationMs: number): Promise<void> {

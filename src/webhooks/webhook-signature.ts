@@ -7,8 +7,14 @@ export interface WebhookHeaderInput {
   jobId: string;
   attempt: number;
   body: Buffer;
-  /** SHARED_KEY; its UTF-8 bytes are the HMAC key of both signatures. */
-  sharedKey: string;
+  /**
+   * The job's client's Standard Webhooks keys (the decoded bytes of its
+   * `whsec_` secrets), newest first: during a key rotation there are two, and
+   * `webhook-signature` carries one signature per key, space-separated.
+   */
+  secrets: readonly Buffer[];
+  /** SHARED_KEY, for the default client only: adds reference 002's `X-Signature`. */
+  legacyKey?: string;
   /** Seconds since the epoch at send time. */
   timestamp: number;
 }
@@ -20,27 +26,37 @@ export function legacySignature(sharedKey: string, body: Buffer): string {
 
 /**
  * Standard Webhooks signature: `v1,` + base64 HMAC-SHA256 over
- * `{webhook-id}.{webhook-timestamp}.{body}`. The spec's secret is
- * `whsec_<base64 key>`; here the key is the UTF-8 bytes of SHARED_KEY, i.e.
- * receivers configure `whsec_` + base64(SHARED_KEY).
+ * `{webhook-id}.{webhook-timestamp}.{body}` with the decoded bytes of a
+ * `whsec_<base64>` secret.
  */
-export function standardSignature(sharedKey: string, webhookId: string, timestamp: number, body: Buffer): string {
-  const mac = createHmac('sha256', Buffer.from(sharedKey, 'utf8'));
+export function standardSignature(key: Buffer, webhookId: string, timestamp: number, body: Buffer): string {
+  const mac = createHmac('sha256', key);
   mac.update(`${webhookId}.${timestamp}.`, 'utf8');
   mac.update(body);
   return `v1,${mac.digest('base64')}`;
 }
 
-/** Every header of one webhook attempt (issue 5): the 002 set plus the Standard Webhooks set. */
+/**
+ * The default client's Standard Webhooks key before it has keys of its own:
+ * the UTF-8 bytes of SHARED_KEY, i.e. receivers configure `whsec_` +
+ * base64(SHARED_KEY) — what every receiver of the seed service already has.
+ */
+export function sharedKeyWebhookSecret(sharedKey: string): Buffer {
+  return Buffer.from(sharedKey, 'utf8');
+}
+
+/** Every header of one webhook attempt: the 002 set (default client only) plus the Standard Webhooks set. */
 export function webhookHeaders(input: WebhookHeaderInput): Record<string, string> {
-  return {
+  if (input.secrets.length === 0) throw new Error(`webhook ${input.webhookId}: the job's client has no webhook secret`);
+  const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'User-Agent': OUTBOUND_USER_AGENT,
-    'X-Signature': legacySignature(input.sharedKey, input.body),
     'X-Delivery-Attempt': String(input.attempt),
     'X-Job-ID': input.jobId,
     'webhook-id': input.webhookId,
     'webhook-timestamp': String(input.timestamp),
-    'webhook-signature': standardSignature(input.sharedKey, input.webhookId, input.timestamp, input.body),
+    'webhook-signature': input.secrets.map((key) => standardSignature(key, input.webhookId, input.timestamp, input.body)).join(' '),
   };
+  if (input.legacyKey !== undefined) headers['X-Signature'] = legacySignature(input.legacyKey, input.body);
+  return headers;
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClientsModule } from '../auth/clients/clients.module.js';
 import { HttpClientModule } from '../common/http/http-client.module.js';
 import { JobCancellationHook } from '../jobs/job-cancellation.hook.js';
 import { JobDataModule } from '../jobs/job-data.module.js';
@@ -14,10 +15,11 @@ import { WebhooksService } from './webhooks.service.js';
  * Webhook deliveries: WebhooksService (enqueue, list, redeliver) for the
  * pipeline and the API, and the sender task, registered with the worker loop
  * (it runs only in processes whose role includes `worker`). Reads jobs and
- * lots through the jobs module, never writes them.
+ * lots through the jobs module, never writes them; signs with the job's
+ * client's webhook secrets from the auth module's ClientsService.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([WebhookDelivery, WebhookDeliveryAttempt]), JobDataModule, HttpClientModule],
+  imports: [TypeOrmModule.forFeature([WebhookDelivery, WebhookDeliveryAttempt]), JobDataModule, HttpClientModule, ClientsModule],
   providers: [
     WebhookDeliveryRepository,
     WebhooksService,

@@ -160,7 +160,9 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(origin);
       expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,POST');
-      expect(res.headers.get('access-control-allow-headers')).toBe('Content-Type,X-Signature,Content-Encoding,Idempotency-Key');
+      expect(res.headers.get('access-control-allow-headers')).toBe(
+        'Content-Type,X-Signature,X-Key-Id,Signature-Input,Signature,Content-Digest,Content-Encoding,Idempotency-Key',
+      );
       expect(res.headers.get('access-control-max-age')).toBe('600');
       expect(res.headers.get('access-control-allow-credentials')).toBeNull();
       expect(res.headers.get('vary')).toMatch(/Origin/);

@@ -9,6 +9,8 @@ import { sign } from '../../src/auth/hmac.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_SHARED_KEY = 'test-shared-key-that-is-at-least-32-characters';
+/** CLIENT_SECRETS_KEY of every test app: a fixed 32-byte key (base64), so a test may decrypt what another process stored. */
+export const TEST_CLIENT_SECRETS_KEY = Buffer.alloc(32, 'test-client-secrets-key/').toString('base64');
 
 export interface TestApp {
   app: INestApplication;
@@ -50,6 +52,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const env = parseEnvironment({
     NODE_ENV: 'test',
     SHARED_KEY: TEST_SHARED_KEY,
+    CLIENT_SECRETS_KEY: TEST_CLIENT_SECRETS_KEY,
     DATABASE_URL: db.url,
     OPENAI_API_KEY: 'sk-test',
     OPENAI_BASE_URL: options.openaiBaseUrl ?? 'http://127.0.0.1:9/v1',

@@ -1,4 +1,5 @@
 import { parse as parseContentType } from 'content-type';
+import type { Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -94,9 +95,15 @@ function shapeRefusal(error: JsonShapeLimit): ApiException {
  * bytes and scanning its shape as they arrive: past a limit it stops at once,
  * drops what it kept, and lets the rest of the upload drain unread. The buffer
  * is a SharedArrayBuffer when it is large, so the parser pool reads it in
- * place.
+ * place. `wireDigest`, when given, is fed the bytes as they came over the
+ * wire (still compressed): RFC 9530's Content-Digest covers those.
  */
-export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() => NodeJS.ReadWriteStream) | undefined): Promise<Buffer> {
+export function readBody(
+  req: IncomingMessage,
+  limits: BodyLimits,
+  decoder: (() => NodeJS.ReadWriteStream) | undefined,
+  wireDigest?: Hash,
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) {
     return new Promise((_resolve, reject) =>
@@ -132,12 +139,14 @@ export function readBody(req: IncomingMessage, limits: BodyLimits, decoder: (() 
     };
     const onWireData = (chunk: Buffer) => {
       wireBytes += chunk.length;
+      wireDigest?.update(chunk);
       if (wireBytes > limits.maxBytes) finish(bodyTooLarge(limits.maxBytes, false));
     };
     const onData = (chunk: Buffer) => {
       if (settled) return;
       size += chunk.length;
       if (size > limits.maxBytes) return finish(bodyTooLarge(limits.maxBytes, inflate !== undefined));
+      if (!inflate) wireDigest?.update(chunk);
       try {
         scanner.feed(chunk);
       } catch (error) {

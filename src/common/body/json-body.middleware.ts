@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { checkMediaType, decoderFor, hasBody, readBody } from './body-reader.js';
 import type { JsonBodyParser } from './json-body.parser.js';
@@ -8,6 +9,8 @@ export interface ParsedBodyRequest extends Request {
   rawBody?: Buffer;
   /** From the same single parse as `body`: the seed signature's message and the body's `signature` field. */
   signedBody?: { canonicalLots: string; signatureField?: string | null };
+  /** SHA-256 of the content as received (before decompression), when the request carries `Content-Digest` (RFC 9530). */
+  contentSha256?: Buffer;
 }
 
 /**
@@ -51,9 +54,11 @@ export function jsonBodyMiddleware(parser: JsonBodyParser) {
     void (async () => {
       checkMediaType(req.headers['content-type']);
       const decoder = decoderFor(req.headers['content-encoding']);
-      const bytes = await readBody(req, parser.limits, decoder);
+      const digest = req.headers['content-digest'] === undefined ? undefined : createHash('sha256');
+      const bytes = await readBody(req, parser.limits, decoder, digest);
       const request = req as ParsedBodyRequest;
       request.rawBody = bytes;
+      if (digest) request.contentSha256 = digest.digest();
       if (bytes.length === 0) {
         req.body = {};
         return;
