@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Generation Service — production image. Build: docker build -t generation-service .
-# Run:   docker run -p 5000:5000 -e DATABASE_URL=... -e OPENAI_API_KEY=... -e SHARED_KEY=... generation-service
+# Run:   docker run -p 5000:5000 -e DATABASE_URL=... -e OPENAI_API_KEY=... -e SHARED_KEY=... -e CLIENT_SECRETS_KEY=... generation-service
+# Clients: docker run --rm -e DATABASE_URL=... -e CLIENT_SECRETS_KEY=... generation-service node dist/src/cli/clients.js create <name>
 # Roles: APP_ROLE=api | worker | all (default all). Scale API and workers as separate deployments of this image
 # (deploy/kubernetes, docker-compose.yml). Linted by test/deploy/dockerfile.spec.ts.
 

@@ -10,23 +10,18 @@
 import 'reflect-metadata';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DataSource } from 'typeorm';
-import { ApiClientEntity } from '../auth/api-client.entity.js';
-import { ApiClientKeyEntity } from '../auth/clients/api-client-key.entity.js';
-import { ClientsError, ClientsService, KEY_ALGORITHMS, type KeyAlgorithm } from '../auth/clients/clients.service.js';
-import { SecretBox } from '../auth/clients/secret-box.js';
-import { developmentClientSecretsKey, EMBEDDED_DATABASE_NAME, ensureDatabase } from '../bootstrap/runtime.js';
-import { SystemClock } from '../common/clock.js';
+import type { ClientsService, KeyAlgorithm } from '../auth/clients/clients.service.js';
 import { errorText } from '../common/errors/error-text.js';
 import { ConfigError, decodeSecretsKey, parseEnvironment } from '../config/environment.js';
-import { dataSourceOptions, runMigrations } from '../database/data-source.js';
-import { connectOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
+
+/** The signature algorithms of `--alg` (ClientsService validates them again). */
+const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['hmac-sha256', 'ed25519'];
 
 const print = (value: unknown, pretty = false) => process.stdout.write(JSON.stringify(value, null, pretty ? 2 : undefined) + '\n');
 const note = (line: string) => process.stderr.write(line + '\n');
 
 /** The settings the CLI needs, validated like the service's (production: CLIENT_SECRETS_KEY required). */
-async function settings(): Promise<{ databaseUrl?: string; dataDir: string; box: SecretBox }> {
+async function settings() {
   const source = process.env;
   // Only the variables the CLI reads: an operator need not pass OPENAI_API_KEY or SHARED_KEY to manage clients.
   const env = parseEnvironment({
@@ -39,6 +34,8 @@ async function settings(): Promise<{ databaseUrl?: string; dataDir: string; box:
   if (production && !env.CLIENT_SECRETS_KEY) throw new ConfigError(['CLIENT_SECRETS_KEY is required when NODE_ENV=production']);
   if (production && !env.DATABASE_URL) throw new ConfigError(['DATABASE_URL is required when NODE_ENV=production']);
   const dataDir = resolve(env.DATA_DIR);
+  const { developmentClientSecretsKey } = await import('../bootstrap/runtime.js');
+  const { SecretBox } = await import('../auth/clients/secret-box.js');
   const key = env.CLIENT_SECRETS_KEY ? decodeSecretsKey(env.CLIENT_SECRETS_KEY)! : (await developmentClientSecretsKey(dataDir)).key;
   const previous = env.CLIENT_SECRETS_KEY_PREVIOUS ? decodeSecretsKey(env.CLIENT_SECRETS_KEY_PREVIOUS) : undefined;
   return { databaseUrl: env.DATABASE_URL, dataDir, box: new SecretBox(key, previous) };
@@ -47,26 +44,30 @@ async function settings(): Promise<{ databaseUrl?: string; dataDir: string; box:
 /** Opens the database (migrated), runs `work` with a ClientsService over it, and closes everything again. */
 async function withClients<T>(work: (clients: ClientsService) => Promise<T>): Promise<T> {
   const { databaseUrl, dataDir, box } = await settings();
+  // Loaded only for a command that runs: usage errors and --help answer at once.
+  const [{ DataSource }, { ClientsService }, { SystemClock }, runtime, database, embedded] = await Promise.all([
+    import('typeorm'),
+    import('../auth/clients/clients.service.js'),
+    import('../common/clock.js'),
+    import('../bootstrap/runtime.js'),
+    import('../database/data-source.js'),
+    import('../database/embedded-postgres.js'),
+  ]);
   let url = databaseUrl;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!url) {
-    const embedded = await connectOrStartEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: true });
-    stopEmbedded = () => embedded.stop();
-    if (embedded.started) note(`started the embedded PostgreSQL of ${dataDir} for this command`);
-    url = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
+    const server = await embedded.connectOrStartEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: true });
+    stopEmbedded = () => server.stop();
+    if (server.started) note(`started the embedded PostgreSQL of ${dataDir} for this command`);
+    url = await runtime.ensureDatabase(server.url, runtime.EMBEDDED_DATABASE_NAME);
   }
   try {
-    await runMigrations(url, (line) => note(line));
-    const dataSource = new DataSource({ ...dataSourceOptions(url, 'generation-service:clients-cli'), extra: { max: 2 } });
+    await database.runMigrations(url, (line) => note(line));
+    const dataSource = new DataSource({ ...database.dataSourceOptions(url, 'generation-service:clients-cli'), extra: { max: 2 } });
     await dataSource.initialize();
     try {
       const clock = new SystemClock();
-      const service = new ClientsService(
-        dataSource.getRepository(ApiClientEntity),
-        dataSource.getRepository(ApiClientKeyEntity),
-        { secretBox: box, cacheMs: 0 },
-        clock,
-      );
+      const service = ClientsService.overDataSource(dataSource, { secretBox: box, cacheMs: 0 }, clock);
       return await work(service);
     } finally {
       await dataSource.destroy();
@@ -170,9 +171,11 @@ program
   .command('legacy')
   .description("allow (on) or refuse (off) the seed's X-Signature scheme for the client")
   .argument('<client>', 'client id')
-  .argument('<state>', 'on or off')
+  .argument('<state>', 'on or off', (value: string) => {
+    if (value !== 'on' && value !== 'off') throw new InvalidArgumentError('on or off');
+    return value;
+  })
   .action(async (clientId: string, state: string) => {
-    if (state !== 'on' && state !== 'off') program.error('error: <state> is "on" or "off"');
     await withClients((clients) => clients.setLegacy(clientId, state === 'on'));
     print({ client_id: clientId, legacy_scheme: state === 'on' });
   });
@@ -180,7 +183,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ClientsError) note(`error (${error.code}): ${error.message}`);
+  // By name: the service's module is loaded only when a command runs.
+  if (error instanceof Error && error.name === 'ClientsError' && 'code' in error) note(`error (${String(error.code)}): ${error.message}`);
   else if (error instanceof ConfigError) note(error.message);
   else note(`error: ${errorText(error)}`);
   process.exitCode = 1;

@@ -17,6 +17,7 @@ const EXAMPLE_VALUES: Record<string, string> = {
   POSTGRES_PASSWORD: 'example-password',
   OPENAI_API_KEY: 'sk-example',
   SHARED_KEY: 'an-example-shared-key-of-at-least-32-characters',
+  CLIENT_SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 /** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error} (an unset required variable throws). */

@@ -27,7 +27,7 @@ const K8S = join(ROOT, 'deploy/kubernetes');
 const BASE = join(K8S, 'base');
 const PRODUCTION = join(K8S, 'overlays/production');
 const SECRET_EXAMPLE = join(K8S, 'secret.example.yaml');
-const SECRET_VARIABLES = ['DATABASE_URL', 'OPENAI_API_KEY', 'SHARED_KEY'];
+const SECRET_VARIABLES = ['DATABASE_URL', 'OPENAI_API_KEY', 'SHARED_KEY', 'CLIENT_SECRETS_KEY'];
 
 const base = renderKustomization(BASE);
 const production = renderKustomization(PRODUCTION);
@@ -303,7 +303,7 @@ describe('cross-references with the application', () => {
         }
       }
     }
-    expect(refs.length).toBe(7); // API 3, worker 3, migration 1
+    expect(refs.length).toBe(9); // API 4, worker 4, migration 1
     for (const ref of refs)
       expect(ref).toEqual({
         variable: ref.key,

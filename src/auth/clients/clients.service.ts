@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import type { EntityManager, Repository } from 'typeorm';
+import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { query, queryOne } from '../../database/sql.js';
@@ -148,6 +148,11 @@ export class ClientsService {
     private readonly clock: Clock,
   ) {
     this.cache = new TtlCache(clock, options.cacheMs, options.cacheEntries ?? 10_000);
+  }
+
+  /** A service over a data source of its own, outside Nest (the clients CLI): the entities stay in this module. */
+  static overDataSource(dataSource: DataSource, options: ClientsOptions, clock: Clock): ClientsService {
+    return new ClientsService(dataSource.getRepository(ApiClientEntity), dataSource.getRepository(ApiClientKeyEntity), options, clock);
   }
 
   /** Registers a client with its first key. The secrets are in the answer only: they are stored encrypted. */
