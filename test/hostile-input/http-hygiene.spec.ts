@@ -171,7 +171,7 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
     expect(get.status).toBe(404);
     expect(get.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(get.headers.get('access-control-expose-headers')).toBe(
-      'Retry-After,Content-Disposition,RateLimit-Policy,RateLimit,Idempotent-Replayed',
+      'Retry-After,Content-Disposition,RateLimit-Policy,RateLimit,Idempotent-Replayed,Accept-Signature',
     );
   });
 
