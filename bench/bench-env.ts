@@ -13,6 +13,8 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/database/em
 import { startEmulator, type RunningEmulator } from '../src/emulator/emulator.js';
 
 export const BENCH_SHARED_KEY = 'bench-shared-key-that-is-at-least-32-characters-long';
+/** The master key of client secrets at rest (production requires one). */
+const BENCH_CLIENT_SECRETS_KEY = Buffer.alloc(32, 'bench-client-secrets/').toString('base64');
 
 /** A 1×1 PNG: image checks and the emulator's downloads only need a real image/* answer. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -70,6 +72,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       APP_ROLE: role,
       DATABASE_URL: databaseUrl,
       SHARED_KEY: BENCH_SHARED_KEY,
+      CLIENT_SECRETS_KEY: BENCH_CLIENT_SECRETS_KEY,
       OPENAI_API_KEY: 'sk-bench',
       OPENAI_BASE_URL: emulator.url,
       ALLOW_PRIVATE_NETWORKS: 'true', // the images are served from loopback

@@ -1,3 +1,4 @@
+import { signRequest } from '../src/auth/http-signatures/index.js';
 import { canonicalJson } from '../src/common/json/canonical-json.js';
 import { sign } from '../src/auth/hmac.js';
 import { BENCH_SHARED_KEY, type BenchEnv, type RunningApp } from './bench-env.js';
@@ -20,11 +21,18 @@ export function buildRequest(imageBase: string, lotCount = 50_000): BenchRequest
   return { text, signature: sign(BENCH_SHARED_KEY, canonicalJson(lots)), lotCount };
 }
 
-/** POST → 201 over HTTP; returns the job id. */
-export async function postBatch(app: RunningApp, request: BenchRequest): Promise<string> {
-  const res = await fetch(`${app.url}/api/v1/generate-descriptions`, {
+/** POST → 201 over HTTP, signed with the seed scheme, or with RFC 9421 by the client that owns `v2` (its key); returns the job id. */
+export async function postBatch(app: RunningApp, request: BenchRequest, v2?: { keyId: string; secret: string }): Promise<string> {
+  const path = '/api/v1/generate-descriptions';
+  const signature = v2
+    ? signRequest(
+        { method: 'POST', url: path, body: request.text },
+        { keyId: v2.keyId, algorithm: 'hmac-sha256', key: Buffer.from(v2.secret, 'base64') },
+      )
+    : { 'X-Signature': request.signature };
+  const res = await fetch(app.url + path, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Signature': request.signature },
+    headers: { 'Content-Type': 'application/json', ...signature },
     body: request.text,
   });
   const body = (await res.json()) as { job_id?: string };

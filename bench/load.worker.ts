@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
+import { signRequest } from '../src/auth/http-signatures/index.js';
 
 export type LoadCommand =
   | {
@@ -12,6 +13,8 @@ export type LoadCommand =
       origin: string;
       path: string;
       headers: Record<string, string>;
+      /** Sign every request afresh with RFC 9421 (a new nonce each time, as a real v2 client must). */
+      v2?: { keyId: string; secret: string };
       connections: number;
       durationMs: number;
       warmupMs: number;
@@ -22,7 +25,18 @@ export type LoadAnswer =
   | { mode: 'status'; ok: number; failed: number; elapsedMs: number }
   | { mode: 'download'; status: number; bytes: number; elapsedMs: number; tail: string; contentDisposition: string | null };
 
+function headersFor(command: Extract<LoadCommand, { mode: 'status' }>): () => Record<string, string> {
+  const { v2 } = command;
+  if (!v2) return () => command.headers;
+  const key = Buffer.from(v2.secret, 'base64');
+  return () => {
+    const signed = signRequest({ method: 'GET', url: command.path }, { keyId: v2.keyId, algorithm: 'hmac-sha256', key });
+    return { ...command.headers, 'signature-input': signed['signature-input'], signature: signed.signature };
+  };
+}
+
 async function hammer(pool: Pool, command: Extract<LoadCommand, { mode: 'status' }>, durationMs: number) {
+  const headers = headersFor(command);
   let ok = 0;
   let failed = 0;
   const started = performance.now();
@@ -30,7 +44,7 @@ async function hammer(pool: Pool, command: Extract<LoadCommand, { mode: 'status'
   await Promise.all(
     Array.from({ length: command.connections }, async () => {
       while (performance.now() < end) {
-        const res = await pool.request({ path: command.path, method: 'GET', headers: command.headers });
+        const res = await pool.request({ path: command.path, method: 'GET', headers: headers() });
         await res.body.text();
         if (res.statusCode === 200) ok++;
         else failed++;

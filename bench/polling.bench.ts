@@ -11,8 +11,9 @@ async function requestsPerSecond(
   headers: Record<string, string>,
   connections: number,
   durationMs: number,
+  v2?: { keyId: string; secret: string },
 ) {
-  const answer = await load.run<'status'>({ mode: 'status', origin: app.url, path, headers, connections, durationMs, warmupMs: 1_000 });
+  const answer = await load.run<'status'>({ mode: 'status', origin: app.url, path, headers, v2, connections, durationMs, warmupMs: 1_000 });
   if (answer.failed > 0) throw new Error(`${answer.failed} requests to ${path} did not answer 200`);
   return (answer.ok / answer.elapsedMs) * 1000;
 }
@@ -20,9 +21,18 @@ async function requestsPerSecond(
 /**
  * (4) Signed `GET /batch-status/{id}` requests per second, next to the same
  * load on `GET /health/live` (no signature, no database): the ceiling of the
- * HTTP stack itself on this machine.
+ * HTTP stack itself on this machine. Then the same route signed with RFC 9421
+ * by a client of its own (`v2Job`, its key): each request freshly signed, so
+ * its nonce is checked and remembered — the per-request cost of v2.
  */
-export async function benchStatus(app: RunningApp, load: LoadClient, jobId: string, connections = 32, durationMs = 5_000) {
+export async function benchStatus(
+  app: RunningApp,
+  load: LoadClient,
+  jobId: string,
+  v2Job: { jobId: string; keyId: string; secret: string },
+  connections = 32,
+  durationMs = 5_000,
+) {
   const rps = await requestsPerSecond(
     app,
     load,
@@ -32,7 +42,8 @@ export async function benchStatus(app: RunningApp, load: LoadClient, jobId: stri
     durationMs,
   );
   const ceiling = await requestsPerSecond(app, load, '/health/live', {}, connections, durationMs);
-  return { rps, ceiling, connections };
+  const v2 = await requestsPerSecond(app, load, `/api/v1/batch-status/${v2Job.jobId}`, {}, connections, durationMs, v2Job);
+  return { rps, ceiling, v2, connections };
 }
 
 /**

@@ -4,6 +4,7 @@
  * the app) and prints the figures of issue 4, measured in this one run.
  * Not a test: it asserts nothing, it reports (targets are printed beside).
  */
+import { ClientsService } from '../src/auth/clients/clients.service.js';
 import 'reflect-metadata';
 import { startBenchEnv } from './bench-env.js';
 import { buildRequest, benchCreate, postBatch } from './create-request.bench.js';
@@ -61,13 +62,27 @@ async function main(): Promise<void> {
       // First, on a fresh process and database: the figure is about the request path, not about the
       // garbage and autovacuum the 50,000-lot inserts leave behind (they compete for the 2 cores).
       const jobId = await postBatch(api, buildRequest(env.imageBase, 2));
-      const status = await benchStatus(api, load, jobId);
+      const issued = await api.app.get(ClientsService).create('bench v2 client');
+      const v2 = { keyId: issued.key_id, secret: issued.secret! };
+      const status = await benchStatus(api, load, jobId, { ...v2, jobId: await postBatch(api, buildRequest(env.imageBase, 2), v2) });
       return [
         {
           metric: `GET batch-status, ${status.connections} keep-alive connections, 5 s`,
           value: `${status.rps.toFixed(0)} req/s`,
           target: '≥ 3,000 req/s',
           met: status.rps >= 3000,
+        },
+        {
+          metric: 'same route signed with RFC 9421 (v2), each request a fresh nonce',
+          value: `${status.v2.toFixed(0)} req/s`,
+          target: '',
+          met: null,
+        },
+        {
+          metric: 'v2 / seed scheme, same run',
+          value: `${(status.v2 / status.rps).toFixed(2)}×`,
+          target: '',
+          met: null,
         },
         {
           metric: 'same load on GET /health/live (HTTP stack ceiling)',
