@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   );
   const runtime = await resolveRuntime(env, logger);
   const { config } = runtime;
-  logger.addSecrets(config.auth.sharedKey, config.openai.apiKey);
+  // The generated development key is printed below on purpose; a configured one never appears.
+  logger.addSecrets(config.auth.generated ? undefined : config.auth.sharedKey, config.openai.apiKey);
   if (tracing) logger.log(`tracing on: spans exported over OTLP/HTTP as service ${config.tracing.serviceName}`, 'Bootstrap');
 
   let closing = false;

@@ -52,7 +52,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const root = AppModule.forRoot(config, { clock: options.clock });
   root.imports = [...(root.imports ?? []), JsonBodyModule.forRoot(options.bodyParsing), ...(options.extraModules ?? [])];
   const logger = options.logger === undefined ? createLogger(config, { role: config.role }) : options.logger;
-  if (logger instanceof AppLogger) logger.addSecrets(config.auth.sharedKey, config.openai.apiKey);
+  // A development key generated at start is printed on purpose (a newcomer signs requests with it): not a secret to scrub.
+  if (logger instanceof AppLogger) logger.addSecrets(config.auth.generated ? undefined : config.auth.sharedKey, config.openai.apiKey);
   const app = await NestFactory.create<NestExpressApplication>(root, {
     logger,
     bodyParser: false, // one parser of our own, below: the body is parsed once, from the bytes the signature covers

@@ -1,5 +1,5 @@
 /** Fields a reader does not need on a development terminal (the time and level are shown in front). */
-const HIDDEN = new Set(['time', 'level', 'msg', 'context', 'pid', 'hostname', 'stack', 'span_id']);
+const HIDDEN = new Set(['time', 'level', 'msg', 'context', 'pid', 'hostname', 'role', 'stack', 'span_id']);
 /** Shown first, in this order; the rest follow alphabetically. */
 const FIRST = ['request_id', 'client_id', 'job_id', 'lot_id', 'stage', 'openai_batch_id'];
 
