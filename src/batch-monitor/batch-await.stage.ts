@@ -61,13 +61,13 @@ export class BatchAwaitStage {
       } else if (pastDeadline && batch.cancelRequestedAt && now - batch.cancelRequestedAt.getTime() >= this.config.pipeline.cancelGraceMs) {
         // Its partial output is given up: the lots it still holds are finished another way.
         this.logger.warn({
-          msg: `batch ${batch.openaiBatchId} still ${snapshot.status} after cancel; abandoning it`,
+          message: `batch ${batch.openaiBatchId} still ${snapshot.status} after cancel; abandoning it`,
           openai_batch_id: batch.openaiBatchId,
         });
         await this.batches.abandon(batch.id, { lastError: `stage deadline passed; still ${snapshot.status} after cancel` });
       } else if (pastDeadline && snapshot.status !== 'cancelling') {
         this.logger.warn({
-          msg: `${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`,
+          message: `${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`,
           openai_batch_id: batch.openaiBatchId,
         });
         await this.monitor.cancelOne(batch);

@@ -96,7 +96,7 @@ export class BatchIngestionService {
       await this.batches.markIngested(tx, batch.id);
       await this.jobs.addUsage(tx, batch.batch_job_id, summary.usage);
       this.logger.log({
-        msg:
+        message:
           `ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
           `${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry, ${summary.ignored} ignored`,
         job_id: batch.batch_job_id,

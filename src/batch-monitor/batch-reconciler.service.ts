@@ -91,7 +91,7 @@ export class BatchReconcilerService {
     });
     if (!row) return false;
     this.logger.warn({
-      msg: `re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`,
+      message: `re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`,
       job_id: jobId,
       openai_batch_id: snapshot.id,
     });

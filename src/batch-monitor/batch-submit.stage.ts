@@ -108,7 +108,7 @@ export class BatchSubmitStage {
       });
       if (batch.part === 1 && !(await this.jobs.recordBatchId(tx, claim, names.stage, batch.openaiBatchId)))
         this.logger.warn({
-          msg: `claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`,
+          message: `claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`,
           job_id: jobId,
           openai_batch_id: batch.openaiBatchId,
         });

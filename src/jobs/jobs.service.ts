@@ -70,7 +70,7 @@ export class JobsService {
       request.lots,
     );
     this.logger.log({
-      msg: `accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`,
+      message: `accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`,
       job_id: job.id,
       client_id: clientId,
     });
@@ -93,7 +93,7 @@ export class JobsService {
       const current = await this.queries.getJob(clientId, jobId); // re-read: the worker may have just finished it
       throw new JobNotCancellableException(current.status);
     }
-    this.logger.log({ msg: 'cancelled by the client', job_id: job.id, client_id: clientId });
+    this.logger.log({ message: 'cancelled by the client', job_id: job.id, client_id: clientId });
     await this.upstream.cancel(job.id);
     return { job_id: job.id, status: JobStatus.Cancelled, cancelled_at: cancelledAt.toISOString(), message: 'Job successfully cancelled' };
   }

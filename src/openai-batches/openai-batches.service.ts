@@ -31,13 +31,13 @@ export class OpenAiBatchesService {
       batch.cancelRequestedAt ??= new Date();
       await this.batches.recordCancelRequested(batch.id, { status: snapshot.status, cancelRequestedAt: batch.cancelRequestedAt });
       this.logger.log({
-        msg: `cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`,
+        message: `cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`,
         job_id: batch.batchJobId,
         openai_batch_id: batch.openaiBatchId,
       });
     } catch (error) {
       this.logger.warn({
-        msg: `could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`,
+        message: `could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`,
         job_id: batch.batchJobId,
         openai_batch_id: batch.openaiBatchId,
       });

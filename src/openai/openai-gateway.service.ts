@@ -154,7 +154,7 @@ export class OpenAiGateway {
       const fileId = await this.uploadPart(args.jobId, args.stage, part, guard);
       const batchId = await this.createBatch(args.jobId, args.stage, part.part, fileId, guard);
       this.logger.log({
-        msg: `${args.stage} part ${part.part} → ${batchId} (${part.customIds.length} requests, ${part.bytes} bytes)`,
+        message: `${args.stage} part ${part.part} → ${batchId} (${part.customIds.length} requests, ${part.bytes} bytes)`,
         job_id: args.jobId,
         openai_batch_id: batchId,
       });

@@ -74,7 +74,7 @@ export class WebhooksService {
     }));
     const created = await this.deliveries.insertPlanned(tx, rows);
     this.logger.log({
-      msg: `${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`,
+      message: `${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`,
       job_id: jobId,
     });
     return created;
@@ -96,7 +96,11 @@ export class WebhooksService {
     const statuses: DeliveryStatus[] = all ? ['failed', 'delivered'] : ['failed'];
     const ids = await this.deliveries.requeue(jobId, statuses, this.attemptsPerSchedule);
     const requeued = await this.deliveries.findByIds(ids);
-    this.logger.log({ msg: `${ids.length} webhook deliveries re-queued by the client (all=${all})`, job_id: jobId, client_id: clientId });
+    this.logger.log({
+      message: `${ids.length} webhook deliveries re-queued by the client (all=${all})`,
+      job_id: jobId,
+      client_id: clientId,
+    });
     return { job_id: jobId, all, requeued_count: ids.length, requeued: await this.withAttempts(requeued) };
   }
 

@@ -22,7 +22,7 @@ describe('AppLogger', () => {
     expect(parsed(lines)[0]).toMatchObject({
       level: 'info',
       context: 'Jobs',
-      msg: 'hello',
+      message: 'hello',
       role: 'worker',
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
@@ -50,7 +50,7 @@ describe('AppLogger', () => {
     logger.setLogLevels(['debug', 'log', 'warn', 'error']);
     logger.debug('now kept', 'X');
     logger.verbose('still dropped', 'X');
-    expect(parsed(lines).map((line) => line.msg)).toEqual(['kept', 'now kept']);
+    expect(parsed(lines).map((line) => line.message)).toEqual(['kept', 'now kept']);
   });
 
   it('reads error(message, stack, context) and error(message, context) as Nest passes them', () => {
@@ -61,16 +61,16 @@ describe('AppLogger', () => {
     logger.error('failed once more', undefined, 'Pipeline');
     logger.error(new Error('thrown'), 'Errors');
     const [withStack, plain, undefinedStack, thrown] = parsed(lines);
-    expect(withStack).toMatchObject({ msg: 'failed', context: 'Pipeline', stack });
-    expect(plain).toMatchObject({ msg: 'failed again', context: 'Pipeline' });
+    expect(withStack).toMatchObject({ message: 'failed', context: 'Pipeline', stack });
+    expect(plain).toMatchObject({ message: 'failed again', context: 'Pipeline' });
     expect(plain.stack).toBeUndefined();
-    expect(undefinedStack).toMatchObject({ msg: 'failed once more', context: 'Pipeline' });
-    expect(thrown).toMatchObject({ msg: 'thrown', context: 'Errors', stack: expect.stringContaining('Error: thrown') });
+    expect(undefinedStack).toMatchObject({ message: 'failed once more', context: 'Pipeline' });
+    expect(thrown).toMatchObject({ message: 'thrown', context: 'Errors', stack: expect.stringContaining('Error: thrown') });
   });
 
   it('takes fields from an entry object, from the scope, and from an old-style key=value prefix', () => {
     const { logger, lines } = capture();
-    logger.log({ msg: 'accepted: 2 lots', job_id: 'j1', client_id: 'c1' }, 'Jobs');
+    logger.log({ message: 'accepted: 2 lots', job_id: 'j1', client_id: 'c1' }, 'Jobs');
     withLogFields({ job_id: 'j2', stage: 'translation' }, () => {
       addLogFields({ openai_batch_id: 'batch_1' });
       logger.log('ingested', 'BatchIngestion');
@@ -78,10 +78,10 @@ describe('AppLogger', () => {
     logger.log('job_id=j3 client_id=c3 cancelled by the client', 'Jobs');
     logger.log('webhook w1 job_id=j4 attempt 1', 'Webhooks');
     const [entry, scoped, prefixed, inner] = parsed(lines);
-    expect(entry).toMatchObject({ msg: 'accepted: 2 lots', job_id: 'j1', client_id: 'c1' });
-    expect(scoped).toMatchObject({ msg: 'ingested', job_id: 'j2', stage: 'translation', openai_batch_id: 'batch_1' });
-    expect(prefixed).toMatchObject({ msg: 'cancelled by the client', job_id: 'j3', client_id: 'c3' });
-    expect(inner).toMatchObject({ msg: 'webhook w1 job_id=j4 attempt 1' });
+    expect(entry).toMatchObject({ message: 'accepted: 2 lots', job_id: 'j1', client_id: 'c1' });
+    expect(scoped).toMatchObject({ message: 'ingested', job_id: 'j2', stage: 'translation', openai_batch_id: 'batch_1' });
+    expect(prefixed).toMatchObject({ message: 'cancelled by the client', job_id: 'j3', client_id: 'c3' });
+    expect(inner).toMatchObject({ message: 'webhook w1 job_id=j4 attempt 1' });
     expect(inner.job_id).toBeUndefined();
   });
 
@@ -94,20 +94,20 @@ describe('AppLogger', () => {
         logger.log(`step of ${jobId}`, 'Pipeline');
       });
     await Promise.all([step('a', 1), step('b', 0)]);
-    for (const line of parsed(lines)) expect(line.msg).toBe(`step of ${String(line.job_id)}`);
+    for (const line of parsed(lines)) expect(line.message).toBe(`step of ${String(line.job_id)}`);
     expect(lines).toHaveLength(2);
   });
 
   it('scrubs known secrets and secret-shaped values from messages, fields and stacks', () => {
     const { logger, lines } = capture({ secrets: ['a-very-secret-shared-key-value'] });
     logger.error(
-      { msg: 'upstream said Incorrect API key sk-abc123def456', detail: 'key a-very-secret-shared-key-value' },
+      { message: 'upstream said Incorrect API key sk-abc123def456', detail: 'key a-very-secret-shared-key-value' },
       'Error: Bearer eyJhbGciOi.x.y\n    at f (a.ts:1:1)',
       'Probe',
     );
     const [line] = parsed(lines);
     expect(line).toMatchObject({
-      msg: 'upstream said Incorrect API key sk-[REDACTED]',
+      message: 'upstream said Incorrect API key sk-[REDACTED]',
       detail: 'key [REDACTED]',
       stack: expect.stringContaining('Bearer [REDACTED]'),
     });
@@ -135,8 +135,8 @@ describe('scrubSecrets', () => {
 
 describe('parsePrefix', () => {
   it('maps batch_id to openai_batch_id and stops at the first non-field word', () => {
-    expect(parsePrefix('batch_id=batch_1: done')).toEqual({ msg: 'done', fields: { openai_batch_id: 'batch_1' } });
-    expect(parsePrefix('no fields here')).toEqual({ msg: 'no fields here', fields: {} });
+    expect(parsePrefix('batch_id=batch_1: done')).toEqual({ message: 'done', fields: { openai_batch_id: 'batch_1' } });
+    expect(parsePrefix('no fields here')).toEqual({ message: 'no fields here', fields: {} });
   });
 });
 

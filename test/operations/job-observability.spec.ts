@@ -19,7 +19,7 @@ import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
  */
 interface Line {
   level: string;
-  msg: string;
+  message: string;
   context?: string;
   request_id?: string;
   client_id?: string;
@@ -139,7 +139,7 @@ describe('one job, observed: log lines and trace', () => {
       expect(access!.duration_ms).toEqual(expect.any(Number));
       const accepted = ofRequest.find((line) => line.context === 'Jobs');
       expect(accepted).toMatchObject({ level: 'info', job_id: jobId, client_id: 'default' });
-      expect(accepted!.msg).toMatch(/^accepted: 2 lots, languages en,de$/);
+      expect(accepted!.message).toMatch(/^accepted: 2 lots, languages en,de$/);
       // One access line per request, and the request's lines all carry the same trace as its server span.
       expect(ofRequest.filter((line) => line.context === 'Http')).toHaveLength(1);
       expect(new Set(ofRequest.map((line) => line.trace_id))).toEqual(new Set([TRACE_ID]));
@@ -160,9 +160,9 @@ describe('one job, observed: log lines and trace', () => {
       expect([...stages]).toEqual(expect.arrayContaining(['queued', 'vision_submitting', 'translation_submitting']));
       for (const line of pipeline) {
         expect(line).toMatchObject({ client_id: 'default', job_id: jobId });
-        expect(line.msg).not.toMatch(/job_id=/);
+        expect(line.message).not.toMatch(/job_id=/);
       }
-      expect(pipeline.map((line) => line.msg)).toEqual(
+      expect(pipeline.map((line) => line.message)).toEqual(
         expect.arrayContaining([expect.stringMatching(/^job completed \(2 lots completed/)]),
       );
     });
@@ -179,7 +179,7 @@ describe('one job, observed: log lines and trace', () => {
       const polls = lines().filter((line) => line.context === 'Http' && line.route === '/api/v1/batch-status/:job_id');
       expect(polls.length).toBeGreaterThan(0);
       for (const poll of polls) expect(poll).toMatchObject({ job_id: jobId, client_id: 'default', status: 200 });
-      const webhook = lines().find((line) => line.context === 'Webhooks' && /delivered$/.test(line.msg));
+      const webhook = lines().find((line) => line.context === 'Webhooks' && /delivered$/.test(line.message));
       expect(webhook).toMatchObject({ job_id: jobId, level: 'info' });
     });
 
@@ -206,7 +206,7 @@ describe('one job, observed: log lines and trace', () => {
       const logger = new Logger('Probe');
       logger.warn(`OpenAI said: Incorrect API key provided: sk-proj-abcdefghijklmnop1234 (shared ${TEST_SHARED_KEY})`);
       logger.log({
-        msg: `receiver secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw signed ${signature}`,
+        message: `receiver secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw signed ${signature}`,
         headers: { authorization: 'Bearer abc.def', cookie: 'session=1', 'x-signature': signature, 'signature-input': 'sig1=("@method")' },
       });
       const written = raw.slice(before).join('');
@@ -214,7 +214,7 @@ describe('one job, observed: log lines and trace', () => {
       expect(written).not.toContain(TEST_SHARED_KEY);
       expect(written).not.toContain(signature);
       const [warned, logged] = raw.slice(before).map((line) => JSON.parse(line) as Line);
-      expect(warned.msg).toBe('OpenAI said: Incorrect API key provided: sk-[REDACTED] (shared [REDACTED])');
+      expect(warned.message).toBe('OpenAI said: Incorrect API key provided: sk-[REDACTED] (shared [REDACTED])');
       expect(logged.headers).toEqual({
         authorization: '[REDACTED]',
         cookie: '[REDACTED]',
@@ -278,7 +278,7 @@ describe('one job, observed: log lines and trace', () => {
     });
 
     it('writes trace and span ids into the lines logged inside a span', () => {
-      const submitted = lines().find((line) => line.context === 'Pipeline' && line.job_id === jobId && /submitted as/.test(line.msg));
+      const submitted = lines().find((line) => line.context === 'Pipeline' && line.job_id === jobId && /submitted as/.test(line.message));
       expect(submitted?.trace_id).toMatch(/^[0-9a-f]{32}$/);
       const step = byId().get(submitted!.span_id!);
       expect(step).toMatchObject({ name: 'pipeline.stage' });

@@ -20,11 +20,11 @@ export interface AppLoggerOptions {
 }
 
 /**
- * A message with fields: `logger.log({ msg: 'accepted: 3 lots', job_id })`.
+ * A message with fields: `logger.log({ message: 'accepted: 3 lots', job_id })`.
  * Nest's `Logger` passes the object through to the installed logger as is.
  */
 export interface LogEntry extends LogFields {
-  msg: string;
+  message: string;
 }
 
 type PinoLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -55,7 +55,7 @@ export class AppLogger implements LoggerService {
       {
         level: options.level,
         base: { pid: process.pid, ...options.base },
-        messageKey: 'msg',
+        messageKey: 'message',
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
         redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
@@ -110,13 +110,13 @@ export class AppLogger implements LoggerService {
   private write(level: PinoLevel, message: unknown, params: unknown[], mayHaveStack = false): void {
     if (!this.pino.isLevelEnabled(level)) return;
     const { context, stack } = splitParams(params, mayHaveStack);
-    const { msg, fields, error } = entryOf(message);
+    const { text, fields, error } = entryOf(message);
     const line: Record<string, unknown> = { ...currentLogFields(), ...fields, ...activeTraceIds() };
     if (context) line.context = context;
     const trace = stack ?? error?.stack;
     if (trace) line.stack = this.scrub(trace);
     for (const [key, value] of Object.entries(line)) if (typeof value === 'string') line[key] = this.scrub(value);
-    this.pino[level](line, this.scrub(msg));
+    this.pino[level](line, this.scrub(text));
   }
 
   private scrub(text: string): string {
@@ -139,24 +139,25 @@ function splitParams(params: unknown[], mayHaveStack: boolean): { context?: stri
   return { context, stack };
 }
 
-function entryOf(message: unknown): { msg: string; fields: LogFields; error?: Error } {
-  if (message instanceof Error) return { msg: message.message, fields: {}, error: message };
+function entryOf(message: unknown): { text: string; fields: LogFields; error?: Error } {
+  if (message instanceof Error) return { text: message.message, fields: {}, error: message };
   if (typeof message === 'object' && message !== null) {
-    const { msg, message: text, ...fields } = message as Record<string, unknown>;
-    const chosen = typeof msg === 'string' ? msg : typeof text === 'string' ? text : JSON.stringify(message);
+    const { message: text, msg, ...fields } = message as Record<string, unknown>;
+    const chosen = typeof text === 'string' ? text : typeof msg === 'string' ? msg : JSON.stringify(message);
     const parsed = parsePrefix(chosen);
-    return { msg: parsed.msg, fields: { ...parsed.fields, ...(fields as LogFields) } };
+    return { text: parsed.message, fields: { ...parsed.fields, ...(fields as LogFields) } };
   }
-  return parsePrefix(typeof message === 'string' ? message : String(message));
+  const parsed = parsePrefix(typeof message === 'string' ? message : String(message));
+  return { text: parsed.message, fields: parsed.fields };
 }
 
 /** `job_id=… client_id=… accepted: …` → fields `job_id`, `client_id` and the message `accepted: …`. */
-export function parsePrefix(message: string): { msg: string; fields: LogFields } {
+export function parsePrefix(message: string): { message: string; fields: LogFields } {
   const prefix = FIELD_PREFIX.exec(message);
-  if (!prefix) return { msg: message, fields: {} };
+  if (!prefix) return { message, fields: {} };
   const fields: LogFields = {};
   for (const [, key, value] of prefix[1].matchAll(FIELD_PAIR)) fields[key === 'batch_id' ? 'openai_batch_id' : key] = value;
-  return { msg: message.slice(prefix[1].length), fields };
+  return { message: message.slice(prefix[1].length), fields };
 }
 
 /** The development stream: each JSON line pino writes becomes one readable line. */

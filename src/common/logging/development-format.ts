@@ -1,5 +1,5 @@
 /** Fields a reader does not need on a development terminal (the time and level are shown in front). */
-const HIDDEN = new Set(['time', 'level', 'msg', 'context', 'pid', 'hostname', 'role', 'stack', 'span_id']);
+const HIDDEN = new Set(['time', 'level', 'message', 'context', 'pid', 'hostname', 'role', 'stack', 'span_id']);
 /** Shown first, in this order; the rest follow alphabetically. */
 const FIRST = ['request_id', 'client_id', 'job_id', 'lot_id', 'stage', 'openai_batch_id'];
 
@@ -27,7 +27,7 @@ export function formatDevelopmentLine(json: string): string {
   keys.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const fields = keys.map((key) => `${key}=${quoted(entry[key])}`).join(' ');
   const stack = typeof entry.stack === 'string' ? '\n' + entry.stack.replace(/^/gm, '    ') : '';
-  return `${time} ${level}${context} ${typeof entry.msg === 'string' ? entry.msg : ''}${fields ? ` · ${fields}` : ''}${stack}\n`;
+  return `${time} ${level}${context} ${typeof entry.message === 'string' ? entry.message : ''}${fields ? ` · ${fields}` : ''}${stack}\n`;
 }
 
 function rank(key: string): number {

@@ -44,11 +44,13 @@ export function requestLoggingMiddleware(): (request: Request, response: Respons
       const jobId = (request.params as Record<string, string | undefined> | undefined)?.job_id?.slice(0, 64);
       span?.end({ route, status, aborted, jobId });
       const durationMs = Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+      // Unrouted paths (404s, scanners) are the caller's text: bounded.
+      const path = request.path.slice(0, 256);
       const entry = {
-        msg: `${request.method} ${route ?? request.path} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)} ms`,
+        message: `${request.method} ${route ?? path} ${aborted ? 'aborted' : status} ${durationMs.toFixed(1)} ms`,
         method: request.method,
         route: route ?? null,
-        ...(route ? {} : { path: request.path }),
+        ...(route ? {} : { path }),
         status,
         duration_ms: durationMs,
         ...(jobId ? { job_id: jobId } : {}),
