@@ -7,7 +7,7 @@ import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { startTracing, type Tracing } from '../../src/common/tracing/tracing.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
-import { pipelineEnv, startImageHost, tickUntil } from '../pipeline/pipeline-support.js';
+import { pipelineEnv, startImageHost, tickUntil, waitFor } from '../pipeline/pipeline-support.js';
 import { startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
 
 /**
@@ -86,7 +86,8 @@ describe('one job, observed: log lines and trace', () => {
     images = await startImageHost();
     receiver = await startLoopbackServer((_request, response) => response.writeHead(200).end('ok'));
     const logger = new AppLogger({ level: 'debug', json: true, destination: { write: (line: string) => void raw.push(line) } });
-    app = await startTestApp({ env: pipelineEnv(), openaiBaseUrl: emu.url, logger });
+    // Ticks 2 s apart: the first step after the POST is run by the POST's wake-up (inside the request, were it not detached).
+    app = await startTestApp({ env: pipelineEnv({ WORKER_POLL_INTERVAL: '2' }), openaiBaseUrl: emu.url, logger });
 
     const lots = [
       {
@@ -104,6 +105,8 @@ describe('one job, observed: log lines and trace', () => {
     );
     expect(postResponse.status).toBe(201);
     jobId = ((await postResponse.json()) as { job_id: string }).job_id;
+    // The first step is the POST's wake-up's (the interval is 2 s away): its lines and spans must not be the request's.
+    await waitFor(async () => lines().some((line) => line.context === 'Pipeline' && line.job_id === jobId), { what: 'the first step' });
     await tickUntil(
       app,
       async () => {
@@ -162,6 +165,8 @@ describe('one job, observed: log lines and trace', () => {
         expect(line).toMatchObject({ client_id: 'default', job_id: jobId });
         expect(line.message).not.toMatch(/job_id=/);
       }
+      // The in-process worker is woken by the POST, but its lines are not the request's.
+      for (const line of pipeline) expect(line.request_id).toBeUndefined();
       expect(pipeline.map((line) => line.message)).toEqual(
         expect.arrayContaining([expect.stringMatching(/^job completed \(2 lots completed/)]),
       );
@@ -242,7 +247,10 @@ describe('one job, observed: log lines and trace', () => {
       expect(stages).toEqual(
         expect.arrayContaining(['queued', 'vision_submitting', 'vision_analysis', 'translation_submitting', 'translation']),
       );
-      for (const step of steps) expect(step.attributes).toMatchObject({ job_id: jobId, client_id: 'default' });
+      for (const step of steps) {
+        expect(step.attributes).toMatchObject({ job_id: jobId, client_id: 'default' });
+        expect(step.parentSpanContext).toBeUndefined(); // a trace of its own, even when the POST woke the worker
+      }
       const waiting = steps.filter((span) => span.attributes.stage === 'vision_analysis');
       for (const step of waiting) expect(step.attributes['openai.batch_id']).toMatch(/^batch_/);
     });

@@ -43,6 +43,11 @@ export function addLogFields(fields: LogFields): void {
   if (scope) Object.assign(scope.fields, defined(fields));
 }
 
+/** Runs `fn` outside any scope (work a request only triggered, such as waking the worker, is not the request's). */
+export function outsideLogScope<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 /** The fields of the current scope (empty outside any). */
 export function currentLogFields(): LogFields {
   const scope = storage.getStore();

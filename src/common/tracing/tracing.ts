@@ -3,6 +3,7 @@ import {
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   propagation,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -96,6 +97,11 @@ export function withSpan<T>(
         span.end();
       }
     });
+}
+
+/** Runs `fn` with no active span: what it starts are new traces, not children of the caller's. */
+export function outsideTrace<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
 }
 
 /** Records `error` on `span` and marks it failed. */
