@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
-import { logSettings } from './config/app-config.js';
+import { logSettings, tracingSettings } from './config/app-config.js';
 import { ConfigError, parseEnvironment } from './config/environment.js';
 import { createApp, createLogger, listenAll } from './bootstrap/create-app.js';
 import { resolveRuntime } from './bootstrap/runtime.js';
 import { runMigrations } from './database/data-source.js';
 import { WorkerTickService } from './worker/worker-tick.service.js';
+import { startTracing } from './common/tracing/tracing.js';
 
 /**
  * Starts the service: validates configuration, resolves the database and
@@ -25,9 +26,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ log: logSettings(env) });
+  // Before anything else starts, so that every span (HTTP, pipeline, OpenAI, webhooks) has a provider.
+  const tracing = startTracing(tracingSettings(env));
+  const logger = createLogger(
+    { log: logSettings(env) },
+    { secrets: [env.SHARED_KEY, env.OPENAI_API_KEY].filter((v) => v !== undefined), role: env.APP_ROLE },
+  );
   const runtime = await resolveRuntime(env, logger);
   const { config } = runtime;
+  // The generated development key is printed below on purpose; a configured one never appears.
+  logger.addSecrets(config.auth.generated ? undefined : config.auth.sharedKey, config.openai.apiKey);
+  if (tracing) logger.log(`tracing on: spans exported over OTLP/HTTP as service ${config.tracing.serviceName}`, 'Bootstrap');
 
   let closing = false;
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
@@ -47,6 +56,7 @@ async function main(): Promise<void> {
         .catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await app?.close().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     await runtime.shutdown();
+    await tracing?.shutdown().catch((error: unknown) => logger.error(String(error), 'Bootstrap'));
     logger.log('stopped', 'Bootstrap');
     process.exit(0);
   };

@@ -60,12 +60,16 @@ export class BatchAwaitStage {
         await this.ingestion.ingest(batch.id, claim.signal);
       } else if (pastDeadline && batch.cancelRequestedAt && now - batch.cancelRequestedAt.getTime() >= this.config.pipeline.cancelGraceMs) {
         // Its partial output is given up: the lots it still holds are finished another way.
-        this.logger.warn(`job_id=${job.id}: batch ${batch.openaiBatchId} still ${snapshot.status} after cancel; abandoning it`);
+        this.logger.warn({
+          message: `batch ${batch.openaiBatchId} still ${snapshot.status} after cancel; abandoning it`,
+          openai_batch_id: batch.openaiBatchId,
+        });
         await this.batches.abandon(batch.id, { lastError: `stage deadline passed; still ${snapshot.status} after cancel` });
       } else if (pastDeadline && snapshot.status !== 'cancelling') {
-        this.logger.warn(
-          `job_id=${job.id}: ${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`,
-        );
+        this.logger.warn({
+          message: `${names.stage} stage deadline passed; cancelling batch ${batch.openaiBatchId} (${snapshot.status})`,
+          openai_batch_id: batch.openaiBatchId,
+        });
         await this.monitor.cancelOne(batch);
       }
     }
@@ -87,12 +91,10 @@ export class BatchAwaitStage {
     const tokenLimited = latest?.status === 'failed' && (latest.lastError ?? '').includes('token_limit_exceeded');
     if (tokenLimited && !pastDeadline && job.stageAttempts < maxSubmissions) {
       const delayMs = backoffDelay(job.stageAttempts, { baseMs: resubmitBackoffMs });
-      this.logger.warn(
-        `job_id=${job.id}: ${names.stage} batch hit token_limit_exceeded; submitting the rest again in ${Math.round(delayMs / 1000)} s`,
-      );
+      this.logger.warn(`${names.stage} batch hit token_limit_exceeded; submitting the rest again in ${Math.round(delayMs / 1000)} s`);
       return continueAfter(delayMs, { currentStage: names.submitting, submitStartedAt: null });
     }
-    this.logger.warn(`job_id=${job.id}: ${names.stage} batches settled with lots left; finishing them with direct calls`);
+    this.logger.warn(`${names.stage} batches settled with lots left; finishing them with direct calls`);
     return continueAfter(0, { currentStage: names.direct, stageAttempts: 0 });
   }
 

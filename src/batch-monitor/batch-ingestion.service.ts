@@ -95,10 +95,13 @@ export class BatchIngestionService {
       }
       await this.batches.markIngested(tx, batch.id);
       await this.jobs.addUsage(tx, batch.batch_job_id, summary.usage);
-      this.logger.log(
-        `job_id=${batch.batch_job_id}: ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
+      this.logger.log({
+        message:
+          `ingested ${batch.stage} batch ${batch.openai_batch_id}: ${summary.lines} lines, ` +
           `${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry, ${summary.ignored} ignored`,
-      );
+        job_id: batch.batch_job_id,
+        openai_batch_id: batch.openai_batch_id,
+      });
       return summary;
     });
   }

@@ -90,7 +90,11 @@ export class BatchReconcilerService {
       return { jobStatus, id };
     });
     if (!row) return false;
-    this.logger.warn(`job_id=${jobId}: re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`);
+    this.logger.warn({
+      message: `re-attached ${stage} batch ${snapshot.id} that was never recorded (reference 001)`,
+      job_id: jobId,
+      openai_batch_id: snapshot.id,
+    });
     const over = (TERMINAL_JOB_STATUSES as readonly string[]).includes(row.jobStatus);
     if (over && !TERMINAL_BATCH_STATUSES.includes(snapshot.status)) {
       const batch = await this.batches.findById(row.id);

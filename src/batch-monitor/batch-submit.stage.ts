@@ -52,8 +52,7 @@ export class BatchSubmitStage {
         jobId: job.id,
         since: new Date(claim.submitStartedAt.getTime() - CLOCK_SKEW_MS),
       });
-      if (found > 0)
-        this.logger.warn(`job_id=${job.id}: found ${found} ${names.stage} batch(es) of an interrupted submission; following them`);
+      if (found > 0) this.logger.warn(`found ${found} ${names.stage} batch(es) of an interrupted submission; following them`);
     }
     if (await this.batches.hasOpen(job.id, names.stage)) return continueAfter(0, { currentStage: names.awaiting, submitStartedAt: null });
 
@@ -62,7 +61,7 @@ export class BatchSubmitStage {
     const pastDeadline = job.stageDeadlineAt !== null && job.stageDeadlineAt.getTime() <= Date.now();
     if (pastDeadline || job.stageAttempts >= this.config.pipeline.maxSubmissions) {
       this.logger.warn(
-        `job_id=${job.id}: ${names.stage} batch not submitted (${pastDeadline ? 'deadline passed' : 'attempts exhausted'}); finishing ${waiting} lot(s) with direct calls`,
+        `${names.stage} batch not submitted (${pastDeadline ? 'deadline passed' : 'attempts exhausted'}); finishing ${waiting} lot(s) with direct calls`,
       );
       return continueAfter(0, { currentStage: names.direct, stageAttempts: 0, submitStartedAt: null });
     }
@@ -86,7 +85,7 @@ export class BatchSubmitStage {
       await this.recordCreated(claim, names, batch, partOffset);
       submitted++;
     }
-    this.logger.log(`job_id=${job.id}: ${names.stage} submitted as ${submitted} batch(es), attempt ${attempt}`);
+    this.logger.log(`${names.stage} submitted as ${submitted} batch(es), attempt ${attempt}`);
     return continueAfter(this.config.worker.pollIntervalMs, { currentStage: names.awaiting, submitStartedAt: null });
   }
 
@@ -108,7 +107,11 @@ export class BatchSubmitStage {
         requestCount: batch.requestCount,
       });
       if (batch.part === 1 && !(await this.jobs.recordBatchId(tx, claim, names.stage, batch.openaiBatchId)))
-        this.logger.warn(`job_id=${jobId}: claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`);
+        this.logger.warn({
+          message: `claim lost while ${batch.openaiBatchId} was created; recorded for the new holder to follow`,
+          job_id: jobId,
+          openai_batch_id: batch.openaiBatchId,
+        });
     });
   }
 

@@ -182,7 +182,11 @@ export class ClaimKeeper {
     if (!held) return;
     this.held.delete(token);
     if (!held.controller.signal.aborted) {
-      this.logger.warn(`job_id=${held.claim.job.id}: claim lost (${why}); abandoning the step`);
+      this.logger.warn({
+        message: `claim lost (${why}); abandoning the step`,
+        job_id: held.claim.job.id,
+        stage: held.claim.job.currentStage,
+      });
       held.controller.abort(new ClaimLostError(held.claim.job.id, why));
     }
   }

@@ -66,9 +66,7 @@ export class DirectFallbackStage {
         await this.jobs.addUsage(tx, job.id, written.usage);
         return written;
       });
-      this.logger.log(
-        `job_id=${job.id}: ${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`,
-      );
+      this.logger.log(`${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`);
 
       if (summary.retried > 0) {
         const round = job.stageAttempts + 1;
@@ -99,7 +97,7 @@ export class DirectFallbackStage {
   /** OpenAI kept failing: the lots still waiting fail with the last error each one got. */
   private async giveUp(claim: ClaimedJob, names: BatchStageNames): Promise<StageOutcome> {
     await this.jobs.failWaitingLots(claim.job.id, names.lotStatus);
-    this.logger.warn(`job_id=${claim.job.id}: ${names.stage} direct calls kept failing; remaining lots failed`);
+    this.logger.warn(`${names.stage} direct calls kept failing; remaining lots failed`);
     return this.finisher.afterStage(claim, names);
   }
 }

@@ -46,7 +46,7 @@ export class ImageCheckStage {
     }
 
     const counts = await this.finisher.lotCounts(job.id);
-    this.logger.log(`job_id=${job.id}: images checked (${counts[JobStatus.Failed] ?? 0} lot(s) without a usable image)`);
+    this.logger.log(`images checked (${counts[JobStatus.Failed] ?? 0} lot(s) without a usable image)`);
     if ((counts[VISION.lotStatus] ?? 0) === 0) return finishJob();
     const outcome = this.finisher.enter(claim, VISION, this.config.pipeline.visionDeadlineMs, counts);
     if (outcome.kind === 'continue') outcome.patch.startedAt = job.startedAt ?? new Date(started);

@@ -15,6 +15,8 @@ import { DatabaseOutageMonitor } from '../database/database-outage.js';
 import { UnitOfWork } from '../database/unit-of-work.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
+import { withLogFields } from '../common/logging/log-context.js';
+import { withSpan } from '../common/tracing/tracing.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
 const JOBS_PER_CLAIM = 4;
@@ -138,8 +140,21 @@ export class PipelineRunnerService implements OnModuleInit {
     await this.reconciler.sweep();
   }
 
-  private async handle(claim: ClaimedJob): Promise<void> {
-    const stage = claim.job.currentStage;
+  /** One step of one job: its log lines carry the job's fields, its spans hang under one `pipeline.stage` span. */
+  private handle(claim: ClaimedJob): Promise<void> {
+    const { job } = claim;
+    const stage = job.currentStage;
+    const openaiBatchId = (stage.startsWith('translation') ? job.openaiTranslationBatchId : job.openaiBatchId) ?? undefined;
+    return withLogFields({ job_id: job.id, client_id: job.clientId, stage, openai_batch_id: openaiBatchId }, () =>
+      withSpan(
+        'pipeline.stage',
+        { job_id: job.id, client_id: job.clientId, stage, 'openai.batch_id': openaiBatchId, 'job.attempt': claim.errorCount + 1 },
+        () => this.runStep(claim, stage),
+      ),
+    );
+  }
+
+  private async runStep(claim: ClaimedJob, stage: string): Promise<void> {
     try {
       const outcome = isActiveStage(stage)
         ? await this.handlers[stage](claim)
@@ -148,7 +163,7 @@ export class PipelineRunnerService implements OnModuleInit {
     } catch (error) {
       if (claim.signal.aborted || error instanceof ClaimLostError) {
         // Lost claim: the new holder carries on. Shutdown: the claim is released below the grace period.
-        this.logger.log(`job_id=${claim.job.id}: ${stage} step abandoned (${errorText(claim.signal.reason ?? error)})`);
+        this.logger.log(`${stage} step abandoned (${errorText(claim.signal.reason ?? error)})`);
         return;
       }
       // Without a database nothing can be recorded: the claim is handed back once it is back (not after the lease).
@@ -157,7 +172,7 @@ export class PipelineRunnerService implements OnModuleInit {
         return;
       }
       await this.recordFailure(claim, stage, error).catch((inner: unknown) => {
-        if (!this.outage.absorb(inner)) this.logger.error(`job_id=${claim.job.id}: could not record a failure: ${String(inner)}`);
+        if (!this.outage.absorb(inner)) this.logger.error(`could not record a failure: ${String(inner)}`);
       });
     } finally {
       // Released with its outcome, or (aborted by shutdown) still held until releaseHeld().
@@ -170,7 +185,7 @@ export class PipelineRunnerService implements OnModuleInit {
     const message = `${stage}: ${errorText(error)}`;
     const errors = claim.errorCount + 1;
     const deadline = claim.job.stageDeadlineAt?.getTime() ?? 0;
-    this.logger.error(`job_id=${claim.job.id}: ${message} (error ${errors} in a row)`, error instanceof Error ? error.stack : undefined);
+    this.logger.error(`${message} (error ${errors} in a row)`, error instanceof Error ? error.stack : undefined);
     if (errors >= MAX_CONSECUTIVE_ERRORS && Date.now() >= deadline) {
       await this.advance(claim, finishJob(`Processing stopped after ${errors} consecutive errors; last: ${message}`));
       return;
@@ -200,6 +215,6 @@ export class PipelineRunnerService implements OnModuleInit {
       return ending;
     });
     this.claims.forget(claim);
-    if (ended) this.logger.log(`job_id=${claim.jobId}: ${ended.status} (${ended.completed} lots completed, ${ended.failed} failed)`);
+    if (ended) this.logger.log(`job ${ended.status} (${ended.completed} lots completed, ${ended.failed} failed)`);
   }
 }

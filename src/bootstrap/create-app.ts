@@ -1,4 +1,4 @@
-import { ConsoleLogger, type INestApplication, type LogLevel, type Type } from '@nestjs/common';
+import type { INestApplication, LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../app.module.js';
@@ -13,19 +13,23 @@ import type { AddressInfo } from 'node:net';
 import { JsonBodyModule } from '../common/body/json-body.module.js';
 import { jsonBodyMiddleware } from '../common/body/json-body.middleware.js';
 import { JsonBodyParser, type BodyParsingOptions } from '../common/body/json-body.parser.js';
+import { AppLogger } from '../common/logging/app-logger.js';
+import { requestLoggingMiddleware } from '../common/logging/request-logging.middleware.js';
 
 /** Largest accepted request body (see src/common/body/json-limits.ts for the others). */
 export { MAX_BODY_BYTES } from '../common/body/json-limits.js';
 
-const LEVELS: Record<AppConfig['log']['level'], LogLevel[]> = {
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  warn: ['fatal', 'error', 'warn'],
-  error: ['fatal', 'error'],
-};
-
-export function createLogger(config: Pick<AppConfig, 'log'>): ConsoleLogger {
-  return new ConsoleLogger({ logLevels: LEVELS[config.log.level], json: config.log.json, prefix: 'GenerationService' });
+/**
+ * The service's logger (pino: JSON lines under LOG_JSON/production, one readable line each otherwise), scrubbing
+ * `secrets` from every line. `role` names the process on each line (API and worker lines of one job side by side).
+ */
+export function createLogger(config: Pick<AppConfig, 'log'>, options: { secrets?: string[]; role?: string } = {}): AppLogger {
+  return new AppLogger({
+    level: config.log.level,
+    json: config.log.json,
+    secrets: options.secrets,
+    base: options.role ? { role: options.role } : undefined,
+  });
 }
 
 /**
@@ -34,7 +38,8 @@ export function createLogger(config: Pick<AppConfig, 'log'>): ConsoleLogger {
  * handles signals (main.ts closes the app, then the embedded database).
  */
 export interface CreateAppOptions {
-  logger?: ConsoleLogger | false;
+  /** Default: createLogger(config). An AppLogger passed here learns SHARED_KEY and OPENAI_API_KEY as secrets. */
+  logger?: LoggerService | false;
   /** Extra modules mounted beside the application's own (tests mount probe routes this way). */
   extraModules?: Type[];
   /** Smaller body limits or parser heaps (tests prove the limits' logic with small bodies this way). */
@@ -46,10 +51,15 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   const root = AppModule.forRoot(config, { clock: options.clock });
   root.imports = [...(root.imports ?? []), JsonBodyModule.forRoot(options.bodyParsing), ...(options.extraModules ?? [])];
+  const logger = options.logger === undefined ? createLogger(config, { role: config.role }) : options.logger;
+  // A development key generated at start is printed on purpose (a newcomer signs requests with it): not a secret to scrub.
+  if (logger instanceof AppLogger) logger.addSecrets(config.auth.generated ? undefined : config.auth.sharedKey, config.openai.apiKey);
   const app = await NestFactory.create<NestExpressApplication>(root, {
-    logger: options.logger === undefined ? createLogger(config) : options.logger,
+    logger,
     bodyParser: false, // one parser of our own, below: the body is parsed once, from the bytes the signature covers
   });
+  // Request id, log scope, server span and access log before anything can answer.
+  app.use(requestLoggingMiddleware());
   // Security headers, no-store and CORS first, so that every answer carries them, body refusals (415, 413) included.
   applyHttpHygiene(app, config);
   app.use(jsonBodyMiddleware(app.get(JsonBodyParser)));

@@ -112,6 +112,8 @@ export async function resolveRuntime(env: Environment, logger: LoggerService): P
         batchDurationMs: env.EMULATOR_BATCH_DURATION_MS,
         apiKey: OFFLINE_API_KEY,
         imageNetwork,
+        // Its access lines go through the service's logger, at DEBUG (one per emulated OpenAI call).
+        log: (line) => void logger.debug?.(line, 'Emulator'),
       });
       stops.push(() => emulator.close());
       openaiApiKey = OFFLINE_API_KEY;

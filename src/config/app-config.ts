@@ -11,6 +11,17 @@ export function logSettings(env: Pick<Environment, 'LOG_LEVEL' | 'LOG_JSON' | 'N
   return { level: level.toLowerCase() as LogSettings['level'], json: env.LOG_JSON || env.NODE_ENV === 'production' };
 }
 
+export type TracingSettings = { enabled: boolean; serviceName: string };
+
+/** Tracing is off unless an OTLP endpoint is configured (OTEL_TRACES_EXPORTER=none turns it off even then). */
+export function tracingSettings(
+  env: Pick<Environment, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_TRACES_EXPORTER' | 'OTEL_SERVICE_NAME'>,
+): TracingSettings {
+  const enabled =
+    env.OTEL_TRACES_EXPORTER === 'otlp' || (env.OTEL_TRACES_EXPORTER !== 'none' && env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined);
+  return { enabled, serviceName: env.OTEL_SERVICE_NAME };
+}
+
 /** What start-up resolved outside the environment: where the database and OpenAI really are. */
 export interface RuntimeEndpoints {
   databaseUrl: string;
@@ -101,6 +112,7 @@ export class AppConfig {
   readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number; maxBodyBytes: number };
   readonly network: { allowPrivateNetworks: boolean };
   readonly log: LogSettings;
+  readonly tracing: TracingSettings;
 
   constructor(env: Environment, runtime: RuntimeEndpoints) {
     this.env = env.NODE_ENV;
@@ -182,5 +194,6 @@ export class AppConfig {
       allowPrivateNetworks: env.ALLOW_PRIVATE_NETWORKS ?? (runtime.offline || env.NODE_ENV === 'test'),
     };
     this.log = logSettings(env);
+    this.tracing = tracingSettings(env);
   }
 }

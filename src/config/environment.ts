@@ -174,6 +174,20 @@ export class Environment {
   @IsBoolean()
   LOG_JSON = false;
 
+  /** OpenTelemetry: traces are exported (OTLP/HTTP) only when this is set, or OTEL_TRACES_EXPORTER=otlp. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @IsOptional()
+  @IsIn(['otlp', 'none'])
+  OTEL_TRACES_EXPORTER?: 'otlp' | 'none';
+
+  @IsString()
+  @MinLength(1)
+  OTEL_SERVICE_NAME = 'generation-service';
+
   @Transform(toNumber)
   @IsInt()
   @Min(1)

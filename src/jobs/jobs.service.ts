@@ -69,7 +69,11 @@ export class JobsService {
       },
       request.lots,
     );
-    this.logger.log(`job_id=${job.id} client_id=${clientId} accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`);
+    this.logger.log({
+      message: `accepted: ${job.totalLots} lots, languages ${request.languages.join(',')}`,
+      job_id: job.id,
+      client_id: clientId,
+    });
     this.workerSignal.notify();
     return job;
   }
@@ -89,7 +93,7 @@ export class JobsService {
       const current = await this.queries.getJob(clientId, jobId); // re-read: the worker may have just finished it
       throw new JobNotCancellableException(current.status);
     }
-    this.logger.log(`job_id=${job.id} client_id=${clientId} cancelled by the client`);
+    this.logger.log({ message: 'cancelled by the client', job_id: job.id, client_id: clientId });
     await this.upstream.cancel(job.id);
     return { job_id: job.id, status: JobStatus.Cancelled, cancelled_at: cancelledAt.toISOString(), message: 'Job successfully cancelled' };
   }

@@ -27,13 +27,13 @@ export class UpstreamCanceller {
       .then(
         () => 'done' as const,
         (error: unknown) => {
-          this.logger.warn(`job_id=${jobId} OpenAI batch cancellation failed: ${errorText(error)}`);
+          this.logger.warn({ message: `OpenAI batch cancellation failed: ${errorText(error)}`, job_id: jobId });
           return 'failed' as const;
         },
       );
     const outcome = await Promise.race([work, timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout')
-      this.logger.warn(`job_id=${jobId} OpenAI batch cancellation still running after ${UPSTREAM_CANCEL_WAIT_MS} ms`);
+      this.logger.warn({ message: `OpenAI batch cancellation still running after ${UPSTREAM_CANCEL_WAIT_MS} ms`, job_id: jobId });
   }
 }

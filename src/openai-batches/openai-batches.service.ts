@@ -30,11 +30,17 @@ export class OpenAiBatchesService {
       const snapshot = await this.gateway.cancelBatch(batch.openaiBatchId);
       batch.cancelRequestedAt ??= new Date();
       await this.batches.recordCancelRequested(batch.id, { status: snapshot.status, cancelRequestedAt: batch.cancelRequestedAt });
-      this.logger.log(
-        `job_id=${batch.batchJobId}: cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`,
-      );
+      this.logger.log({
+        message: `cancel requested for ${batch.stage} batch ${batch.openaiBatchId} (now ${snapshot.status})`,
+        job_id: batch.batchJobId,
+        openai_batch_id: batch.openaiBatchId,
+      });
     } catch (error) {
-      this.logger.warn(`job_id=${batch.batchJobId}: could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`);
+      this.logger.warn({
+        message: `could not cancel batch ${batch.openaiBatchId}: ${errorText(error)}`,
+        job_id: batch.batchJobId,
+        openai_batch_id: batch.openaiBatchId,
+      });
       // Still "requested": the stage's cancel grace runs from the first try, so a cancel that keeps failing cannot stall the job.
       batch.cancelRequestedAt ??= new Date();
       await this.batches

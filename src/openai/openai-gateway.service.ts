@@ -7,6 +7,7 @@ import type { Batch } from 'openai/resources/batches';
 import type { Response } from 'openai/resources/responses/responses';
 import { Registry } from 'prom-client';
 import { withRetries, retryAfterFromHeaders } from '../common/retry/index.js';
+import { addSpanEvent, annotateActiveSpan, withSpan, type SpanAttributes } from '../common/tracing/tracing.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsRegistry } from '../common/metrics/metrics-registry.module.js';
 import { uploadBatchFile, UploadHttpError } from './batch-file.uploader.js';
@@ -153,9 +154,11 @@ export class OpenAiGateway {
     for await (const part of writeBatchParts(lines, this.limits, BATCH_ENDPOINT)) {
       const fileId = await this.uploadPart(args.jobId, args.stage, part, guard);
       const batchId = await this.createBatch(args.jobId, args.stage, part.part, fileId, guard);
-      this.logger.log(
-        `job ${args.jobId}: ${args.stage} part ${part.part} → ${batchId} (${part.customIds.length} requests, ${part.bytes} bytes)`,
-      );
+      this.logger.log({
+        message: `${args.stage} part ${part.part} → ${batchId} (${part.customIds.length} requests, ${part.bytes} bytes)`,
+        job_id: args.jobId,
+        openai_batch_id: batchId,
+      });
       yield {
         part: part.part,
         openaiBatchId: batchId,
@@ -167,11 +170,19 @@ export class OpenAiGateway {
   }
 
   async retrieveBatch(openaiBatchId: string): Promise<BatchSnapshot> {
-    return toBatchSnapshot(await this.call('batches.retrieve', this.batchAttempts, () => this.client.batches.retrieve(openaiBatchId)));
+    return toBatchSnapshot(
+      await this.call('batches.retrieve', this.batchAttempts, () => this.client.batches.retrieve(openaiBatchId), undefined, false, {
+        'openai.batch_id': openaiBatchId,
+      }),
+    );
   }
 
   async cancelBatch(openaiBatchId: string): Promise<BatchSnapshot> {
-    return toBatchSnapshot(await this.call('batches.cancel', this.batchAttempts, () => this.client.batches.cancel(openaiBatchId)));
+    return toBatchSnapshot(
+      await this.call('batches.cancel', this.batchAttempts, () => this.client.batches.cancel(openaiBatchId), undefined, false, {
+        'openai.batch_id': openaiBatchId,
+      }),
+    );
   }
 
   /** Newest first, page by page, stopping at the first batch created before `createdAfter`. */
@@ -198,7 +209,16 @@ export class OpenAiGateway {
    * by custom_id, so the caller simply reads the file again.
    */
   async *readResults(fileId: string, signal?: AbortSignal): AsyncIterable<BatchResultLine> {
-    const response = await this.call('files.content', this.batchAttempts, () => this.client.files.content(fileId, { signal }), signal);
+    const response = await this.call(
+      'files.content',
+      this.batchAttempts,
+      () => this.client.files.content(fileId, { signal }),
+      signal,
+      false,
+      {
+        'openai.file_id': fileId,
+      },
+    );
     if (!response.body) return;
     const input = Readable.fromWeb(response.body);
     const lines = createInterface({ input, crlfDelay: Infinity });
@@ -243,6 +263,7 @@ export class OpenAiGateway {
         },
         signal,
         true,
+        { 'openai.model': body.model },
       );
       return parseResponseBody(response);
     } catch (err) {
@@ -278,6 +299,8 @@ export class OpenAiGateway {
         }
       },
       guard.signal,
+      false,
+      { job_id: jobId, stage, 'openai.batch_part': part.part },
     );
     this.counters.filesUploaded++;
     return file.id;
@@ -296,11 +319,14 @@ export class OpenAiGateway {
       async (attempt) => {
         if (attempt > 1) {
           const existing = (await this.client.batches.list({ limit: 100 }, { signal })).data.find((b) => b.input_file_id === inputFileId);
-          if (existing) return existing;
+          if (existing) {
+            annotateActiveSpan({ 'openai.batch_id': existing.id, 'openai.batch_adopted': true });
+            return existing;
+          }
         }
         // The last moment to find out that another worker holds the job now: after this, the batch is paid for.
         await guard.fence?.();
-        return this.client.batches.create(
+        const created = await this.client.batches.create(
           {
             input_file_id: inputFileId,
             endpoint: BATCH_ENDPOINT,
@@ -309,20 +335,40 @@ export class OpenAiGateway {
           },
           { signal },
         );
+        annotateActiveSpan({ 'openai.batch_id': created.id });
+        return created;
       },
       signal,
+      false,
+      { job_id: jobId, stage, 'openai.batch_part': part, 'openai.input_file_id': inputFileId },
     );
     this.counters.batchesCreated++;
     return batch.id;
   }
 
-  /** Runs `fn` up to `maxAttempts` times, waiting between transient failures (Retry-After first, else backoff). */
+  /**
+   * Runs `fn` up to `maxAttempts` times, waiting between transient failures (Retry-After first, else backoff),
+   * inside one `openai.<operation>` span (retries are its events).
+   */
   private call<T>(
     operation: GatewayOperation,
     maxAttempts: number,
     fn: (attempt: number) => Promise<T>,
     signal?: AbortSignal,
     direct = false,
+    attributes: SpanAttributes = {},
+  ): Promise<T> {
+    return withSpan(`openai.${operation}`, { 'openai.operation': operation, ...attributes }, () =>
+      this.attempt(operation, maxAttempts, fn, signal, direct),
+    );
+  }
+
+  private attempt<T>(
+    operation: GatewayOperation,
+    maxAttempts: number,
+    fn: (attempt: number) => Promise<T>,
+    signal: AbortSignal | undefined,
+    direct: boolean,
   ): Promise<T> {
     const calls = withRetries(
       (attempt) => {
@@ -346,6 +392,7 @@ export class OpenAiGateway {
           this.counters.retries++;
           this.recorder.retries.inc({ operation });
           const description = classified?.description ?? 'error';
+          addSpanEvent('retry', { attempt, 'retry.delay_ms': delayMs, error: description });
           this.logger.warn(`OpenAI ${operation} failed (${description}); retry ${attempt}/${maxAttempts - 1} in ${delayMs} ms`);
         },
       },

@@ -11,6 +11,8 @@ import { sharedKeyWebhookSecret, webhookHeaders } from './webhook-signature.js';
 import { DEFAULT_CLIENT_ID } from '../auth/api-client.js';
 import { ClientsService } from '../auth/clients/clients.service.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
+import { withLogFields } from '../common/logging/log-context.js';
+import { annotateActiveSpan, withSpan } from '../common/tracing/tracing.js';
 
 export const WEBHOOK_TASK_NAME = 'webhook-delivery';
 /** Deliveries claimed (and sent concurrently) at a time by one worker. */
@@ -24,6 +26,15 @@ export const EXCERPT_BYTES = 1024;
 const MAX_ERROR_CHARS = 2000;
 
 type ClaimedDelivery = WebhookDelivery & { attempt: number };
+
+/** The receiver's host for the span (never the URL: its query may carry the receiver's own token). */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
 
 /** PostgreSQL text cannot hold NUL; receivers' answers are arbitrary bytes. */
 const storable = (text: string, max: number) => text.replaceAll('\u0000', '').slice(0, max);
@@ -84,7 +95,20 @@ export class WebhookSenderService implements OnModuleInit {
 
   private track(delivery: ClaimedDelivery): Promise<void> {
     const controller = new AbortController();
-    const sending = this.send(delivery, controller.signal).finally(() => this.inFlight.delete(sending));
+    // Each attempt's lines carry its job and delivery; its span is the parent of nothing but times the send and records the outcome.
+    const sending = withLogFields({ job_id: delivery.batchJobId, webhook_id: delivery.id }, () =>
+      withSpan(
+        'webhook.deliver',
+        {
+          job_id: delivery.batchJobId,
+          'webhook.id': delivery.id,
+          'webhook.event': delivery.event,
+          'webhook.attempt': delivery.attempt,
+          'server.address': hostOf(delivery.webhookUrl),
+        },
+        () => this.send(delivery, controller.signal),
+      ),
+    ).finally(() => this.inFlight.delete(sending));
     this.inFlight.set(sending, controller);
     return sending;
   }
@@ -214,8 +238,12 @@ export class WebhookSenderService implements OnModuleInit {
         `webhook ${delivery.id} attempt ${delivery.attempt}: lease lost before the outcome was recorded (${decision.outcome})`,
       );
     }
+    annotateActiveSpan(
+      { 'webhook.outcome': decision.outcome, 'http.response.status_code': responseStatus ?? undefined },
+      decision.outcome === 'delivered' ? undefined : decision.reason,
+    );
     const line =
-      `webhook ${delivery.id} job_id=${delivery.batchJobId} attempt ${delivery.attempt}/${delivery.maxAttempts} → ${decision.outcome}` +
+      `webhook ${delivery.id} attempt ${delivery.attempt}/${delivery.maxAttempts} → ${decision.outcome}` +
       (decision.outcome === 'delivered' ? '' : `: ${decision.reason}`);
     if (decision.outcome === 'failed') this.logger.warn(line);
     else this.logger.log(line);

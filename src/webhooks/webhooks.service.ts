@@ -73,9 +73,10 @@ export class WebhooksService {
       maxAttempts: this.attemptsPerSchedule,
     }));
     const created = await this.deliveries.insertPlanned(tx, rows);
-    this.logger.log(
-      `job_id=${jobId}: ${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`,
-    );
+    this.logger.log({
+      message: `${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`,
+      job_id: jobId,
+    });
     return created;
   }
 
@@ -95,7 +96,11 @@ export class WebhooksService {
     const statuses: DeliveryStatus[] = all ? ['failed', 'delivered'] : ['failed'];
     const ids = await this.deliveries.requeue(jobId, statuses, this.attemptsPerSchedule);
     const requeued = await this.deliveries.findByIds(ids);
-    this.logger.log(`job_id=${jobId}: ${ids.length} webhook deliveries re-queued by the client (all=${all})`);
+    this.logger.log({
+      message: `${ids.length} webhook deliveries re-queued by the client (all=${all})`,
+      job_id: jobId,
+      client_id: clientId,
+    });
     return { job_id: jobId, all, requeued_count: ids.length, requeued: await this.withAttempts(requeued) };
   }
 

@@ -2,6 +2,8 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerHeartbeatService } from './worker-heartbeat.service.js';
+import { outsideLogScope } from '../common/logging/log-context.js';
+import { outsideTrace } from '../common/tracing/tracing.js';
 import { WorkerSignal } from './worker-signal.js';
 import { WorkerTaskRegistry, type WorkerTask } from './worker-task.js';
 import { errorText } from '../common/errors/error-text.js';
@@ -56,7 +58,8 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
     this.unsubscribe = this.signal.subscribe(() => {
       this.wakeTimer ??= setTimeout(() => {
         this.wakeTimer = undefined;
-        void this.tick();
+        // The timer was set inside the request that stored the job: the tick is the worker's own, not in that request's logs or trace.
+        outsideLogScope(() => outsideTrace(() => void this.tick()));
       }, 50);
     });
     void this.tick();

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplication, Type } from '@nestjs/common';
+import type { INestApplication, LoggerService, Type } from '@nestjs/common';
 import { createApp, listenAll, type CreateAppOptions } from '../../src/bootstrap/create-app.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnvironment } from '../../src/config/environment.js';
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   bodyParsing?: CreateAppOptions['bodyParsing'];
   /** Time for the app's `Clock` (e.g. a ManualClock the test advances); default: the system clock. */
   clock?: Clock;
+  /** The application's logger (default: the service's own, at TEST_LOG_LEVEL or ERROR); tests that read log lines pass one. */
+  logger?: LoggerService;
 }
 
 /** Boots the real application (same wiring as main.ts) on a random loopback port against a fresh database. */
@@ -70,7 +72,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     sharedKey: env.SHARED_KEY!,
     sharedKeyGenerated: false,
   });
-  const app = await createApp(config, { extraModules: options.extraModules, bodyParsing: options.bodyParsing, clock: options.clock });
+  const app = await createApp(config, {
+    extraModules: options.extraModules,
+    bodyParsing: options.bodyParsing,
+    clock: options.clock,
+    logger: options.logger,
+  });
   // Both listeners on free ports; the management port is found from the server itself.
   const ports = await listenAll(app, { port: 0, managementPort: config.managementPort }, '127.0.0.1');
   const url = `http://127.0.0.1:${ports.port}`;
