@@ -35,6 +35,9 @@ export const CORS_ALLOWED_HEADERS = [
   'Content-Digest',
   'Content-Encoding',
   'Idempotency-Key',
+  'X-Request-Id',
+  'traceparent',
+  'tracestate',
 ];
 export const CORS_METHODS = ['GET', 'HEAD', 'POST'];
 
@@ -61,7 +64,15 @@ export function applyHttpHygiene(app: INestApplication, config: AppConfig): void
     origin: config.http.corsOrigins,
     methods: CORS_METHODS,
     allowedHeaders: CORS_ALLOWED_HEADERS,
-    exposedHeaders: ['Retry-After', 'Content-Disposition', 'RateLimit-Policy', 'RateLimit', 'Idempotent-Replayed', 'Accept-Signature'],
+    exposedHeaders: [
+      'Retry-After',
+      'Content-Disposition',
+      'RateLimit-Policy',
+      'RateLimit',
+      'Idempotent-Replayed',
+      'Accept-Signature',
+      'X-Request-Id',
+    ],
     maxAge: 600,
     optionsSuccessStatus: 204,
   });

@@ -161,7 +161,7 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
       expect(res.headers.get('access-control-allow-origin')).toBe(origin);
       expect(res.headers.get('access-control-allow-methods')).toBe('GET,HEAD,POST');
       expect(res.headers.get('access-control-allow-headers')).toBe(
-        'Content-Type,X-Signature,X-Key-Id,Signature-Input,Signature,Content-Digest,Content-Encoding,Idempotency-Key',
+        'Content-Type,X-Signature,X-Key-Id,Signature-Input,Signature,Content-Digest,Content-Encoding,Idempotency-Key,X-Request-Id,traceparent,tracestate',
       );
       expect(res.headers.get('access-control-max-age')).toBe('600');
       expect(res.headers.get('access-control-allow-credentials')).toBeNull();
@@ -171,7 +171,7 @@ describe('CORS_ORIGINS lists the browser origins allowed', () => {
     expect(get.status).toBe(404);
     expect(get.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(get.headers.get('access-control-expose-headers')).toBe(
-      'Retry-After,Content-Disposition,RateLimit-Policy,RateLimit,Idempotent-Replayed,Accept-Signature',
+      'Retry-After,Content-Disposition,RateLimit-Policy,RateLimit,Idempotent-Replayed,Accept-Signature,X-Request-Id',
     );
   });
 
