@@ -47,8 +47,9 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
   db = await createTestDatabase();
-  // Keys are read fresh on every request, so a revocation on one replica is seen at once by the other; the worker only ticks when told.
-  const env = { AUTH_KEY_CACHE_MS: '0', WORKER_POLL_INTERVAL: '3600', RATE_LIMIT_BATCH: '100' };
+  // Keys are read fresh on every request, so a revocation on one replica is seen at once by the other.
+  // API replicas only: no worker touches the jobs until the webhook test starts one, so a job stays cancellable.
+  const env = { AUTH_KEY_CACHE_MS: '0', APP_ROLE: 'api', RATE_LIMIT_BATCH: '100' };
   // One clock for both replicas, at today's time (signatures are made with the real time) and standing still: a
   // rate-limit window never ends in the middle of a test.
   const clock = new ManualClock(Date.now());
@@ -233,8 +234,14 @@ describe('webhooks per client', () => {
     received.length = 0;
     const cancelled = await v2Fetch(two.url, aNow, `/api/v1/batch-jobs/${jobId}/cancel`, { method: 'POST' });
     expect(cancelled.status).toBe(200);
-    await one.app.get(WorkerTickService).tick();
-    await waitFor(async () => received.length > 0, { timeoutMs: 10_000, what: "A's webhook" });
+    // A worker process sends the cancelled job's webhook, signed with the keys of the job's client.
+    const worker = await startTestApp({ db, env: { APP_ROLE: 'worker', WORKER_POLL_INTERVAL: '3600' } });
+    try {
+      await worker.app.get(WorkerTickService).tick();
+      await waitFor(async () => received.length > 0, { timeoutMs: 10_000, what: "A's webhook" });
+    } finally {
+      await worker.close();
+    }
     const [{ headers, raw }] = received;
     expect(JSON.parse(raw)).toMatchObject({ job_id: jobId, event: 'batch_job_cancelled' });
     expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
