@@ -1,3 +1,4 @@
+import { upstreamOf } from '../common/errors/upstream-error.js';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config.js';
@@ -108,7 +109,10 @@ export class WorkerTickService implements OnApplicationBootstrap, BeforeApplicat
       .catch((error: unknown) => {
         // One failing task never stops the loop; it is retried on the next tick.
         if (this.outage.absorb(error)) return;
-        this.logger.error(`task ${task.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        // OpenAI unreachable after the gateway's retries: an outage of theirs, not a bug of ours — no stack trace.
+        const upstream = upstreamOf(error);
+        if (upstream) this.logger.warn(`task ${task.name}: ${upstream} unreachable (${errorText(error)}); retried on the next tick`);
+        else this.logger.error(`task ${task.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       })
       .finally(() => this.running.delete(task.name));
     this.running.set(task.name, run);
