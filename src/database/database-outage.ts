@@ -1,8 +1,8 @@
-import { upstreamOf } from '../common/errors/upstream-error.js';
 import { Logger, type LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { errorText } from '../common/errors/error-text.js';
+import { upstreamOf } from '../common/errors/upstream-error.js';
 
 /** Between two "still unreachable" reminders while an outage lasts. */
 export const OUTAGE_REMINDER_MS = 60_000;

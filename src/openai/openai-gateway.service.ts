@@ -1,4 +1,3 @@
-import { markUpstreamError } from '../common/errors/upstream-error.js';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -29,6 +28,7 @@ import { OPENAI_REQUEST_BUDGET, type RequestBudget } from './request-budget.js';
 import { failure, parseResponseBody } from './response-body.parser.js';
 import { isTransientStatus, parseResultLine } from './result-line.parser.js';
 import { DEFAULT_RETRY_POLICY, gatewayBackoff, type RetryPolicy } from './retry-policy.js';
+import { markUpstreamError } from '../common/errors/upstream-error.js';
 
 export type { CallGuard } from './openai-gateway.types.js';
 

@@ -1,4 +1,3 @@
-import { upstreamOf } from '../common/errors/upstream-error.js';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config.js';
@@ -9,6 +8,7 @@ import { WorkerSignal } from './worker-signal.js';
 import { WorkerTaskRegistry, type WorkerTask } from './worker-task.js';
 import { errorText } from '../common/errors/error-text.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
+import { upstreamOf } from '../common/errors/upstream-error.js';
 
 const INTERVAL_NAME = 'worker-tick';
 const KEEPER_INTERVAL_NAME = 'worker-claim-keeper';
