@@ -90,6 +90,7 @@ export class GenerateController {
     ERROR_EXAMPLES.tooManyImages,
     ERROR_EXAMPLES.openAiError,
     ERROR_EXAMPLES.openAiTimeout,
+    ERROR_EXAMPLES.busy,
   )
   async generate(
     @ClientId() clientId: string,
