@@ -56,6 +56,8 @@ export async function streamResults(res: Response, job: Job, store: JobRepositor
         await pending?.catch(() => undefined); // the client left; let the query in flight settle quietly
         return;
       }
+      // Under response compression, hand the page's compressed bytes to the socket now rather than when the compressor's buffer fills.
+      (res as Response & { flush?: () => void }).flush?.();
     }
     if (await write(res, ']}}')) res.end();
   } catch (error) {
