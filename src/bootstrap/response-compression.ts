@@ -22,5 +22,5 @@ export function responseCompression(): RequestHandler {
   return compression({
     threshold: COMPRESSION_THRESHOLD_BYTES,
     filter: (request: Request, response: Response) => !UNCOMPRESSED_PATHS.test(request.path) && compression.filter(request, response),
-  }) as RequestHandler;
+  });
 }

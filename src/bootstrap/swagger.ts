@@ -3,6 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import { SWAGGER_SIGNING_SCRIPT } from './swagger-signing.js';
+import { AppConfig } from '../config/app-config.js';
+import { EXAMPLE_SAMPLES_BASE } from '../samples/sample-photos.js';
 
 const DESCRIPTION = `
 Turns car photos into multilingual damage descriptions with OpenAI.
@@ -53,7 +55,11 @@ const TAGS: { name: string; description: string }[] = [
 ];
 
 /** Document-level fixes Nest's generator cannot express: public operations say `security: []`, unused tags go. */
-function finishDocument(document: OpenAPIObject): OpenAPIObject {
+function finishDocument(document: OpenAPIObject, port: number): OpenAPIObject {
+  // Request examples point at this service's sample photos, on the port it really listens on.
+  document.paths = JSON.parse(
+    JSON.stringify(document.paths).replaceAll(EXAMPLE_SAMPLES_BASE, EXAMPLE_SAMPLES_BASE.replace(':5000', `:${port}`)),
+  ) as OpenAPIObject['paths'];
   const used = new Set<string>();
   for (const item of Object.values(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'] as const) {
@@ -87,7 +93,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controller, method) => OPERATION_IDS[`${controller}.${method}`] ?? method,
   });
-  return finishDocument(document);
+  return finishDocument(document, app.get(AppConfig).port);
 }
 
 /** Where the signing helper is served: a file, not an inline script, so the CSP needs no 'unsafe-inline' for scripts. */

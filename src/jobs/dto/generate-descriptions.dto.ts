@@ -10,7 +10,9 @@ import { DEFAULT_LANGUAGES, FIELD_LIMITS } from '../validation/generation-reques
 
 export class ImageDto {
   @ApiProperty({
-    example: 'https://example.com/bmw-front.jpg',
+    example: 'http://localhost:5000/samples/car-1.png',
+    format: 'uri',
+    minLength: 1,
     maxLength: FIELD_LIMITS.url,
     description: 'Absolute http(s) URL of a photo (at most 10 MB, image/*)',
   })
