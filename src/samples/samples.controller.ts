@@ -1,10 +1,9 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../jobs/dto/api-errors.js';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/signed.decorator.js';
 import { ApiException } from '../common/errors/api-exception.js';
-import { ErrorCode } from '../common/errors/error-code.js';
+import { ERROR_TITLES, ErrorCode } from '../common/errors/error-code.js';
 import { SAMPLE_NAMES, samplePhotos } from './sample-photos.js';
 
 /**
@@ -20,7 +19,19 @@ export class SamplesController {
   @ApiOperation({ summary: 'A sample car photo (PNG), served in offline mode or with SERVE_SAMPLES=true' })
   @ApiParam({ name: 'name', enum: SAMPLE_NAMES })
   @ApiOkResponse({ description: 'The photo', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } })
-  @ApiErrors({ status: 404, code: ErrorCode.NotFound, message: 'No sample photo car-9.png; there are car-1.png, car-2.png, car-3.png' })
+  @ApiNotFoundResponse({
+    description: 'No sample photo of that name',
+    schema: {
+      type: 'object',
+      properties: { error: { type: 'string' }, message: { type: 'string' }, code: { type: 'string', enum: [ErrorCode.NotFound] } },
+      required: ['error', 'message', 'code'],
+    },
+    example: {
+      error: ERROR_TITLES[ErrorCode.NotFound],
+      message: 'No sample photo car-9.png; there are car-1.png, car-2.png, car-3.png',
+      code: ErrorCode.NotFound,
+    },
+  })
   photo(@Param('name') name: string, @Res() res: Response): void {
     const photo = samplePhotos().get(name);
     if (!photo) throw new ApiException(404, ErrorCode.NotFound, `No sample photo ${name}; there are ${SAMPLE_NAMES.join(', ')}`);
