@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { ManagementModule } from './management/management.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { SamplesModule } from './samples/samples.module.js';
 import { WebhooksApiModule, WebhooksModule } from './webhooks/webhooks.module.js';
 import { WorkerCoreModule, WorkerModule } from './worker/worker.module.js';
 
@@ -38,6 +39,7 @@ export class AppModule {
         WebhooksModule,
         ...(config.runsApi ? [JobsModule.register({ cancellationHook: WebhooksModule })] : []),
         ...(config.runsApi ? [WebhooksApiModule] : []),
+        ...(config.runsApi && config.serveSamples ? [SamplesModule] : []),
         // The pipeline (stages, worker tasks) only where the worker runs; the API role never loads it.
         ...(config.runsWorker ? [BatchMonitorModule] : []),
         ...(config.runsWorker ? [WorkerModule] : []),

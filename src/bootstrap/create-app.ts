@@ -8,6 +8,7 @@ import { setupSwagger } from './swagger.js';
 import { createValidationPipe } from '../common/validation/validation.pipe.js';
 import { ManagementServer } from '../management/management.server.js';
 import { applyHttpHygiene } from './http-hygiene.js';
+import { responseCompression } from './response-compression.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JsonBodyModule } from '../common/body/json-body.module.js';
@@ -62,6 +63,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.use(requestLoggingMiddleware());
   // Security headers, no-store and CORS first, so that every answer carries them, body refusals (415, 413) included.
   applyHttpHygiene(app, config);
+  app.use(responseCompression());
   app.use(jsonBodyMiddleware(app.get(JsonBodyParser)));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');

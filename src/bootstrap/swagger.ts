@@ -3,6 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import { SWAGGER_SIGNING_SCRIPT } from './swagger-signing.js';
+import { AppConfig } from '../config/app-config.js';
+import { EXAMPLE_SAMPLES_BASE } from '../samples/sample-photos.js';
 
 const DESCRIPTION = `
 Turns car photos into multilingual damage descriptions with OpenAI.
@@ -46,11 +48,63 @@ function offerSignatureV2(document: OpenAPIObject): void {
   }
 }
 
+/**
+ * operationIds for SDK generation, by `Controller.method` (`[i]` for the i-th path of a handler with aliases).
+ * Stable: generated clients name their functions after them. A route missing here keeps its method name, and the
+ * document test fails until it gets one.
+ */
+export const OPERATION_IDS: Readonly<Record<string, string>> = {
+  'GenerateController.generate': 'generateDescriptions',
+  'JobPollingController.status[0]': 'getBatchStatus',
+  'JobPollingController.status[1]': 'getJobStatus',
+  'JobPollingController.results[0]': 'getBatchResults',
+  'JobPollingController.results[1]': 'getJobResults',
+  'JobPollingController.download': 'downloadBatchResults',
+  'JobListController.list': 'listBatchJobs',
+  'BatchJobsController.cancel': 'cancelBatchJob',
+  'WebhookDeliveriesController.list': 'listWebhookDeliveries',
+  'WebhookDeliveriesController.redeliver': 'redeliverWebhooks',
+  'HealthController.check': 'getHealth',
+  'HealthController.live': 'getLiveness',
+  'HealthController.ready': 'getReadiness',
+  'SamplesController.photo': 'getSamplePhoto',
+};
+
+/** Global tags, in the order Swagger UI shows them. */
+const TAGS: { name: string; description: string }[] = [
+  { name: 'generation', description: 'Submit lots: one lot answered synchronously, 2 … 50,000 lots as a batch job' },
+  { name: 'jobs', description: 'Poll, list, download and cancel jobs (answered from PostgreSQL, never by calling OpenAI)' },
+  { name: 'webhooks', description: "A job's signed webhook deliveries: inspect them and re-send them" },
+  { name: 'health', description: 'Public probes (status per check only; details on the management port). No signature.' },
+  { name: 'samples', description: 'Sample car photos for trying the API offline (served in offline mode or with SERVE_SAMPLES=true)' },
+];
+
+/** Document-level fixes Nest's generator cannot express: public operations say `security: []`, unused tags go. */
+function finishDocument(document: OpenAPIObject, port: number): OpenAPIObject {
+  // Request examples point at this service's sample photos, on the port it really listens on.
+  document.paths = JSON.parse(
+    JSON.stringify(document.paths).replaceAll(EXAMPLE_SAMPLES_BASE, EXAMPLE_SAMPLES_BASE.replace(':5000', `:${port}`)),
+  ) as OpenAPIObject['paths'];
+  const used = new Set<string>();
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      if (!operation.security || operation.security.length === 0) operation.security = [];
+      for (const tag of operation.tags ?? []) used.add(tag);
+    }
+  }
+  document.tags = TAGS.filter((tag) => used.has(tag.name));
+  document.info.license = { name: 'UNLICENSED' };
+  return document;
+}
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Generation Service')
     .setDescription(DESCRIPTION)
     .setVersion('2.0')
+    .addServer('/', 'This service (the host that served this document)')
     .addApiKey(
       {
         type: 'apiKey',
@@ -62,9 +116,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addBasicAuth({ type: 'http', scheme: 'basic', description: SIGNATURE_V2_SCHEME_DESCRIPTION }, SIGNATURE_V2_SECURITY)
     .build();
-  const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (_controller, method) => method });
+  const document = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controller, method) => OPERATION_IDS[`${controller}.${method}`] ?? method,
+  });
   offerSignatureV2(document);
-  return document;
+  return finishDocument(document, app.get(AppConfig).port);
 }
 
 /** Where the signing helper is served: a file, not an inline script, so the CSP needs no 'unsafe-inline' for scripts. */

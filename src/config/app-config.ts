@@ -82,6 +82,8 @@ export class AppConfig {
     reasoningEffort: 'low' | 'medium' | 'high';
   };
   readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
+  /** Sample car photos at /samples/* for a first try (SERVE_SAMPLES; default: offline mode only). */
+  readonly serveSamples: boolean;
   /** Synchronous mode deadline, per-client rate limits and Idempotency-Key retention of the jobs API. */
   readonly jobs: {
     syncDeadlineMs: number;
@@ -129,6 +131,7 @@ export class AppConfig {
     this.runsApi = env.APP_ROLE !== 'worker';
     this.runsWorker = env.APP_ROLE !== 'api';
     this.instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.serveSamples = env.SERVE_SAMPLES ?? runtime.offline;
     this.database = { url: runtime.databaseUrl, embedded: runtime.embeddedDatabase, runMigrations: env.RUN_MIGRATIONS };
     this.auth = {
       sharedKey: runtime.sharedKey,

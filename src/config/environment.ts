@@ -378,6 +378,12 @@ export class Environment {
   @IsBoolean()
   ALLOW_PRIVATE_NETWORKS?: boolean;
 
+  /** Serve the sample car photos at /samples/* (default: in offline mode only). */
+  @Transform(toBool)
+  @IsOptional()
+  @IsBoolean()
+  SERVE_SAMPLES?: boolean;
+
   /** Hard deadline of a synchronous (one-lot) request in seconds; past it the answer is 504 OPENAI_TIMEOUT. */
   @Transform(toNumber)
   @IsNumber()

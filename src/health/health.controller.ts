@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthResultDto, HealthUnavailableDto } from './health-result.dto.js';
 import { HealthCheck, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '../auth/signed.decorator.js';
 import { HealthService } from './health.service.js';
@@ -19,6 +20,13 @@ export function statusOnly(result: HealthCheckResult): HealthCheckResult {
   return { status: result.status, info: statusOf(result.info), error: statusOf(result.error), details: statusOf(result.details) ?? {} };
 }
 
+const UNAVAILABLE_EXAMPLE = {
+  error: 'Service unavailable',
+  message: 'Not healthy: database',
+  code: 'SERVICE_UNAVAILABLE',
+  details: { status: 'error', info: {}, error: { database: { status: 'down' } }, details: { database: { status: 'down' } } },
+};
+
 /**
  * Probes for Kubernetes and Docker on the public port, reduced to a status per
  * check; the same checks in detail are served on the management port.
@@ -32,6 +40,12 @@ export class HealthController {
   @Get()
   @HealthCheck()
   @ApiOperation({ summary: 'Overall health (Docker HEALTHCHECK): database, schema, workers, OpenAI mode — status per check only' })
+  @ApiOkResponse({ type: HealthResultDto, description: 'Every check passed' })
+  @ApiServiceUnavailableResponse({
+    type: HealthUnavailableDto,
+    description: 'A check failed: it is named in `message` and `details.error`',
+    example: UNAVAILABLE_EXAMPLE,
+  })
   check() {
     return this.publicly(this.health.overall());
   }
@@ -40,7 +54,8 @@ export class HealthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Liveness: the process answers. Never depends on PostgreSQL or OpenAI.' })
   @ApiOkResponse({
-    schema: { example: { status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } } },
+    type: HealthResultDto,
+    example: { status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } },
   })
   live() {
     return this.publicly(this.health.live());
@@ -49,7 +64,12 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: "Readiness: database ping, migrations applied, and this worker's heartbeat fresh — status per check only" })
-  @ApiServiceUnavailableResponse({ description: 'Not ready: the failing check is named in `message` and `details.error`' })
+  @ApiOkResponse({ type: HealthResultDto, description: 'Ready for traffic' })
+  @ApiServiceUnavailableResponse({
+    type: HealthUnavailableDto,
+    description: 'Not ready: the failing check is named in `message` and `details.error`',
+    example: UNAVAILABLE_EXAMPLE,
+  })
   ready() {
     return this.publicly(this.health.ready());
   }

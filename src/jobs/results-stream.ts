@@ -6,21 +6,25 @@ import { lotResultView, resultsHeaderView } from './job-views.js';
 /** Lots per database page; with prefetch at most two pages (a few MB) are in memory at once. */
 export const RESULTS_PAGE_SIZE = 1_000;
 
-/** Writes `chunk`, waiting for `drain` when the socket buffer is full. False once the client has gone. */
-function write(res: Response, chunk: string): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (open: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(open);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
+/**
+ * Writes to `res`, waiting for `drain` when the socket buffer is full; each write resolves false once the client has
+ * gone. One `drain` and one `close` listener for the whole response: under response compression `drain` listeners
+ * go to the compressor while `off()` looks on the response, so per-write listeners would pile up there.
+ */
+function writerFor(res: Response): (chunk: string) => Promise<boolean> {
+  let wake: ((open: boolean) => void) | undefined;
+  res.on('drain', () => wake?.(true));
+  res.once('close', () => wake?.(false));
+  return (chunk) => {
+    if (res.destroyed || res.writableEnded) return Promise.resolve(false);
+    if (res.write(chunk)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      wake = (open) => {
+        wake = undefined;
+        resolve(open);
+      };
+    });
+  };
 }
 
 /**
@@ -39,8 +43,9 @@ export async function streamResults(res: Response, job: Job, store: JobRepositor
   const opening = `${header.slice(0, -1)},"results":{"version":${JSON.stringify(job.version)},"lots":[`;
   res.status(200);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  const write = writerFor(res);
   try {
-    if (!(await write(res, opening))) return;
+    if (!(await write(opening))) return;
     let first = true;
     let pending: Promise<LotResult[]> | null = store.lotPage(job.id, -1, pageSize);
     while (pending) {
@@ -52,12 +57,14 @@ export async function streamResults(res: Response, job: Job, store: JobRepositor
         chunk += (first ? '' : ',') + JSON.stringify(lotResultView(lot, job.languages));
         first = false;
       }
-      if (!(await write(res, chunk))) {
+      if (!(await write(chunk))) {
         await pending?.catch(() => undefined); // the client left; let the query in flight settle quietly
         return;
       }
+      // Under response compression, hand the page's compressed bytes to the socket now rather than when the compressor's buffer fills.
+      (res as Response & { flush?: () => void }).flush?.();
     }
-    if (await write(res, ']}}')) res.end();
+    if (await write(']}}')) res.end();
   } catch (error) {
     res.destroy(error instanceof Error ? error : new Error(String(error)));
   }

@@ -1,36 +1,23 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBody,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiSecurity,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/api-client.js';
 import { HMAC_SECURITY, Signed } from '../auth/signed.decorator.js';
+import { ErrorCode } from '../common/errors/error-code.js';
+import { ApiErrors, BODY_ERRORS, ERROR_EXAMPLES, SIGNATURE_ERRORS } from '../jobs/dto/api-errors.js';
 import { RedeliverWebhooksDto, RedeliveryResultDto, WebhookDeliveryListDto } from './dto/webhook-delivery.dto.js';
 import { WebhooksService, type RedeliveryResult } from './webhooks.service.js';
 
-const JOB_ID_PARAM = { name: 'job_id', description: 'The job; sign this exact string', example: '550e8400-e29b-41d4-a716-446655440000' };
-const UNAUTHORIZED = {
-  error: 'Authentication required',
-  message: 'Missing HMAC signature: send it in the X-Signature header',
-  code: 'MISSING_SIGNATURE',
+const JOB_ID_PARAM = {
+  name: 'job_id',
+  format: 'uuid',
+  description: 'The job; sign this exact string',
+  example: '550e8400-e29b-41d4-a716-446655440000',
 };
-const FORBIDDEN = { error: 'Authentication failed', message: 'Invalid HMAC signature', code: 'INVALID_SIGNATURE' };
-const NOT_FOUND = { error: 'Job not found', message: 'Job 550e8400-e29b-41d4-a716-446655440000 not found', code: 'JOB_NOT_FOUND' };
 
 /** Operators' view of a job's webhook deliveries (SPEC §3 job control), scoped to the calling client. */
 @ApiTags('webhooks')
 @ApiSecurity(HMAC_SECURITY)
-@ApiUnauthorizedResponse({ description: 'No X-Signature', schema: { example: UNAUTHORIZED } })
-@ApiForbiddenResponse({ description: 'X-Signature is not HMAC-SHA256(SHARED_KEY, job_id)', schema: { example: FORBIDDEN } })
-@ApiNotFoundResponse({ description: 'No such job for this client', schema: { example: NOT_FOUND } })
+@ApiErrors(...SIGNATURE_ERRORS, ERROR_EXAMPLES.jobNotFound)
 @Controller('api/v1/batch-jobs')
 export class WebhookDeliveriesController {
   constructor(private readonly webhooks: WebhooksService) {}
@@ -59,6 +46,12 @@ export class WebhookDeliveriesController {
   @ApiParam(JOB_ID_PARAM)
   @ApiBody({ type: RedeliverWebhooksDto, required: false, examples: { failed: { value: {} }, everything: { value: { all: true } } } })
   @ApiAcceptedResponse({ type: RedeliveryResultDto })
+  @ApiErrors(...BODY_ERRORS, {
+    status: 400,
+    code: ErrorCode.ValidationFailed,
+    message: 'all: all must be a boolean value',
+    details: { problems: ['all: all must be a boolean value'] },
+  })
   redeliver(
     @Param('job_id') jobId: string,
     @Body() body: RedeliverWebhooksDto,

@@ -7,6 +7,7 @@ import type { Clock } from '../../src/common/clock.js';
 import { canonicalJson } from '../../src/common/json/canonical-json.js';
 import { sign } from '../../src/auth/hmac.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { conform, OpenApiContract } from './openapi-conformance.js';
 
 export const TEST_SHARED_KEY = 'test-shared-key-that-is-at-least-32-characters';
 /** CLIENT_SECRETS_KEY of every test app: a fixed 32-byte key (base64), so a test may decrypt what another process stored. */
@@ -28,6 +29,15 @@ export interface TestApp {
   postLots(body: { lots: unknown[]; [key: string]: unknown }, init?: RequestInit): Promise<Response>;
   /** GET a job-scoped route signed with the job id. */
   getJob(path: string, jobId: string): Promise<Response>;
+  /**
+   * Checks an answer the spec got from the app by other means (raw fetch) against the OpenAPI document, as
+   * `fetch`, `postLots` and `getJob` do for theirs; throws with route, status and schema errors on a mismatch.
+   */
+  conform(method: string, path: string, response: Response): Promise<Response>;
+  /** The same for an answer already read, e.g. from postOnFreshConnection: `body` is the parsed JSON. */
+  conformBody(method: string, path: string, answer: { status: number; body: unknown; contentType?: string }): Promise<void>;
+  /** The app's OpenAPI document (from /docs-json), parsed once. */
+  contract(): Promise<OpenApiContract>;
   close(): Promise<void>;
 }
 
@@ -83,11 +93,26 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const url = `http://127.0.0.1:${ports.port}`;
   const managementUrl = `http://127.0.0.1:${ports.managementPort}`;
 
-  const doFetch: TestApp['fetch'] = (path, init = {}) => {
+  // The document the app serves, fetched once; every answer below is checked against it (openapi-conformance.ts).
+  // Routes of test modules (probe controllers) are the test's own, not the app's contract.
+  const probePaths = (options.extraModules ?? []).flatMap((module) =>
+    ((Reflect.getMetadata('controllers', module) as Type[] | undefined) ?? []).map(
+      (controller) => '/' + String(Reflect.getMetadata('path', controller) as string).replace(/^\/+/, ''),
+    ),
+  );
+  let contract: Promise<OpenApiContract> | undefined;
+  const loadContract = () =>
+    (contract ??= fetch(url + '/docs-json').then(
+      async (res) => new OpenApiContract((await res.json()) as ConstructorParameters<typeof OpenApiContract>[0], probePaths),
+    ));
+  const conformResponse = async (method: string, path: string, response: Response) => conform(await loadContract(), method, path, response);
+
+  const doFetch: TestApp['fetch'] = async (path, init = {}) => {
     const { signWith, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (signWith !== undefined) headers.set('X-Signature', sign(TEST_SHARED_KEY, signWith));
-    return fetch(url + path, { ...rest, headers });
+    const response = await fetch(url + path, { ...rest, headers });
+    return conformResponse(rest.method ?? 'GET', path, response);
   };
   return {
     app,
@@ -106,6 +131,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         signWith: canonicalJson(body.lots),
       }),
     getJob: (path, jobId) => doFetch(path, { signWith: jobId }),
+    conform: conformResponse,
+    async conformBody(method, path, answer) {
+      const check = (await loadContract()).check(method, path, answer.status, answer.contentType ?? 'application/json');
+      check?.(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+    },
+    contract: loadContract,
     async close() {
       await app.close();
       if (!options.db) await db.drop();

@@ -181,9 +181,9 @@ test('both routes are in the OpenAPI document with HMAC security, error examples
   for (const operation of [get, post]) {
     expect(operation.summary).toEqual(expect.any(String));
     expect(operation.security).toEqual(expect.arrayContaining([{ hmac: [] }]));
-    expect(operation.responses['401'].content['application/json'].schema.example.code).toBe('MISSING_SIGNATURE');
-    expect(operation.responses['403'].content['application/json'].schema.example.code).toBe('INVALID_SIGNATURE');
-    expect(operation.responses['404'].content['application/json'].schema.example.code).toBe('JOB_NOT_FOUND');
+    expect(operation.responses['401'].content['application/json'].examples.MISSING_SIGNATURE.value.code).toBe('MISSING_SIGNATURE');
+    expect(operation.responses['403'].content['application/json'].examples.INVALID_SIGNATURE.value.code).toBe('INVALID_SIGNATURE');
+    expect(operation.responses['404'].content['application/json'].examples.JOB_NOT_FOUND.value.code).toBe('JOB_NOT_FOUND');
     expect(operation.parameters[0]).toMatchObject({ name: 'job_id', in: 'path', schema: { example: expect.any(String) } });
   }
   expect(get.responses['200'].content['application/json'].schema.$ref).toContain('WebhookDeliveryListDto');

@@ -29,7 +29,14 @@ export class BatchJobsController {
   @ApiParam({ name: 'job_id', format: 'uuid', example: '550e8400-e29b-41d4-a716-446655440000', description: 'Sign this value' })
   @ApiOkResponse({ type: CancelledJobDto })
   @ApiNotCancellable()
-  @ApiErrors(...AUTH_ERRORS, ERROR_EXAMPLES.jobNotFound, ERROR_EXAMPLES.idempotencyKeyInFlight, ERROR_EXAMPLES.idempotencyKeyReused)
+  @ApiErrors(
+    ...AUTH_ERRORS,
+    ERROR_EXAMPLES.jobNotFound,
+    ERROR_EXAMPLES.payloadTooLarge,
+    ERROR_EXAMPLES.unsupportedMediaType,
+    ERROR_EXAMPLES.idempotencyKeyInFlight,
+    ERROR_EXAMPLES.idempotencyKeyReused,
+  )
   cancel(@ClientId() clientId: string, @Param('job_id') jobId: string) {
     return this.jobs.cancelJob(clientId, jobId);
   }

@@ -13,6 +13,7 @@ import { SyncGenerationService } from '../sync/sync-generation.service.js';
 import { GenerationRequestPipe } from '../validation/generation-request.pipe.js';
 import type { GenerationRequest } from '../validation/generation-request.js';
 import { ClientId } from './client-id.decorator.js';
+import { EXAMPLE_SAMPLES_BASE } from '../../samples/sample-photos.js';
 
 const SYNC_EXAMPLE = {
   version: '1.0.0',
@@ -21,7 +22,7 @@ const SYNC_EXAMPLE = {
     {
       lot_id: 'sync-12345',
       additional_info: '2021 BMW X5, front collision damage, airbags deployed',
-      images: [{ url: 'https://example.com/bmw-front.jpg' }, { url: 'https://example.com/bmw-side.jpg' }],
+      images: [{ url: `${EXAMPLE_SAMPLES_BASE}/car-1.png` }, { url: `${EXAMPLE_SAMPLES_BASE}/car-2.png` }],
     },
   ],
 };
@@ -31,15 +32,13 @@ const BATCH_EXAMPLE = {
   lots: [
     {
       lot_id: 'batch-001',
-      webhook: 'https://your-app.com/webhooks/generation-complete',
       additional_info: '2019 Mercedes C-Class, minor rear damage',
-      images: [{ url: 'https://example.com/merc-rear.jpg' }],
+      images: [{ url: `${EXAMPLE_SAMPLES_BASE}/car-2.png` }],
     },
     {
       lot_id: 'batch-002',
-      webhook: 'https://your-app.com/webhooks/generation-complete',
       additional_info: '2020 Audi A4, hail damage assessment',
-      images: [{ url: 'https://example.com/audi-roof.jpg' }],
+      images: [{ url: `${EXAMPLE_SAMPLES_BASE}/car-3.png` }],
     },
   ],
 };
@@ -70,8 +69,8 @@ export class GenerateController {
   @ApiBody({
     type: GenerateDescriptionsDto,
     examples: {
-      synchronous: { summary: 'One lot (synchronous)', value: SYNC_EXAMPLE },
-      batch: { summary: 'Two lots (batch job)', value: BATCH_EXAMPLE },
+      synchronous: { summary: 'One lot (synchronous), with the sample photos', value: SYNC_EXAMPLE },
+      batch: { summary: 'Two lots (batch job), with the sample photos; add "webhook" to a lot to be notified', value: BATCH_EXAMPLE },
     },
   })
   @ApiOkResponse({ type: SyncResultDto, description: 'Synchronous result (one lot)' })
@@ -94,6 +93,7 @@ export class GenerateController {
     ERROR_EXAMPLES.tooManyImages,
     ERROR_EXAMPLES.openAiError,
     ERROR_EXAMPLES.openAiTimeout,
+    ERROR_EXAMPLES.busy,
   )
   async generate(
     @ClientId() clientId: string,

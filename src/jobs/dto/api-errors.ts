@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ERROR_TITLES, ErrorCode } from '../../common/errors/error-code.js';
 import { ErrorResponseDto, NotCancellableDto } from './job-responses.dto.js';
 
@@ -108,6 +108,11 @@ export const ERROR_EXAMPLES = {
     message: 'OpenAI API request failed',
     details: { openai_error: 'Model overloaded', retry_after: 60 },
   },
+  busy: {
+    status: 503,
+    code: ErrorCode.ServiceUnavailable,
+    message: 'Too many large bodies are being parsed; retry shortly',
+  },
   openAiTimeout: {
     status: 504,
     code: ErrorCode.OpenAiTimeout,
@@ -116,16 +121,23 @@ export const ERROR_EXAMPLES = {
   },
 } satisfies Record<string, ErrorExample>;
 
+/** Every code the signature check can answer with (seed HMAC and RFC 9421 schemes), listed in the 401/403 descriptions. */
+const AUTH_401_CODES = ['MISSING_SIGNATURE', 'MALFORMED_SIGNATURE', 'SIGNATURE_EXPIRED', 'SIGNATURE_REPLAYED'];
+const AUTH_403_CODES = ['INVALID_SIGNATURE', 'UNKNOWN_KEY', 'CONTENT_DIGEST_MISMATCH', 'SIGNATURE_SCHEME_DISABLED'];
+
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed JSON or missing/ill-typed fields',
-  401: 'No X-Signature header (nor body field signature)',
-  403: 'Signature does not match',
+  401:
+    'No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of ' +
+    AUTH_401_CODES.map((code) => `\`${code}\``).join(', '),
+  403: 'Signature refused. `code` is one of ' + AUTH_403_CODES.map((code) => `\`${code}\``).join(', '),
   404: 'No such job for this client',
   409: 'Conflict',
   413: 'Too many lots, or a body past the size, value-count or parsing-memory limits',
   415: 'Not JSON in UTF-8 (answered before the signature is checked)',
   422: 'Values that are well-formed but not acceptable',
   429: 'Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit)',
+  503: 'Temporarily unable to take the request; see Retry-After',
   502: 'OpenAI answered with an error',
   504: 'The synchronous deadline passed',
 };
@@ -159,19 +171,40 @@ export function ApiErrors(...examples: ErrorExample[]): MethodDecorator & ClassD
   );
 }
 
-/** The errors every signed route can answer with. */
-export const AUTH_ERRORS = [ERROR_EXAMPLES.missingSignature, ERROR_EXAMPLES.invalidSignature, ERROR_EXAMPLES.rateLimited];
+/** The signature errors of every signed route (the RFC 9421 codes are listed in the 401/403 descriptions). */
+export const SIGNATURE_ERRORS = [ERROR_EXAMPLES.missingSignature, ERROR_EXAMPLES.invalidSignature];
 
-/** 400 of the cancel route (reference 002's body plus `code`). */
+/** The errors every signed, rate-limited route can answer with. */
+export const AUTH_ERRORS = [...SIGNATURE_ERRORS, ERROR_EXAMPLES.rateLimited];
+
+/** What the body middleware answers on any request that carries a body, before the route runs (src/common/body). */
+export const BODY_ERRORS = [ERROR_EXAMPLES.invalidJson, ERROR_EXAMPLES.payloadTooLarge, ERROR_EXAMPLES.unsupportedMediaType];
+
+/**
+ * 400 of the cancel route: the job is no longer cancellable (reference 002's body plus `code`),
+ * or a body the middleware refuses as JSON.
+ */
 export const ApiNotCancellable = () =>
-  ApiResponse({
-    status: 400,
-    description: 'The job is already completed, failed or cancelled',
-    type: NotCancellableDto,
-    example: {
-      error: 'Job cannot be cancelled',
-      status: 'completed',
-      message: 'Only pending, processing, or translating jobs can be cancelled. Current status: completed',
-      code: ErrorCode.JobNotCancellable,
-    },
-  });
+  applyDecorators(
+    ApiExtraModels(NotCancellableDto, ErrorResponseDto),
+    ApiResponse({
+      status: 400,
+      description: 'The job is already completed, failed or cancelled (`JOB_NOT_CANCELLABLE`), or the request body is not valid JSON',
+      schema: { anyOf: [{ $ref: getSchemaPath(NotCancellableDto) }, { $ref: getSchemaPath(ErrorResponseDto) }] },
+      examples: {
+        [ErrorCode.JobNotCancellable]: {
+          summary: ErrorCode.JobNotCancellable,
+          value: {
+            error: 'Job cannot be cancelled',
+            status: 'completed',
+            message: 'Only pending, processing, or translating jobs can be cancelled. Current status: completed',
+            code: ErrorCode.JobNotCancellable,
+          },
+        },
+        [ErrorCode.InvalidJson]: {
+          summary: ErrorCode.InvalidJson,
+          value: { error: ERROR_TITLES[ErrorCode.InvalidJson], message: ERROR_EXAMPLES.invalidJson.message, code: ErrorCode.InvalidJson },
+        },
+      },
+    }),
+  );

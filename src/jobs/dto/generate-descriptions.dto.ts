@@ -10,7 +10,9 @@ import { DEFAULT_LANGUAGES, FIELD_LIMITS } from '../validation/generation-reques
 
 export class ImageDto {
   @ApiProperty({
-    example: 'https://example.com/bmw-front.jpg',
+    example: 'http://localhost:5000/samples/car-1.png',
+    format: 'uri',
+    minLength: 1,
     maxLength: FIELD_LIMITS.url,
     description: 'Absolute http(s) URL of a photo (at most 10 MB, image/*)',
   })
@@ -18,11 +20,17 @@ export class ImageDto {
 }
 
 export class LotDto {
-  @ApiProperty({ example: 'sync-12345', maxLength: FIELD_LIMITS.lotId, description: 'Your id of the vehicle; unique within one request' })
+  @ApiProperty({
+    example: 'sync-12345',
+    minLength: 1,
+    maxLength: FIELD_LIMITS.lotId,
+    description: 'Your id of the vehicle; unique within one request',
+  })
   lot_id: string;
 
   @ApiPropertyOptional({
     example: '2021 BMW X5, front collision damage, airbags deployed',
+    type: String,
     maxLength: FIELD_LIMITS.additionalInfo,
     nullable: true,
   })
@@ -30,6 +38,8 @@ export class LotDto {
 
   @ApiPropertyOptional({
     example: 'https://your-app.com/webhooks/generation-complete',
+    type: String,
+    format: 'uri',
     maxLength: FIELD_LIMITS.url,
     nullable: true,
     description: 'http(s) URL notified when the batch job completes (batch mode only); the payload lists the lots that named it',

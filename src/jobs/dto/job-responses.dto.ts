@@ -13,46 +13,48 @@ export class DescriptionDto {
 export class LotResultDto {
   @ApiProperty({ example: 'sync-12345' }) lot_id: string;
   @ApiProperty({ enum: JobStatus, example: 'completed' }) status: string;
-  @ApiProperty({ example: '2025-08-05T08:30:15.000Z', nullable: true }) processed_at: string | null;
-  @ApiProperty({ example: 3, description: 'Images that were fetched and analysed' }) processed_images: number;
+  @ApiProperty({ example: '2025-08-05T08:30:15.000Z', type: String, format: 'date-time', nullable: true }) processed_at: string | null;
+  @ApiProperty({ example: 3, type: 'integer', minimum: 0, description: 'Images that were fetched and analysed' }) processed_images: number;
   @ApiProperty({ type: [DescriptionDto], description: 'One per requested language, in the requested order' })
   descriptions: DescriptionDto[];
   @ApiProperty({ example: ['https://example.com/audi-trunk.jpg'], description: 'Images that could not be fetched' })
   missing_images: string[];
-  @ApiProperty({ example: null, nullable: true, description: 'Why the lot failed (refusal, no usable image, ...)' }) error: string | null;
+  @ApiProperty({ example: null, type: String, nullable: true, description: 'Why the lot failed (refusal, no usable image, ...)' }) error:
+    string | null;
 }
 
 export class SyncResultDto {
   @ApiProperty({ example: JOB_ID, description: 'The stored job (poll it like a batch job); an addition to reference 002' }) job_id: string;
   @ApiProperty({ example: '1.0.0' }) version: string;
   @ApiProperty({ example: 'synchronous' }) processing_mode: string;
-  @ApiProperty({ example: 1 }) total_lots: number;
-  @ApiProperty({ example: '2025-08-05T08:30:15.000Z' }) processed_at: string;
+  @ApiProperty({ example: 1, type: 'integer', minimum: 0 }) total_lots: number;
+  @ApiProperty({ example: '2025-08-05T08:30:15.000Z', format: 'date-time' }) processed_at: string;
   @ApiProperty({ type: [LotResultDto] }) lots: LotResultDto[];
 }
 
 export class AcceptedJobDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
   @ApiProperty({ example: 'accepted' }) status: string;
-  @ApiProperty({ example: '2025-08-05T07:30:00.000Z' }) created_at: string;
-  @ApiProperty({ example: 2 }) total_lots: number;
+  @ApiProperty({ example: '2025-08-05T07:30:00.000Z', format: 'date-time' }) created_at: string;
+  @ApiProperty({ example: 2, type: 'integer', minimum: 0 }) total_lots: number;
   @ApiProperty({ example: ['en', 'fr', 'de'] }) languages: string[];
-  @ApiProperty({ example: '2025-08-05T08:30:00.000Z' }) estimated_completion: string;
+  @ApiProperty({ example: '2025-08-05T08:30:00.000Z', format: 'date-time' }) estimated_completion: string;
   @ApiProperty({ example: 'batch' }) processing_mode: string;
   @ApiProperty({ example: true }) webhook_configured: boolean;
 }
 
 export class ProgressDto {
-  @ApiProperty({ example: 100 }) total_lots: number;
-  @ApiProperty({ example: 67 }) processed_lots: number;
-  @ApiProperty({ example: 3 }) failed_lots: number;
+  @ApiProperty({ example: 100, type: 'integer', minimum: 0 }) total_lots: number;
+  @ApiProperty({ example: 67, type: 'integer', minimum: 0 }) processed_lots: number;
+  @ApiProperty({ example: 3, type: 'integer', minimum: 0 }) failed_lots: number;
   @ApiProperty({ example: 70.0, description: '(processed + failed) / total, in percent' }) completion_percentage: number;
-  @ApiProperty({ example: '2025-08-05T08:15:00.000Z', nullable: true }) estimated_completion: string | null;
+  @ApiProperty({ example: '2025-08-05T08:15:00.000Z', type: String, format: 'date-time', nullable: true }) estimated_completion:
+    string | null;
 }
 
 export class ProcessingDetailsDto {
-  @ApiProperty({ example: 'batch_67890abc', nullable: true }) openai_vision_batch_id: string | null;
-  @ApiProperty({ example: 'batch_12345def', nullable: true }) openai_translation_batch_id: string | null;
+  @ApiProperty({ example: 'batch_67890abc', type: String, nullable: true }) openai_vision_batch_id: string | null;
+  @ApiProperty({ example: 'batch_12345def', type: String, nullable: true }) openai_translation_batch_id: string | null;
   @ApiProperty({ example: 'vision_analysis', description: 'queued, image_check, vision_analysis, translation, completed, cancelled, ...' })
   current_stage: string;
 }
@@ -61,20 +63,20 @@ export class JobStatusDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
   @ApiProperty({ enum: JobStatus, example: 'processing' }) status: string;
   @ApiProperty({ example: 'batch', enum: ['batch', 'synchronous'] }) processing_mode: string;
-  @ApiProperty({ example: '2025-08-05T07:30:00.000Z' }) created_at: string;
-  @ApiProperty({ example: '2025-08-05T07:45:00.000Z' }) updated_at: string;
+  @ApiProperty({ example: '2025-08-05T07:30:00.000Z', format: 'date-time' }) created_at: string;
+  @ApiProperty({ example: '2025-08-05T07:45:00.000Z', format: 'date-time' }) updated_at: string;
   @ApiProperty({ type: ProgressDto }) progress: ProgressDto;
   @ApiProperty({ example: ['en', 'ru', 'de'] }) languages: string[];
   @ApiProperty({ type: ProcessingDetailsDto }) processing_details: ProcessingDetailsDto;
-  @ApiProperty({ example: null, nullable: true }) error_message: string | null;
+  @ApiProperty({ example: null, type: String, nullable: true }) error_message: string | null;
   @ApiProperty({ example: true }) webhook_configured: boolean;
 }
 
 export class ProcessingSummaryDto {
-  @ApiProperty({ example: 2 }) total_lots: number;
-  @ApiProperty({ example: 2 }) processed_lots: number;
-  @ApiProperty({ example: 0 }) failed_lots: number;
-  @ApiProperty({ example: 5 }) total_images_processed: number;
+  @ApiProperty({ example: 2, type: 'integer', minimum: 0 }) total_lots: number;
+  @ApiProperty({ example: 2, type: 'integer', minimum: 0 }) processed_lots: number;
+  @ApiProperty({ example: 0, type: 'integer', minimum: 0 }) failed_lots: number;
+  @ApiProperty({ example: 5, type: 'integer', minimum: 0 }) total_images_processed: number;
   @ApiProperty({ example: '45 minutes' }) total_processing_time: string;
 }
 
@@ -87,9 +89,9 @@ export class JobResultsDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
   @ApiProperty({ example: 'completed', description: 'completed; failed and cancelled jobs also answer 200 with the lots finished so far' })
   status: string;
-  @ApiProperty({ example: '2025-08-05T08:15:00.000Z', nullable: true }) completed_at: string | null;
+  @ApiProperty({ example: '2025-08-05T08:15:00.000Z', type: String, format: 'date-time', nullable: true }) completed_at: string | null;
   @ApiProperty({ type: ProcessingSummaryDto }) processing_summary: ProcessingSummaryDto;
-  @ApiProperty({ example: null, nullable: true }) error_message: string | null;
+  @ApiProperty({ example: null, type: String, nullable: true }) error_message: string | null;
   @ApiProperty({ type: ResultsBodyDto }) results: ResultsBodyDto;
 }
 
@@ -103,27 +105,28 @@ export class NotCompletedDto {
 
 export class ListProgressDto {
   @ApiProperty({ example: 64.0 }) completion_percentage: number;
-  @ApiProperty({ example: '2025-08-05T08:20:00.000Z', nullable: true }) estimated_completion: string | null;
+  @ApiProperty({ example: '2025-08-05T08:20:00.000Z', type: String, format: 'date-time', nullable: true }) estimated_completion:
+    string | null;
 }
 
 export class JobListItemDto {
   @ApiProperty({ example: JOB_ID }) id: string;
   @ApiProperty({ enum: JobStatus, example: 'processing' }) status: string;
   @ApiProperty({ example: 'batch' }) processing_mode: string;
-  @ApiProperty({ example: '2025-08-05T07:30:00.000Z' }) created_at: string;
-  @ApiProperty({ example: '2025-08-05T07:45:00.000Z' }) updated_at: string;
-  @ApiProperty({ example: 50 }) total_lots: number;
-  @ApiProperty({ example: 32 }) processed_lots: number;
-  @ApiProperty({ example: 1 }) failed_lots: number;
+  @ApiProperty({ example: '2025-08-05T07:30:00.000Z', format: 'date-time' }) created_at: string;
+  @ApiProperty({ example: '2025-08-05T07:45:00.000Z', format: 'date-time' }) updated_at: string;
+  @ApiProperty({ example: 50, type: 'integer', minimum: 0 }) total_lots: number;
+  @ApiProperty({ example: 32, type: 'integer', minimum: 0 }) processed_lots: number;
+  @ApiProperty({ example: 1, type: 'integer', minimum: 0 }) failed_lots: number;
   @ApiProperty({ example: ['en', 'fr'] }) languages: string[];
   @ApiProperty({ type: ListProgressDto }) progress: ListProgressDto;
   @ApiProperty({ example: true }) webhook_configured: boolean;
 }
 
 export class PaginationDto {
-  @ApiProperty({ example: 20 }) limit: number;
-  @ApiProperty({ example: 0 }) offset: number;
-  @ApiProperty({ example: 1 }) total: number;
+  @ApiProperty({ example: 20, type: 'integer', minimum: 0 }) limit: number;
+  @ApiProperty({ example: 0, type: 'integer', minimum: 0 }) offset: number;
+  @ApiProperty({ example: 1, type: 'integer', minimum: 0 }) total: number;
   @ApiProperty({ example: false }) has_more: boolean;
 }
 
@@ -135,14 +138,15 @@ export class JobListDto {
 export class CancelledJobDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
   @ApiProperty({ example: 'cancelled' }) status: string;
-  @ApiProperty({ example: '2025-08-05T08:00:00.000Z' }) cancelled_at: string;
+  @ApiProperty({ example: '2025-08-05T08:00:00.000Z', format: 'date-time' }) cancelled_at: string;
   @ApiProperty({ example: 'Job successfully cancelled' }) message: string;
 }
 
 export class ErrorResponseDto {
   @ApiProperty({ example: 'Validation failed' }) error: string;
   @ApiProperty({ example: 'Invalid image URLs detected' }) message: string;
-  @ApiProperty({ example: 'INVALID_IMAGE_URLS' }) code: string;
+  @ApiProperty({ example: 'INVALID_IMAGE_URLS', description: 'Stable machine-readable code; see each status for the codes it carries' })
+  code: string;
   @ApiPropertyOptional({ example: { invalid_urls: ['ftp://example.com/car.jpg'] }, type: 'object', additionalProperties: true })
   details?: Record<string, unknown>;
 }

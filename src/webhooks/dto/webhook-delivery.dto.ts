@@ -18,7 +18,7 @@ export class RedeliverWebhooksDto {
 }
 
 export class WebhookAttemptDto {
-  @ApiProperty({ example: 2, description: 'The X-Delivery-Attempt number that was sent' })
+  @ApiProperty({ example: 2, type: 'integer', minimum: 0, description: 'The X-Delivery-Attempt number that was sent' })
   attempt: number;
 
   @ApiProperty({
@@ -28,16 +28,16 @@ export class WebhookAttemptDto {
   })
   outcome: string;
 
-  @ApiProperty({ example: '2025-08-05T08:15:30.000Z' })
+  @ApiProperty({ example: '2025-08-05T08:15:30.000Z', format: 'date-time' })
   started_at: string;
 
-  @ApiProperty({ example: '2025-08-05T08:15:30.412Z', nullable: true, type: String })
+  @ApiProperty({ example: '2025-08-05T08:15:30.412Z', nullable: true, type: String, format: 'date-time' })
   finished_at: string | null;
 
-  @ApiProperty({ example: 412, nullable: true, type: Number })
+  @ApiProperty({ example: 412, nullable: true, type: 'integer' })
   duration_ms: number | null;
 
-  @ApiProperty({ example: 500, nullable: true, type: Number })
+  @ApiProperty({ example: 500, nullable: true, type: 'integer' })
   response_status: number | null;
 
   @ApiProperty({ example: '{"error":"database unavailable"}', nullable: true, type: String, description: 'First 1 KB of the answer' })
@@ -48,7 +48,7 @@ export class WebhookAttemptDto {
 }
 
 export class WebhookDeliveryDto {
-  @ApiProperty({ example: DELIVERY_ID })
+  @ApiProperty({ example: DELIVERY_ID, format: 'uuid' })
   id: string;
 
   @ApiProperty({ example: DELIVERY_ID, description: 'The `webhook-id` header: the same on every attempt of this delivery' })
@@ -63,34 +63,39 @@ export class WebhookDeliveryDto {
   @ApiProperty({ enum: ['batch_job_completed', 'batch_job_failed', 'batch_job_cancelled'], example: 'batch_job_completed' })
   event: string;
 
-  @ApiProperty({ example: 1, description: 'Part number when a large result is split (WEBHOOK_MAX_BODY_BYTES)' })
+  @ApiProperty({
+    example: 1,
+    type: 'integer',
+    minimum: 0,
+    description: 'Part number when a large result is split (WEBHOOK_MAX_BODY_BYTES)',
+  })
   part: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ example: 1, type: 'integer', minimum: 0 })
   parts: number;
 
-  @ApiProperty({ example: 2, description: 'Lots carried by this part' })
+  @ApiProperty({ example: 2, type: 'integer', minimum: 0, description: 'Lots carried by this part' })
   lot_count: number;
 
   @ApiProperty({ enum: ['pending', 'delivered', 'failed'], example: 'delivered' })
   status: string;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ example: 3, type: 'integer', minimum: 0 })
   attempt_count: number;
 
-  @ApiProperty({ example: 5 })
+  @ApiProperty({ example: 5, type: 'integer', minimum: 0 })
   max_attempts: number;
 
-  @ApiProperty({ example: null, nullable: true, type: String, description: 'When a pending delivery is (re)tried' })
+  @ApiProperty({ example: null, nullable: true, type: String, format: 'date-time', description: 'When a pending delivery is (re)tried' })
   next_attempt_at: string | null;
 
-  @ApiProperty({ example: '2025-08-05T08:16:30.000Z', nullable: true, type: String })
+  @ApiProperty({ example: '2025-08-05T08:16:30.000Z', nullable: true, type: String, format: 'date-time' })
   last_attempt_at: string | null;
 
-  @ApiProperty({ example: '2025-08-05T08:16:30.398Z', nullable: true, type: String })
+  @ApiProperty({ example: '2025-08-05T08:16:30.398Z', nullable: true, type: String, format: 'date-time' })
   delivered_at: string | null;
 
-  @ApiProperty({ example: 200, nullable: true, type: Number })
+  @ApiProperty({ example: 200, nullable: true, type: 'integer' })
   response_status: number | null;
 
   @ApiProperty({ example: '{"status":"success"}', nullable: true, type: String })
@@ -99,10 +104,10 @@ export class WebhookDeliveryDto {
   @ApiProperty({ example: null, nullable: true, type: String })
   error_message: string | null;
 
-  @ApiProperty({ example: '2025-08-05T08:15:00.000Z' })
+  @ApiProperty({ example: '2025-08-05T08:15:00.000Z', format: 'date-time' })
   created_at: string;
 
-  @ApiProperty({ example: '2025-08-05T08:16:30.398Z' })
+  @ApiProperty({ example: '2025-08-05T08:16:30.398Z', format: 'date-time' })
   updated_at: string;
 
   @ApiProperty({ type: [WebhookAttemptDto] })
@@ -124,7 +129,7 @@ export class RedeliveryResultDto {
   @ApiProperty({ example: false })
   all: boolean;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ example: 1, type: 'integer', minimum: 0 })
   requeued_count: number;
 
   @ApiProperty({ type: [WebhookDeliveryDto], description: 'The deliveries put back in the queue (status pending, due now)' })
