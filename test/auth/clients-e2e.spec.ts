@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { waitFor } from '../support/wait.js';
 import { countRows, lot } from '../jobs/jobs-support.js';
-import { ed25519Pair, hmacKey, send, signedRequest, v2Fetch, type TestKey } from '../support/v2-signing.js';
+import { ed25519Pair, hmacKey, send as sendRaw, signedRequest, v2Fetch as v2FetchRaw, type TestKey } from '../support/v2-signing.js';
 
 /*
  * Issue 11 end to end: two API replicas on one database, two clients of
@@ -70,6 +70,17 @@ afterAll(async () => {
   await db?.drop();
   await new Promise((resolve) => receiver.close(resolve));
 });
+
+/** Every answer of the API is checked against the OpenAPI document (the codes of the v2 refusals included). */
+const replicaOf = (base: string) => (base === one.url ? one : two);
+const send = async (base: string, path: string, request: Parameters<typeof sendRaw>[2]) =>
+  replicaOf(base).conform(request.method, path, await sendRaw(base, path, request));
+const v2Fetch = async (base: string, key: TestKey, path: string, request: Parameters<typeof v2FetchRaw>[3] = {}) =>
+  replicaOf(base).conform(
+    request.method ?? (request.body === undefined ? 'GET' : 'POST'),
+    path,
+    await v2FetchRaw(base, key, path, request),
+  );
 
 async function createJob(t: TestApp, key: TestKey, prefix: string, extra: Record<string, unknown> = {}): Promise<string> {
   const res = await v2Fetch(t.url, key, '/api/v1/generate-descriptions', { body: batch(prefix, extra) });
