@@ -19,6 +19,21 @@ export interface RateDecision {
 
 const TABLE = 'client_rate_limits';
 
+interface Lease {
+  window: number;
+  /** Requests this process may still allow without asking the database. */
+  unspent: number;
+  /** The shared count when the lease was taken (capped at the limit). */
+  counted: number;
+  /** The shared count had reached the limit: nothing more to lease in this window. */
+  exhausted: boolean;
+}
+
+/** How many requests a process takes from the shared count at once: 1 below 100 per window (exact), 2 % of the budget above. */
+export function leaseSize(limit: number): number {
+  return limit < 100 ? 1 : Math.floor(limit / 50);
+}
+
 /**
  * The per-client budgets, shared by every API replica: `rate-limiter-flexible`'s
  * RateLimiterPostgres counting in `client_rate_limits` (from a migration).
@@ -31,7 +46,16 @@ const TABLE = 'client_rate_limits';
  * library's own expiry never cuts a window short.
  *
  * Cost per request:
- * - allowed: one round trip (an atomic INSERT … ON CONFLICT DO UPDATE … RETURNING);
+ * - allowed: a round trip per *lease*, not per request. A process takes
+ *   `leaseSize(limit)` requests of a budget at once (one atomic
+ *   INSERT … ON CONFLICT DO UPDATE … RETURNING adds them to the shared
+ *   count; past the limit it gets only what was left) and spends them from
+ *   memory. The shared count never exceeds the limit, so a client never gets
+ *   more than its budget across all replicas; what a replica leased but did
+ *   not spend is lost to the other replicas for that window, so a client
+ *   spread over N replicas may be refused up to (N − 1) × lease early. Up to
+ *   99 requests per window the lease is 1: those budgets are exact. At
+ *   1,000 per minute (polling) it is 20 — one database trip per 20 polls;
  * - over budget: none. Once a process sees a key reach its limit, the
  *   library blocks the key in memory until the window ends
  *   (`inMemoryBlockOnConsumed` = the limit), so a client hammering a spent
@@ -51,6 +75,8 @@ export class SharedRateLimiter implements OnApplicationShutdown {
   private readonly pool: pg.Pool;
   /** One limiter per scope and limit (the library fixes `points` per instance); overrides are few. */
   private readonly limiters = new Map<string, { store: RateLimiterPostgres; insurance: RateLimiterMemory }>();
+  /** Requests leased from the shared count and not yet spent, per budget row (`scope:client:window`). */
+  private readonly leases = new Map<string, Lease>();
 
   constructor(
     config: AppConfig,
@@ -75,16 +101,42 @@ export class SharedRateLimiter implements OnApplicationShutdown {
     const resetMs = Math.max(1, (window + 1) * windowMs - now);
     if (limit <= 0) return { allowed: false, limit, remaining: 0, resetMs };
 
-    const { store, insurance } = this.limiterFor(scope, limit, windowMs);
     const key = `${client}:${window}`;
-    const options = { customDuration: resetMs / 1000 };
-    try {
-      const res = this.outage.down ? await insurance.consume(key, 1, options) : await store.consume(key, 1, options);
-      return { allowed: true, limit, remaining: res.remainingPoints, resetMs };
-    } catch (refused) {
-      if (refused instanceof RateLimiterRes) return { allowed: false, limit, remaining: 0, resetMs };
-      throw refused; // neither the store nor the insurance could answer: not a refusal
+    const leaseKey = `${scope}:${limit}:${key}`;
+    const lease = this.leases.get(leaseKey);
+    if (lease && lease.unspent > 0) {
+      lease.unspent--;
+      return { allowed: true, limit, remaining: Math.max(0, limit - lease.counted) + lease.unspent, resetMs };
     }
+    if (lease?.exhausted) return { allowed: false, limit, remaining: 0, resetMs };
+
+    const { store, insurance } = this.limiterFor(scope, limit, windowMs);
+    const size = leaseSize(limit);
+    const options = { customDuration: resetMs / 1000 };
+    let counted: number;
+    try {
+      counted = (this.outage.down ? await insurance.consume(key, size, options) : await store.consume(key, size, options)).consumedPoints;
+    } catch (refused) {
+      if (!(refused instanceof RateLimiterRes)) throw refused; // neither the store nor the insurance could answer: not a refusal
+      counted = refused.consumedPoints;
+    }
+    // Of the `size` just added, those that fit under the limit are this process's to spend.
+    const granted = Math.max(0, Math.min(size, limit - (counted - size)));
+    this.sweep(window);
+    this.leases.set(leaseKey, {
+      window,
+      unspent: Math.max(0, granted - 1),
+      counted: Math.min(counted, limit),
+      exhausted: counted >= limit,
+    });
+    if (granted === 0) return { allowed: false, limit, remaining: 0, resetMs };
+    return { allowed: true, limit, remaining: Math.max(0, limit - Math.min(counted, limit)) + granted - 1, resetMs };
+  }
+
+  /** Forgets leases of windows that have ended (a few per client at most; swept when a new lease is taken). */
+  private sweep(window: number): void {
+    if (this.leases.size < 1024) return;
+    for (const [key, lease] of this.leases) if (lease.window < window) this.leases.delete(key);
   }
 
   private limiterFor(scope: RateScope, limit: number, windowMs: number) {
