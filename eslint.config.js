@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '**/*.cjs', '**/*.mjs', 'jest.config.js', 'eslint.config.js'],
+    ignores: ['dist/**', 'node_modules/**', 'src/client/generated/**', 'coverage/**', '.data/**', '**/*.cjs', '**/*.mjs', 'jest.config.js', 'eslint.config.js'],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
