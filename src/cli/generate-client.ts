@@ -13,6 +13,11 @@ import { buildDocumentWithoutServices } from '../bootstrap/offline-document.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const document = await buildDocumentWithoutServices();
+// `--print-document`: the document on stdout instead (the drift test compares it with the served /docs-json).
+if (process.argv.includes('--print-document')) {
+  process.stdout.write(JSON.stringify(document));
+  process.exit(0);
+}
 const target = resolve(ROOT, GENERATED_TYPES_PATH);
 await writeFile(target, await renderClientTypes(document));
 process.stdout.write(`wrote ${GENERATED_TYPES_PATH} (${Object.keys(document.paths).length} paths)\n`);
