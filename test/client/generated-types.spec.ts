@@ -27,7 +27,7 @@ let served: { paths: Record<string, unknown> };
 let generated: { paths: Record<string, unknown> };
 beforeAll(async () => {
   const [app, { stdout }] = await Promise.all([
-    startTestApp(),
+    startTestApp({ env: { APP_ROLE: 'api' } }),
     promisify(execFile)(process.execPath, [join(ROOT, 'dist/src/cli/generate-client.js'), '--print-document'], { maxBuffer: 64 * 1024 * 1024 }),
   ]);
   t = app;

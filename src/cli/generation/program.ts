@@ -268,8 +268,8 @@ export function buildProgram(): Command {
 /** Prints an error the way a person (or, with --json, a program) can act on it; returns exit code 1. */
 function report(error: unknown, options: GlobalOptions): number {
   let body: Record<string, unknown>;
-  if (error instanceof GenerationApiError) body = { status: error.status, ...error.body };
-  else if (error instanceof JobNotCompletedError) body = { status: 202, error: error.answer.error, message: error.answer.message, code: 'JOB_NOT_COMPLETED' };
+  if (error instanceof GenerationApiError) body = { ...error.body, http_status: error.status };
+  else if (error instanceof JobNotCompletedError) body = { http_status: 202, error: error.answer.error, message: error.answer.message, code: 'JOB_NOT_COMPLETED' };
   else if (error instanceof UsageError) body = { error: 'Usage', message: error.message, code: 'USAGE' };
   else if (error instanceof TypeError && error.message === 'fetch failed') {
     const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
@@ -277,7 +277,7 @@ function report(error: unknown, options: GlobalOptions): number {
   } else body = { error: 'Error', message: error instanceof Error ? error.message : String(error), code: 'CLIENT_ERROR' };
   if (options.json) process.stderr.write(JSON.stringify(body) + '\n');
   else {
-    const status = typeof body.status === 'number' ? `HTTP ${body.status}, ` : '';
+    const status = typeof body.http_status === 'number' ? `HTTP ${body.http_status}, ` : '';
     const details = body.details === undefined ? '' : `\n${JSON.stringify(body.details, null, 2)}`;
     process.stderr.write(`error: ${String(body.message)} (${status}${String(body.code)})${details}\n`);
   }

@@ -30,19 +30,19 @@ export function formatDuration(ms: number): string {
 const doneOf = (status: JobStatus) => status.progress.processed_lots + status.progress.failed_lots;
 
 /**
- * Time left: the service's own `estimated_completion` when it gives one in the future, else the rate observed since
- * the first poll (lots done per ms) applied to the lots left; undefined before anything has moved.
+ * Time left: the rate observed since the first poll (lots done per ms) applied to the lots left, once lots have
+ * moved; before that the service's own `estimated_completion` if it lies ahead; else undefined (no guess).
  */
 export function estimateRemainingMs(status: JobStatus, now: number, first: Sample | undefined): number | undefined {
-  const estimate: unknown = status.progress.estimated_completion;
-  if (typeof estimate === 'string') {
-    const at = Date.parse(estimate);
-    if (Number.isFinite(at) && at > now) return at - now;
-  }
   const done = doneOf(status);
-  if (!first || done <= first.done || now <= first.at) return undefined;
-  const rate = (done - first.done) / (now - first.at);
-  return (status.progress.total_lots - done) / rate;
+  if (first && done > first.done && now > first.at) {
+    const rate = (done - first.done) / (now - first.at);
+    return (status.progress.total_lots - done) / rate;
+  }
+  const estimate: unknown = status.progress.estimated_completion;
+  if (typeof estimate !== 'string') return undefined;
+  const at = Date.parse(estimate);
+  return Number.isFinite(at) && at > now ? at - now : undefined;
 }
 
 /** What every view shows, computed once per poll. */
