@@ -76,7 +76,8 @@ export class JobOutcomeError extends Error {
     readonly outcome: 'failed' | 'cancelled' | 'timeout',
     readonly lastStatus: JobStatus,
   ) {
-    const reason = typeof lastStatus.error_message === 'string' ? `: ${lastStatus.error_message}` : '';
+    const message: unknown = lastStatus.error_message;
+    const reason = typeof message === 'string' ? `: ${message}` : '';
     super(outcome === 'timeout' ? `job ${jobId} not finished in time (still ${lastStatus.status})` : `job ${jobId} ${outcome}${reason}`);
     this.name = 'JobOutcomeError';
   }
@@ -127,7 +128,11 @@ function apiError(response: Response, error: unknown): GenerationApiError {
     return new GenerationApiError(response.status, { error: body.error ?? response.statusText, ...body } as ApiErrorBody);
   }
   const text = typeof body === 'string' && body ? body : response.statusText;
-  return new GenerationApiError(response.status, { error: response.statusText || 'HTTP error', message: text, code: `HTTP_${response.status}` });
+  return new GenerationApiError(response.status, {
+    error: response.statusText || 'HTTP error',
+    message: text,
+    code: `HTTP_${response.status}`,
+  });
 }
 
 /** openapi-fetch's answer as data, or a GenerationApiError. */

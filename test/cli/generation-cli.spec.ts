@@ -24,7 +24,11 @@ interface Run {
 }
 
 /** Runs the CLI; `onLine` sees each stdout line as it arrives (e.g. to move the job once the first poll is printed). */
-function cli(args: string[], env: Record<string, string | undefined> = { SHARED_KEY: TEST_SHARED_KEY }, onLine?: (line: string) => void): Promise<Run> {
+function cli(
+  args: string[],
+  env: Record<string, string | undefined> = { SHARED_KEY: TEST_SHARED_KEY },
+  onLine?: (line: string) => void,
+): Promise<Run> {
   const base = { ...process.env };
   for (const key of ['NODE_OPTIONS', 'SHARED_KEY', 'GS_KEY_ID', 'GS_SECRET', 'GS_PRIVATE_KEY_FILE', 'GS_URL']) delete base[key];
   return new Promise((resolve, reject) => {
@@ -104,7 +108,9 @@ describe('poll', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
     const output = lines(run.stdout);
     expect(output[0]).toMatch(/^\[\d\d:\d\d:\d\d\] pending, stage \w+: 0\/3 lots processed, 0 failed \(0%\), ETA \S+/);
-    expect(output).toContainEqual(expect.stringMatching(/^\[\d\d:\d\d:\d\d\] completed, stage completed: 2\/3 lots processed, 1 failed \(100%\), ETA done$/));
+    expect(output).toContainEqual(
+      expect.stringMatching(/^\[\d\d:\d\d:\d\d\] completed, stage completed: 2\/3 lots processed, 1 failed \(100%\), ETA done$/),
+    );
     expect(output.at(-2)).toBe(`job ${id} completed: 2 processed, 1 failed of 3 lots`);
     expect(output.at(-1)).toMatch(new RegExp(`^results saved to ${out} \\(\\d+ bytes\\)$`));
     const expected = await json(await t.getJob(`/api/v1/batch-results/${id}`, id));
@@ -114,7 +120,11 @@ describe('poll', () => {
   test('failed → exit 2, saying so (with the reason)', async () => {
     const id = await createBatch(t, 3);
     await t.db.query(`UPDATE batch_jobs SET error_message = 'OpenAI batch expired' WHERE id = $1`, [id]);
-    const run = await cli(['poll', id, '--interval', '0.2', '--timeout', '1'], undefined, once(/pending/, () => finishJob(t.db, id, 'failed')));
+    const run = await cli(
+      ['poll', id, '--interval', '0.2', '--timeout', '1'],
+      undefined,
+      once(/pending/, () => finishJob(t.db, id, 'failed')),
+    );
     expect(run.code).toBe(2);
     expect(lines(run.stdout).at(-1)).toBe(`job ${id} failed: 2 processed, 1 failed of 3 lots (OpenAI batch expired)`);
   });
@@ -146,7 +156,11 @@ describe('poll', () => {
 
   test('--json: one status object per poll with an ETA field, then the outcome', async () => {
     const id = await createBatch(t, 3);
-    const run = await cli(['--json', 'poll', id, '--interval', '0.2'], undefined, once(/"pending"/, () => finishJob(t.db, id)));
+    const run = await cli(
+      ['--json', 'poll', id, '--interval', '0.2'],
+      undefined,
+      once(/"pending"/, () => finishJob(t.db, id)),
+    );
     expect(run.code).toBe(0);
     const objects = lines(run.stdout).map((line) => JSON.parse(line));
     expect(objects[0]).toMatchObject({ job_id: id, status: 'pending', progress: { total_lots: 3 } });
@@ -175,7 +189,12 @@ describe('errors: exit 1 with the message and code', () => {
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toMatch(/\(HTTP 403, INVALID_SIGNATURE\)/);
     const machine = await cli(['--json', 'jobs'], { SHARED_KEY: 'a-wrong-shared-key-of-at-least-32-characters' });
-    expect(JSON.parse(machine.stderr)).toMatchObject({ http_status: 403, code: 'INVALID_SIGNATURE', message: expect.any(String), error: expect.any(String) });
+    expect(JSON.parse(machine.stderr)).toMatchObject({
+      http_status: 403,
+      code: 'INVALID_SIGNATURE',
+      message: expect.any(String),
+      error: expect.any(String),
+    });
 
     const none = await cli(['jobs'], {});
     expect(none.code).toBe(1);
@@ -214,7 +233,11 @@ describe('jobs and results', () => {
     expect(rows.at(-1)).toBe('2 of 2 job(s)');
 
     const filtered = await cli(['jobs', '--status', 'completed', '--limit', '1'], v2);
-    expect(lines(filtered.stdout).slice(1, -1).map((row) => row.split(/\s+/)[0])).toEqual([first]);
+    expect(
+      lines(filtered.stdout)
+        .slice(1, -1)
+        .map((row) => row.split(/\s+/)[0]),
+    ).toEqual([first]);
     const machine = await cli(['--json', 'jobs', '--limit', '1'], v2);
     expect(JSON.parse(machine.stdout)).toMatchObject({ jobs: [{ id: second }], pagination: { limit: 1, total: 2, has_more: true } });
     expect(lines(machine.stdout)).toHaveLength(1);

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 function demo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env, SHARED_KEY: TEST_SHARED_KEY };
+  const env: NodeJS.ProcessEnv = { ...process.env, SHARED_KEY: TEST_SHARED_KEY };
   delete env.NODE_OPTIONS;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, '--url', h.app.url, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,7 +39,9 @@ test('submits the sample lots, shows the progress, ends completed with descripti
   const lines = run.stdout.split('\n').filter(Boolean);
   const id = /^submitted 3 sample lots as job (\S+) \(en, de\) to /.exec(lines[0])?.[1];
   expect(id).toBeDefined();
-  expect(lines.slice(1)).toContainEqual(expect.stringMatching(/^\[\d\d:\d\d:\d\d\] (pending|processing|translating), stage \w+: \d\/3 lots processed/));
+  expect(lines.slice(1)).toContainEqual(
+    expect.stringMatching(/^\[\d\d:\d\d:\d\d\] (pending|processing|translating), stage \w+: \d\/3 lots processed/),
+  );
   expect(lines).toContain(`job ${id} completed: 3 processed, 0 failed of 3 lots`);
   const table = lines.slice(lines.indexOf(`job ${id} completed: 3 processed, 0 failed of 3 lots`) + 1).map((row) => row.split(/\s{2,}/));
   expect(table[0]).toEqual(['LOT', 'STATUS', 'EN', 'DE']);
@@ -55,11 +57,14 @@ test('submits the sample lots, shows the progress, ends completed with descripti
   }
 });
 
-test('the default sample images are the service\'s own /samples/car-{1,2,3}.jpg', async () => {
+test("the default sample images are the service's own /samples/car-{1,2,3}.jpg", async () => {
   // Outside offline mode nothing serves them: the demo still submits them, and says how the job ended.
   const run = await demo(['--interval', '0.2', '--timeout', '1', '--languages', 'en']);
   const id = /job (\S+)/.exec(run.stdout)?.[1];
-  const rows = await h.app.db.query<{ images: { url: string }[] }>('SELECT images FROM batch_lots WHERE batch_job_id = $1 ORDER BY position', [id]);
+  const rows = await h.app.db.query<{ images: { url: string }[] }>(
+    'SELECT images FROM batch_lots WHERE batch_job_id = $1 ORDER BY position',
+    [id],
+  );
   expect(rows.map((row) => row.images[0].url)).toEqual([1, 2, 3].map((n) => `${h.app.url}/samples/car-${n}.jpg`));
   expect(run.code === 0 || (run.code === 2 && run.stdout.includes(`job ${id} failed`))).toBe(true);
 });

@@ -5,7 +5,10 @@ import { createProgressView, estimateRemainingMs, formatDuration, progressLine }
 
 const T0 = Date.parse('2026-02-12T10:00:00Z');
 
-function status(done: { processed: number; failed?: number }, extra: { estimated?: string; state?: JobStatus['status']; stage?: string } = {}): JobStatus {
+function status(
+  done: { processed: number; failed?: number },
+  extra: { estimated?: string; state?: JobStatus['status']; stage?: string } = {},
+): JobStatus {
   return {
     job_id: 'job-1',
     status: extra.state ?? 'processing',
@@ -23,7 +26,7 @@ function status(done: { processed: number; failed?: number }, extra: { estimated
       completion_percentage: Math.round(((done.processed + (done.failed ?? 0)) / 2000) * 1000) / 10,
       estimated_completion: (extra.estimated ?? null) as JobStatus['progress']['estimated_completion'],
     },
-  } as JobStatus;
+  };
 }
 
 test('the rate since the first poll, once lots moved: 500 lots in 50 s leaves 1500 lots for 150 s', () => {
@@ -44,7 +47,9 @@ test('durations and the plain line', () => {
   expect(progressLine(status({ processed: 1200, failed: 3 }, { stage: 'translating' }), 250_000, T0 + 5_000)).toBe(
     '[10:00:05] processing, stage translating: 1200/2000 lots processed, 3 failed (60.2%), ETA 4m10s',
   );
-  expect(progressLine(status({ processed: 1990, failed: 10 }, { state: 'completed', stage: 'completed' }), undefined, T0)).toMatch(/ETA done$/);
+  expect(progressLine(status({ processed: 1990, failed: 10 }, { state: 'completed', stage: 'completed' }), undefined, T0)).toMatch(
+    /ETA done$/,
+  );
 });
 
 test('the lines view computes the rate from what it saw', () => {
@@ -56,5 +61,10 @@ test('the lines view computes the rate from what it saw', () => {
   view.update(status({ processed: 400 }));
   view.stop();
   const text = String(out.read());
-  expect(text.split('\n').filter(Boolean).map((line) => line.replace(/^.*ETA /, ''))).toEqual(['unknown', '40s']);
+  expect(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.replace(/^.*ETA /, '')),
+  ).toEqual(['unknown', '40s']);
 });

@@ -28,7 +28,10 @@ beforeAll(async () => {
   const clients = t.app.get(ClientsService);
   const hmac = await clients.create('Generated client, HMAC');
   const pair = ed25519Pair();
-  const ed = await clients.create('Generated client, Ed25519', { algorithm: 'ed25519', publicKey: Buffer.from(pair.publicKeyBase64, 'base64') });
+  const ed = await clients.create('Generated client, Ed25519', {
+    algorithm: 'ed25519',
+    publicKey: Buffer.from(pair.publicKeyBase64, 'base64'),
+  });
   auths.hmac = { keyId: hmac.key_id, secret: hmac.secret! };
   auths.ed25519 = { keyId: ed.key_id, privateKey: pair.privateKey };
 });
@@ -45,7 +48,11 @@ const schemes = [
   ['v2 Ed25519', 'ed25519'],
 ];
 
-const request = (prefix: string, count = 3): GenerateRequest => ({ version: '1.0.0', languages: ['en', 'de'], lots: lots(count, prefix) as GenerateRequest['lots'] });
+const request = (prefix: string, count = 3): GenerateRequest => ({
+  version: '1.0.0',
+  languages: ['en', 'de'],
+  lots: lots(count, prefix) as GenerateRequest['lots'],
+});
 
 describe.each(schemes)('with the %s', (name, scheme) => {
   const prefix = name.replace(/\W+/g, '-');
@@ -78,7 +85,11 @@ describe.each(schemes)('with the %s', (name, scheme) => {
     const again = await client.cancel(job.job_id).catch((error: unknown) => error);
     expect(again).toBeInstanceOf(GenerationApiError);
     expect((again as GenerationApiError).status).toBe(400);
-    expect((again as GenerationApiError).body).toMatchObject({ code: 'JOB_NOT_CANCELLABLE', message: expect.any(String), error: expect.any(String) });
+    expect((again as GenerationApiError).body).toMatchObject({
+      code: 'JOB_NOT_CANCELLABLE',
+      message: expect.any(String),
+      error: expect.any(String),
+    });
   });
 
   test('a completed job: waitForResults and a streamed download of the same document', async () => {

@@ -28,7 +28,9 @@ let generated: { paths: Record<string, unknown> };
 beforeAll(async () => {
   const [app, { stdout }] = await Promise.all([
     startTestApp({ env: { APP_ROLE: 'api' } }),
-    promisify(execFile)(process.execPath, [join(ROOT, 'dist/src/cli/generate-client.js'), '--print-document'], { maxBuffer: 64 * 1024 * 1024 }),
+    promisify(execFile)(process.execPath, [join(ROOT, 'dist/src/cli/generate-client.js'), '--print-document'], {
+      maxBuffer: 64 * 1024 * 1024,
+    }),
   ]);
   t = app;
   generated = JSON.parse(stdout) as typeof generated;
@@ -40,7 +42,9 @@ test('the committed generated types are what the current document generates', as
   const committed = await readFile(join(ROOT, GENERATED_TYPES_PATH), 'utf8');
   const fresh = await renderClientTypes(generated);
   if (fresh !== committed) {
-    throw new Error(`${GENERATED_TYPES_PATH} is out of date with the OpenAPI document: run \`npm run client:generate\` and commit the result`);
+    throw new Error(
+      `${GENERATED_TYPES_PATH} is out of date with the OpenAPI document: run \`npm run client:generate\` and commit the result`,
+    );
   }
   expect(fresh).toContain('"/api/v1/batch-status/{job_id}"');
 });

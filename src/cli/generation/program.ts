@@ -75,7 +75,12 @@ interface WatchPlan {
  * Reference 003's poller: polls with a progress view until the job is terminal, then optionally downloads the
  * results (a failed or cancelled job's partial results too). Returns the exit code.
  */
-async function watchJob(client: GenerationClient, jobId: string, plan: WatchPlan, options: GlobalOptions): Promise<{ code: number; last?: JobStatus }> {
+async function watchJob(
+  client: GenerationClient,
+  jobId: string,
+  plan: WatchPlan,
+  options: GlobalOptions,
+): Promise<{ code: number; last?: JobStatus }> {
   const view = createProgressView(progressMode(options), process.stdout);
   let last: JobStatus | undefined;
   try {
@@ -98,9 +103,21 @@ async function watchJob(client: GenerationClient, jobId: string, plan: WatchPlan
   const { processed_lots: processed, failed_lots: failed, total_lots: total } = last.progress;
   const reason: unknown = last.error_message;
   if (options.json) {
-    write(JSON.stringify({ job_id: jobId, outcome, processed_lots: processed, failed_lots: failed, total_lots: total, error_message: reason ?? null, download: saved ?? null }));
+    write(
+      JSON.stringify({
+        job_id: jobId,
+        outcome,
+        processed_lots: processed,
+        failed_lots: failed,
+        total_lots: total,
+        error_message: reason ?? null,
+        download: saved ?? null,
+      }),
+    );
   } else {
-    write(`job ${jobId} ${outcome}: ${processed} processed, ${failed} failed of ${total} lots${typeof reason === 'string' ? ` (${reason})` : ''}`);
+    write(
+      `job ${jobId} ${outcome}: ${processed} processed, ${failed} failed of ${total} lots${typeof reason === 'string' ? ` (${reason})` : ''}`,
+    );
     if (saved) write(`results saved to ${saved.file} (${saved.bytes} bytes)`);
   }
   return { code: outcome === 'completed' ? EXIT.ok : EXIT.jobUnsuccessful, last };
@@ -114,7 +131,11 @@ const text = (value: string) => value as unknown as NonNullable<GenerateRequest[
 
 /** The sample lots of `demo`: one per image (at least two, so that the request is a batch). */
 export function demoRequest(images: string[], languages: string[]): GenerateRequest {
-  const vehicles = ['2019 Mercedes C-Class, rear bumper damage', '2017 Toyota Camry, front-left collision', '2020 BMW 3 Series, side scrapes'];
+  const vehicles = [
+    '2019 Mercedes C-Class, rear bumper damage',
+    '2017 Toyota Camry, front-left collision',
+    '2020 BMW 3 Series, side scrapes',
+  ];
   const urls = images.length === 1 ? [images[0], images[0]] : images;
   return {
     version: '1.0.0',
@@ -168,7 +189,8 @@ export function buildProgram(): Command {
         }
         const answer = await client.generate(request, { idempotencyKey: local.idempotencyKey });
         if (options.json) write(JSON.stringify(answer));
-        else if ('lots' in answer) write(`${answer.job_id} (synchronous: ${answer.lots.map((lot) => `${lot.lot_id} ${lot.status}`).join(', ')})`);
+        else if ('lots' in answer)
+          write(`${answer.job_id} (synchronous: ${answer.lots.map((lot) => `${lot.lot_id} ${lot.status}`).join(', ')})`);
         else write(answer.job_id);
       }),
     );
@@ -201,7 +223,9 @@ export function buildProgram(): Command {
         if (options.json) write(JSON.stringify(results));
         else {
           const summary = results.processing_summary;
-          write(`job ${results.job_id} ${results.status}: ${summary.processed_lots} processed, ${summary.failed_lots} failed of ${summary.total_lots} lots`);
+          write(
+            `job ${results.job_id} ${results.status}: ${summary.processed_lots} processed, ${summary.failed_lots} failed of ${summary.total_lots} lots`,
+          );
           write(resultsTable(results, languagesOf(results)));
         }
       }),
@@ -222,7 +246,16 @@ export function buildProgram(): Command {
   program
     .command('jobs')
     .description('your jobs, newest first')
-    .addOption(new Option('--status <status>', 'only jobs in this state').choices(['pending', 'processing', 'translating', 'completed', 'failed', 'cancelled']))
+    .addOption(
+      new Option('--status <status>', 'only jobs in this state').choices([
+        'pending',
+        'processing',
+        'translating',
+        'completed',
+        'failed',
+        'cancelled',
+      ]),
+    )
     .option('--limit <n>', 'how many (1…100)', count)
     .option('--offset <n>', 'skip this many', count)
     .action(
@@ -240,7 +273,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('against a running service: submit sample lots, show the progress bar, print the results table')
-    .option('--images <urls>', 'comma-separated image URLs, one lot each (default: the service\'s own /samples/car-{1,2,3}.jpg)')
+    .option('--images <urls>', "comma-separated image URLs, one lot each (default: the service's own /samples/car-{1,2,3}.jpg)")
     .option('--languages <codes>', 'comma-separated languages', 'en,de')
     .option('--interval <seconds>', 'seconds between polls', positive('seconds'), 2)
     .option('--timeout <minutes>', 'give up after this many minutes (exit code 3)', positive('minutes'), 30)
@@ -248,8 +281,16 @@ export function buildProgram(): Command {
       run(async (local: { images?: string; languages: string; interval: number; timeout: number }, command: Command) => {
         const options = globals(command);
         const base = options.url.replace(/\/+$/, '');
-        const images = local.images ? local.images.split(',').map((url) => url.trim()).filter(Boolean) : [1, 2, 3].map((n) => `${base}/samples/car-${n}.jpg`);
-        const languages = local.languages.split(',').map((code) => code.trim()).filter(Boolean);
+        const images = local.images
+          ? local.images
+              .split(',')
+              .map((url) => url.trim())
+              .filter(Boolean)
+          : [1, 2, 3].map((n) => `${base}/samples/car-${n}.jpg`);
+        const languages = local.languages
+          .split(',')
+          .map((code) => code.trim())
+          .filter(Boolean);
         const client = clientFor(options);
         const job = await client.submit(demoRequest(images, languages));
         if (options.json) write(JSON.stringify(job));
@@ -269,7 +310,8 @@ export function buildProgram(): Command {
 function report(error: unknown, options: GlobalOptions): number {
   let body: Record<string, unknown>;
   if (error instanceof GenerationApiError) body = { ...error.body, http_status: error.status };
-  else if (error instanceof JobNotCompletedError) body = { http_status: 202, error: error.answer.error, message: error.answer.message, code: 'JOB_NOT_COMPLETED' };
+  else if (error instanceof JobNotCompletedError)
+    body = { http_status: 202, error: error.answer.error, message: error.answer.message, code: 'JOB_NOT_COMPLETED' };
   else if (error instanceof UsageError) body = { error: 'Usage', message: error.message, code: 'USAGE' };
   else if (error instanceof TypeError && error.message === 'fetch failed') {
     const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);

@@ -71,7 +71,11 @@ export function progressLine(status: JobStatus, remainingMs: number | undefined,
   );
 }
 
-export function createProgressView(mode: ProgressMode, out: NodeJS.WriteStream | NodeJS.WritableStream, clock: () => number = Date.now): ProgressView {
+export function createProgressView(
+  mode: ProgressMode,
+  out: NodeJS.WriteStream | NodeJS.WritableStream,
+  clock: () => number = Date.now,
+): ProgressView {
   let first: Sample | undefined;
   const remaining = (status: JobStatus) => {
     const now = clock();
@@ -102,7 +106,7 @@ export function createProgressView(mode: ProgressMode, out: NodeJS.WriteStream |
   const bar = new cliProgress.SingleBar(
     {
       format: '{bar} {percentage}% | {done}/{total} lots, {processed} processed, {failed} failed | {status} ({stage}) | ETA {eta}',
-      stream: out as NodeJS.WritableStream,
+      stream: out,
       hideCursor: true,
       barsize: 30,
       // Redrawn on each poll: cli-progress's own timer would only repaint the same numbers.
