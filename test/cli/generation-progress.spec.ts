@@ -68,3 +68,22 @@ test('the lines view computes the rate from what it saw', () => {
       .map((line) => line.replace(/^.*ETA /, '')),
   ).toEqual(['unknown', '40s']);
 });
+
+test('the bar view (a terminal) redraws one line with the counts, the stage and our ETA', () => {
+  const out = Object.assign(new PassThrough(), {
+    isTTY: true,
+    columns: 200,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+  });
+  let now = T0;
+  const view = createProgressView('bar', out as unknown as NodeJS.WriteStream, () => now);
+  view.update(status({ processed: 0 }, { estimated: '2026-02-12T10:32:00Z' }));
+  now += 10_000;
+  view.update(status({ processed: 398, failed: 2 }, { stage: 'vision_analysis' }));
+  view.stop();
+  const text = String(out.read());
+  expect(text).toContain('0/2000 lots, 0 processed, 0 failed | processing (vision) | ETA 32m00s');
+  expect(text).toContain('20% | 400/2000 lots, 398 processed, 2 failed | processing (vision_analysis) | ETA 40s');
+});

@@ -105,7 +105,7 @@ export function createProgressView(
 
   const bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {percentage}% | {done}/{total} lots, {processed} processed, {failed} failed | {status} ({stage}) | ETA {eta}',
+      format: '{bar} {percentage}% | {done}/{total} lots, {processed} processed, {failed} failed | {status} ({stage}) | ETA {eta_text}',
       stream: out,
       hideCursor: true,
       barsize: 30,
@@ -118,7 +118,9 @@ export function createProgressView(
   return {
     update(status) {
       const { estimate } = remaining(status);
-      const view = describe(status, estimate);
+      // `eta` is cli-progress's own placeholder (its guess from the bar's rate): ours travels as `eta_text`.
+      const described = describe(status, estimate);
+      const view = { ...described, eta_text: described.eta };
       if (!started) {
         bar.start(Math.max(view.total, 1), view.done, view);
         started = true;
