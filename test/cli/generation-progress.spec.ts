@@ -78,7 +78,7 @@ test('the bar view (a terminal) redraws one line with the counts, the stage and 
     moveCursor: () => true,
   });
   let now = T0;
-  const view = createProgressView('bar', out as unknown as NodeJS.WriteStream, () => now);
+  const view = createProgressView('bar', out, () => now);
   view.update(status({ processed: 0 }, { estimated: '2026-02-12T10:32:00Z' }));
   now += 10_000;
   view.update(status({ processed: 398, failed: 2 }, { stage: 'vision_analysis' }));
