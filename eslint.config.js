@@ -5,6 +5,8 @@ export default tseslint.config(
   {
     ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '**/*.cjs', '**/*.mjs', 'jest.config.js', 'eslint.config.js'],
   },
+  // Written by `npm run client:generate` (openapi-typescript), checked by test/client/generated-types.spec.ts.
+  { ignores: ['src/client/generated/**'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -42,8 +42,9 @@ export const SIGNATURE_V2_SCHEME_DESCRIPTION =
 function offerSignatureV2(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
     for (const operation of [item.get, item.put, item.post, item.delete, item.options, item.head, item.patch, item.trace]) {
+      // A new array: the one there belongs to the route's decorator metadata, shared by every document built in the process.
       if (operation?.security?.some((requirement) => HMAC_SECURITY in requirement))
-        operation.security.push({ [SIGNATURE_V2_SECURITY]: [] });
+        operation.security = [...operation.security, { [SIGNATURE_V2_SECURITY]: [] }];
     }
   }
 }
