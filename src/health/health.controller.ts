@@ -38,7 +38,7 @@ export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get()
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false }) // our own responses below: the same document under Jest and in production
   @ApiOperation({ summary: 'Overall health (Docker HEALTHCHECK): database, schema, workers, OpenAI mode — status per check only' })
   @ApiOkResponse({ type: HealthResultDto, description: 'Every check passed' })
   @ApiServiceUnavailableResponse({
@@ -62,7 +62,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false }) // our own responses below: the same document under Jest and in production
   @ApiOperation({ summary: "Readiness: database ping, migrations applied, and this worker's heartbeat fresh — status per check only" })
   @ApiOkResponse({ type: HealthResultDto, description: 'Ready for traffic' })
   @ApiServiceUnavailableResponse({
