@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { sign } from '../../src/auth/hmac.js';
 import { AppLogger } from '../../src/common/logging/app-logger.js';
@@ -36,6 +37,8 @@ interface Line {
 const REQUEST_ID = 'req-obs-0001';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';
+/** A signed image URL's token: it must not reach a span. */
+const IMAGE_TOKEN = 'img-token-5f3a9c';
 
 describe('one job, observed: log lines and trace', () => {
   const raw: string[] = [];
@@ -65,12 +68,13 @@ describe('one job, observed: log lines and trace', () => {
       for (const span of all.filter((s) => traces.has(s.spanContext().traceId) && s.parentSpanContext?.spanId === parent)) {
         const attrs = Object.entries(span.attributes)
           .filter(([key]) =>
-            ['job_id', 'stage', 'openai.batch_id', 'http.route', 'http.response.status_code', 'webhook.outcome'].includes(key),
+            ['job_id', 'stage', 'openai.batch_id', 'http.route', 'http.response.status_code', 'webhook.outcome', 'url.full'].includes(key),
           )
           .map(([key, value]) => `${key}=${String(value)}`)
           .join(' ');
+        const links = span.links.map((link) => ` → link ${link.context.traceId.slice(0, 8)}…/${link.context.spanId}`).join('');
         tree.push(
-          `${'  '.repeat(depth)}${span.name} [trace ${span.spanContext().traceId.slice(0, 8)}… span ${span.spanContext().spanId}] ${attrs}`,
+          `${'  '.repeat(depth)}${span.name} [trace ${span.spanContext().traceId.slice(0, 8)}… span ${span.spanContext().spanId}] ${attrs}${links}`,
         );
         walk(span.spanContext().spanId, depth + 1);
       }
@@ -94,7 +98,7 @@ describe('one job, observed: log lines and trace', () => {
         lot_id: 'car-1',
         webhook: `${receiver.url}/hooks`,
         additional_info: '2019 Audi A4, scratched door',
-        images: [{ url: `${images.url}/img/a.jpg` }],
+        images: [{ url: `${images.url}/img/a.jpg?sig=${IMAGE_TOKEN}` }],
       },
       { lot_id: 'car-2', additional_info: '2020 VW Golf, dented bumper', images: [{ url: `${images.url}/img/b.jpg` }] },
     ];
@@ -274,6 +278,71 @@ describe('one job, observed: log lines and trace', () => {
       }
       const content = spans().filter((span) => span.name === 'openai.files.content');
       for (const span of content) expect(parentOf(span)?.name).toBe('pipeline.stage');
+    });
+
+    it('links every step of the job to the request that created it', () => {
+      const server = spans().find((span) => span.name === 'POST /api/v1/generate-descriptions')!;
+      const steps = jobSpans().filter((span) => span.name === 'pipeline.stage');
+      expect(steps.length).toBeGreaterThanOrEqual(5);
+      for (const step of steps) {
+        expect(step.spanContext().traceId).not.toBe(TRACE_ID); // a trace of its own…
+        expect(step.links.map((link) => link.context)).toEqual([
+          expect.objectContaining({ traceId: TRACE_ID, spanId: server.spanContext().spanId }), // …linked to the POST
+        ]);
+      }
+    });
+
+    it('has a span per PostgreSQL query under the request and the steps, named by the statement’s summary, without values', () => {
+      const queries = spans().filter((span) => span.attributes['db.system.name'] === 'postgresql');
+      const server = spans().find((span) => span.name === 'POST /api/v1/generate-descriptions')!;
+      const ofRequest = queries.filter((span) => span.parentSpanContext?.spanId === server.spanContext().spanId);
+      expect(ofRequest.map((span) => span.name)).toEqual(expect.arrayContaining(['INSERT batch_jobs', 'INSERT batch_lots', 'COMMIT']));
+      const insert = ofRequest.find((span) => span.name === 'INSERT batch_jobs')!;
+      expect(insert.kind).toBe(SpanKind.CLIENT);
+      expect(insert.attributes).toMatchObject({
+        'db.system': 'postgresql',
+        'db.operation.name': 'INSERT',
+        'db.collection.name': 'batch_jobs',
+        'db.query.summary': 'INSERT batch_jobs',
+        'db.response.returned_rows': 1,
+      });
+      const stepIds = new Set(
+        jobSpans()
+          .filter((span) => span.name === 'pipeline.stage')
+          .map((span) => span.spanContext().spanId),
+      );
+      expect(queries.some((span) => span.name === 'SELECT batch_lots' && stepIds.has(span.parentSpanContext?.spanId ?? ''))).toBe(true);
+      // No query starts a trace (pool housekeeping, the worker's claim polls outside a step): each is some span's child.
+      for (const span of queries) expect(span.parentSpanContext).toBeDefined();
+      // Neither the statement's text nor its parameters: no lot's data, no job id.
+      const attributes = JSON.stringify(queries.map((span) => span.attributes));
+      expect(attributes).not.toContain('Audi');
+      expect(attributes).not.toContain(jobId);
+      expect(attributes).not.toMatch(/\$1|VALUES/i);
+    });
+
+    it('has a client span per outbound request: image checks without their query string, webhooks with a traceparent', () => {
+      const outbound = spans().filter((span) => span.kind === SpanKind.CLIENT && span.attributes['http.request.method'] !== undefined);
+      const imageChecks = outbound.filter((span) => String(span.attributes['url.full']).startsWith(`${images.url}/img/`));
+      expect(imageChecks.map((span) => span.attributes['url.full']).sort()).toEqual([`${images.url}/img/a.jpg`, `${images.url}/img/b.jpg`]);
+      for (const span of imageChecks) {
+        expect(span.attributes).toMatchObject({
+          'http.request.method': 'GET',
+          'http.response.status_code': 200,
+          'server.address': '127.0.0.1',
+          'server.port': images.port,
+        });
+        expect(parentOf(span)).toMatchObject({ name: 'pipeline.stage', attributes: expect.objectContaining({ job_id: jobId }) });
+      }
+      expect(JSON.stringify(spans().map((span) => span.attributes))).not.toContain(IMAGE_TOKEN);
+      // Image hosts never learn our trace; the webhook receiver gets the client span's context.
+      expect(images.requests.filter((request) => request.path.startsWith('/img/a.jpg'))).not.toHaveLength(0);
+      for (const request of images.requests) expect(request.headers.traceparent).toBeUndefined();
+      const post = outbound.find((span) => span.attributes['url.full'] === `${receiver.url}/hooks`)!;
+      expect(post.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
+      expect(parentOf(post)?.name).toBe('webhook.deliver');
+      const { traceId, spanId } = post.spanContext();
+      expect(receiver.to('/hooks')[0].headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
     });
 
     it('has a webhook.deliver span with the delivery’s outcome', () => {
