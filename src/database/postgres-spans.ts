@@ -13,7 +13,9 @@ export interface StatementSummary {
 }
 
 const LEADING_NOISE = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()+/;
-const TARGET = /\b(?:FROM|INTO|UPDATE|JOIN)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?)/i;
+const NAME = String.raw`(?:"[^"]+"|[A-Za-z_][\w$]*\b)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*\b))?`;
+/** The first table named: after INTO or UPDATE, or after FROM or JOIN unless it is a function there (`jsonb_each(…)`). */
+const TARGET = new RegExp(String.raw`\b(?:(?:INTO|UPDATE)\s+(${NAME})|(?:FROM|JOIN)\s+(${NAME})(?!\s*[.(]))`, 'i');
 
 /**
  * The summary of a SQL text (OTel `db.query.summary`): its first keyword and
@@ -22,10 +24,11 @@ const TARGET = /\b(?:FROM|INTO|UPDATE|JOIN)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*
  */
 export function summarizeStatement(text: string): StatementSummary {
   const body = text.replace(LEADING_NOISE, '');
-  const operation = /^[A-Za-z]+/.exec(body)?.[0].toUpperCase();
+  const operation = /^(?:START\s+TRANSACTION|[A-Za-z]+)/i.exec(body)?.[0].replace(/\s+/g, ' ').toUpperCase();
   if (!operation) return { summary: 'query' };
   // Strings and quoted identifiers out of the way before looking for the table (a string may say "from x").
-  const target = TARGET.exec(body.replace(/'(?:[^']|'')*'/g, "''"))?.[1];
+  const found = TARGET.exec(body.replace(/'(?:[^']|'')*'/g, "''"));
+  const target = found?.[1] ?? found?.[2];
   const collection = target?.split('.').pop()?.trim().replace(/^"|"$/g, '');
   return { operation, collection, summary: collection ? `${operation} ${collection}` : operation };
 }

@@ -56,32 +56,47 @@ describe('one job, observed: log lines and trace', () => {
   const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
   const jobSpans = () => spans().filter((span) => span.attributes.job_id === jobId);
 
-  /** The job's log lines (JSON, as written) and its spans as an indented tree. */
+  /**
+   * The job's log lines (JSON, as written) and its spans as an indented tree, the creating request first, then the
+   * roots in time order; of the polls (a line and a trace each) only the first is kept.
+   */
   const sample = () => {
+    const POLL = '/api/v1/batch-status/:job_id';
+    const isPoll = (line: string) => line.includes(`"route":"${POLL}"`);
     const related = raw.filter((line) => line.includes(jobId) || line.includes(REQUEST_ID));
+    const polls = related.filter(isPoll);
+    const kept = related.filter((line) => !isPoll(line) || line === polls[0]);
     const all = spans();
     const traces = new Set(
       all.filter((span) => span.attributes.job_id === jobId || span.spanContext().traceId === TRACE_ID).map((s) => s.spanContext().traceId),
     );
+    const inTraces = all.filter((span) => traces.has(span.spanContext().traceId));
     const tree: string[] = [];
-    const walk = (parent: string | undefined, depth: number) => {
-      for (const span of all.filter((s) => traces.has(s.spanContext().traceId) && s.parentSpanContext?.spanId === parent)) {
-        const attrs = Object.entries(span.attributes)
-          .filter(([key]) =>
-            ['job_id', 'stage', 'openai.batch_id', 'http.route', 'http.response.status_code', 'webhook.outcome', 'url.full'].includes(key),
-          )
-          .map(([key, value]) => `${key}=${String(value)}`)
-          .join(' ');
-        const links = span.links.map((link) => ` → link ${link.context.traceId.slice(0, 8)}…/${link.context.spanId}`).join('');
-        tree.push(
-          `${'  '.repeat(depth)}${span.name} [trace ${span.spanContext().traceId.slice(0, 8)}… span ${span.spanContext().spanId}] ${attrs}${links}`,
-        );
-        walk(span.spanContext().spanId, depth + 1);
-      }
+    const print = (span: ReadableSpan, depth: number) => {
+      const attrs = Object.entries(span.attributes)
+        .filter(([key]) =>
+          ['job_id', 'stage', 'openai.batch_id', 'http.route', 'http.response.status_code', 'webhook.outcome', 'url.full'].includes(key),
+        )
+        .map(([key, value]) => `${key}=${String(value)}`)
+        .join(' ');
+      const links = span.links.map((link) => ` → link ${link.context.traceId.slice(0, 8)}…/${link.context.spanId}`).join('');
+      tree.push(
+        `${'  '.repeat(depth)}${span.name} [trace ${span.spanContext().traceId.slice(0, 8)}… span ${span.spanContext().spanId}] ${attrs}${links}`,
+      );
+      for (const child of inTraces.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId)) print(child, depth + 1);
     };
-    walk(undefined, 0);
-    walk(CALLER_SPAN_ID, 0);
-    return `${related.join('')}\n${tree.join('\n')}\n`;
+    const startOf = (span: ReadableSpan) => span.startTime[0] * 1e9 + span.startTime[1];
+    const roots = inTraces
+      .filter((span) => !span.parentSpanContext || span.parentSpanContext.spanId === CALLER_SPAN_ID)
+      .sort(
+        (a, b) =>
+          Number(b.parentSpanContext?.spanId === CALLER_SPAN_ID) - Number(a.parentSpanContext?.spanId === CALLER_SPAN_ID) ||
+          startOf(a) - startOf(b),
+      );
+    const pollRoots = roots.filter((span) => span.attributes['http.route'] === POLL);
+    for (const root of roots) if (root.attributes['http.route'] !== POLL || root === pollRoots[0]) print(root, 0);
+    const more = `(and ${polls.length - 1} more poll line(s), ${pollRoots.length - 1} more poll trace(s) like the first)`;
+    return `${kept.join('')}${more}\n\n${tree.join('\n')}\n${more}\n`;
   };
 
   beforeAll(async () => {

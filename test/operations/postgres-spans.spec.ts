@@ -133,6 +133,9 @@ describe('summarizeStatement', () => {
     [`SELECT 'from secrets' AS x FROM api_clients`, 'SELECT api_clients'],
     ['(SELECT 1)', 'SELECT'],
     ['COMMIT', 'COMMIT'],
+    ['INSERT INTO "batch_jobs"("id", "client_id") VALUES (DEFAULT, $1)', 'INSERT batch_jobs'],
+    ['START TRANSACTION', 'START TRANSACTION'],
+    ['SELECT key, value FROM jsonb_each($1::jsonb) AS e JOIN batch_lots l ON true', 'SELECT batch_lots'],
     ['/* nothing */ ', 'query'],
   ])('%j → %s', (text, summary) => {
     expect(summarizeStatement(text).summary).toBe(summary);
