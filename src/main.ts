@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConsoleLogger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { logSettings, tracingSettings } from './config/app-config.js';
 import { ConfigError, parseEnvironment } from './config/environment.js';
 import { createApp, createLogger, listenAll } from './bootstrap/create-app.js';
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     { log: logSettings(env) },
     { secrets: [env.SHARED_KEY, env.OPENAI_API_KEY].filter((v) => v !== undefined), role: env.APP_ROLE },
   );
+  // Lines written before the app exists (TypeORM's during migrations) through the same logger, not Nest's console one.
+  Logger.overrideLogger(logger);
   const runtime = await resolveRuntime(env, logger);
   const { config } = runtime;
   // The generated development key is printed below on purpose; a configured one never appears.

@@ -16,7 +16,7 @@ import { UnitOfWork } from '../database/unit-of-work.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { withLogFields } from '../common/logging/log-context.js';
-import { withSpan } from '../common/tracing/tracing.js';
+import { linksTo, withSpan } from '../common/tracing/tracing.js';
 
 /** Jobs claimed (and worked on in parallel) at once by one worker. */
 const JOBS_PER_CLAIM = 4;
@@ -150,6 +150,7 @@ export class PipelineRunnerService implements OnModuleInit {
         'pipeline.stage',
         { job_id: job.id, client_id: job.clientId, stage, 'openai.batch_id': openaiBatchId, 'job.attempt': claim.errorCount + 1 },
         () => this.runStep(claim, stage),
+        { links: linksTo(job.traceParent) }, // a trace of its own, linked to the request that created the job
       ),
     );
   }

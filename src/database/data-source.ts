@@ -1,5 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
+import { TypeOrmNestLogger } from './database-outage.js';
 import { ENTITIES } from './entities.js';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
@@ -15,6 +16,9 @@ export function dataSourceOptions(url: string, applicationName = 'generation-ser
     migrationsRun: false, // run under an advisory lock by runMigrations(), never by synchronize
     synchronize: false,
     logging: ['error', 'warn'],
+    // Not TypeORM's console logger: warnings and errors through the Nest logger (the AppLogger once set, see main.ts),
+    // migrations and the CLI included. (runMigrations' caller logs each migration applied.)
+    logger: new TypeOrmNestLogger(undefined, false),
     extra: {
       max: 20,
       connectionTimeoutMillis: 5000,

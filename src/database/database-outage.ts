@@ -136,20 +136,25 @@ export class DatabaseOutageMonitor {
 
 /**
  * TypeORM's log lines through the Nest application logger (so JSON under
- * LOG_JSON), connection failures through the outage monitor instead of one
- * "query failed" line per query.
+ * LOG_JSON), connection failures through the outage monitor, when there is
+ * one, instead of one "query failed" line per query. Every DataSource of the
+ * service has one (dataSourceOptions): TypeORM never writes to the console.
  */
 export class TypeOrmNestLogger implements TypeOrmLogger {
   private readonly logger = new Logger('TypeORM');
 
-  constructor(private readonly outage: DatabaseOutageMonitor) {}
+  /** `details`: TypeORM's informational lines (schema, migrations) at debug; without, only its warnings and errors. */
+  constructor(
+    private readonly outage?: DatabaseOutageMonitor,
+    private readonly details = true,
+  ) {}
 
   logQuery(): void {
     // Queries are not logged (LOG_LEVEL=DEBUG would drown in them).
   }
 
   logQueryError(error: string | Error, query: string): void {
-    if (this.outage.absorb(error)) return;
+    if (this.outage?.absorb(error)) return;
     this.logger.error(`query failed: ${query.replace(/\s+/g, ' ').slice(0, 500)} — ${errorText(error)}`);
   }
 
@@ -158,18 +163,18 @@ export class TypeOrmNestLogger implements TypeOrmLogger {
   }
 
   logSchemaBuild(message: string): void {
-    this.logger.debug?.(message);
+    if (this.details) this.logger.debug?.(message);
   }
 
   logMigration(message: string): void {
-    this.logger.log(message);
+    if (this.details) this.logger.log(message);
   }
 
   log(level: 'log' | 'info' | 'warn', message: unknown): void {
     if (level === 'warn') {
-      if (this.outage.absorb(message) || (typeof message === 'string' && this.outage.absorb({ message }))) return;
+      if (this.outage?.absorb(message) || (typeof message === 'string' && this.outage?.absorb({ message }))) return;
       this.logger.warn(String(message));
-    } else {
+    } else if (this.details) {
       this.logger.debug?.(String(message));
     }
   }

@@ -4,6 +4,7 @@ import { DataSource, MoreThan, type EntityManager, type Repository } from 'typeo
 import { BatchJob } from './entities/batch-job.entity.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
 import { query, queryOne } from '../database/sql.js';
+import { activeTraceParent } from '../common/tracing/tracing.js';
 import { ACTIVE_JOB_STATUSES, JobStatus } from './job.types.js';
 import type { RequestedLot } from './validation/generation-request.js';
 
@@ -148,7 +149,8 @@ export class JobRepository {
 
   private async insertJobRow(manager: EntityManager, job: NewJob): Promise<BatchJob> {
     const repository = manager.getRepository(BatchJob);
-    return repository.save(repository.create({ ...job, nextCheckAt: new Date() }));
+    // The creating request's span, for the pipeline's spans to link to.
+    return repository.save(repository.create({ ...job, nextCheckAt: new Date(), traceParent: activeTraceParent() ?? null }));
   }
 
   /**

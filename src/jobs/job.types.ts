@@ -52,6 +52,8 @@ export interface Job {
   startedAt: Date | null;
   completedAt: Date | null;
   cancelledAt: Date | null;
+  /** W3C `traceparent` of the request that created the job (the pipeline's spans link to it). */
+  traceParent?: string | null;
 }
 
 /** A lot's result columns as views, downloads and webhook payloads read them. */

@@ -157,6 +157,7 @@ export class WebhookSenderService implements OnModuleInit {
         timeoutMs: this.config.webhooks.timeoutMs,
         maxBytes: EXCERPT_BYTES,
         signal,
+        propagateTrace: true, // the receiver may join the trace (image hosts never get it)
       });
       result = { response };
     } catch (error) {

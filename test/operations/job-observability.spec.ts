@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { sign } from '../../src/auth/hmac.js';
 import { AppLogger } from '../../src/common/logging/app-logger.js';
@@ -36,6 +37,8 @@ interface Line {
 const REQUEST_ID = 'req-obs-0001';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';
+/** A signed image URL's token: it must not reach a span. */
+const IMAGE_TOKEN = 'img-token-5f3a9c';
 
 describe('one job, observed: log lines and trace', () => {
   const raw: string[] = [];
@@ -53,31 +56,47 @@ describe('one job, observed: log lines and trace', () => {
   const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
   const jobSpans = () => spans().filter((span) => span.attributes.job_id === jobId);
 
-  /** The job's log lines (JSON, as written) and its spans as an indented tree. */
+  /**
+   * The job's log lines (JSON, as written) and its spans as an indented tree, the creating request first, then the
+   * roots in time order; of the polls (a line and a trace each) only the first is kept.
+   */
   const sample = () => {
+    const POLL = '/api/v1/batch-status/:job_id';
+    const isPoll = (line: string) => line.includes(`"route":"${POLL}"`);
     const related = raw.filter((line) => line.includes(jobId) || line.includes(REQUEST_ID));
+    const polls = related.filter(isPoll);
+    const kept = related.filter((line) => !isPoll(line) || line === polls[0]);
     const all = spans();
     const traces = new Set(
       all.filter((span) => span.attributes.job_id === jobId || span.spanContext().traceId === TRACE_ID).map((s) => s.spanContext().traceId),
     );
+    const inTraces = all.filter((span) => traces.has(span.spanContext().traceId));
     const tree: string[] = [];
-    const walk = (parent: string | undefined, depth: number) => {
-      for (const span of all.filter((s) => traces.has(s.spanContext().traceId) && s.parentSpanContext?.spanId === parent)) {
-        const attrs = Object.entries(span.attributes)
-          .filter(([key]) =>
-            ['job_id', 'stage', 'openai.batch_id', 'http.route', 'http.response.status_code', 'webhook.outcome'].includes(key),
-          )
-          .map(([key, value]) => `${key}=${String(value)}`)
-          .join(' ');
-        tree.push(
-          `${'  '.repeat(depth)}${span.name} [trace ${span.spanContext().traceId.slice(0, 8)}… span ${span.spanContext().spanId}] ${attrs}`,
-        );
-        walk(span.spanContext().spanId, depth + 1);
-      }
+    const print = (span: ReadableSpan, depth: number) => {
+      const attrs = Object.entries(span.attributes)
+        .filter(([key]) =>
+          ['job_id', 'stage', 'openai.batch_id', 'http.route', 'http.response.status_code', 'webhook.outcome', 'url.full'].includes(key),
+        )
+        .map(([key, value]) => `${key}=${String(value)}`)
+        .join(' ');
+      const links = span.links.map((link) => ` → link ${link.context.traceId.slice(0, 8)}…/${link.context.spanId}`).join('');
+      tree.push(
+        `${'  '.repeat(depth)}${span.name} [trace ${span.spanContext().traceId.slice(0, 8)}… span ${span.spanContext().spanId}] ${attrs}${links}`,
+      );
+      for (const child of inTraces.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId)) print(child, depth + 1);
     };
-    walk(undefined, 0);
-    walk(CALLER_SPAN_ID, 0);
-    return `${related.join('')}\n${tree.join('\n')}\n`;
+    const startOf = (span: ReadableSpan) => span.startTime[0] * 1e9 + span.startTime[1];
+    const roots = inTraces
+      .filter((span) => !span.parentSpanContext || span.parentSpanContext.spanId === CALLER_SPAN_ID)
+      .sort(
+        (a, b) =>
+          Number(b.parentSpanContext?.spanId === CALLER_SPAN_ID) - Number(a.parentSpanContext?.spanId === CALLER_SPAN_ID) ||
+          startOf(a) - startOf(b),
+      );
+    const pollRoots = roots.filter((span) => span.attributes['http.route'] === POLL);
+    for (const root of roots) if (root.attributes['http.route'] !== POLL || root === pollRoots[0]) print(root, 0);
+    const more = `(and ${polls.length - 1} more poll line(s), ${pollRoots.length - 1} more poll trace(s) like the first)`;
+    return `${kept.join('')}${more}\n\n${tree.join('\n')}\n${more}\n`;
   };
 
   beforeAll(async () => {
@@ -94,7 +113,7 @@ describe('one job, observed: log lines and trace', () => {
         lot_id: 'car-1',
         webhook: `${receiver.url}/hooks`,
         additional_info: '2019 Audi A4, scratched door',
-        images: [{ url: `${images.url}/img/a.jpg` }],
+        images: [{ url: `${images.url}/img/a.jpg?sig=${IMAGE_TOKEN}` }],
       },
       { lot_id: 'car-2', additional_info: '2020 VW Golf, dented bumper', images: [{ url: `${images.url}/img/b.jpg` }] },
     ];
@@ -274,6 +293,71 @@ describe('one job, observed: log lines and trace', () => {
       }
       const content = spans().filter((span) => span.name === 'openai.files.content');
       for (const span of content) expect(parentOf(span)?.name).toBe('pipeline.stage');
+    });
+
+    it('links every step of the job to the request that created it', () => {
+      const server = spans().find((span) => span.name === 'POST /api/v1/generate-descriptions')!;
+      const steps = jobSpans().filter((span) => span.name === 'pipeline.stage');
+      expect(steps.length).toBeGreaterThanOrEqual(5);
+      for (const step of steps) {
+        expect(step.spanContext().traceId).not.toBe(TRACE_ID); // a trace of its own…
+        expect(step.links.map((link) => link.context)).toEqual([
+          expect.objectContaining({ traceId: TRACE_ID, spanId: server.spanContext().spanId }), // …linked to the POST
+        ]);
+      }
+    });
+
+    it('has a span per PostgreSQL query under the request and the steps, named by the statement’s summary, without values', () => {
+      const queries = spans().filter((span) => span.attributes['db.system.name'] === 'postgresql');
+      const server = spans().find((span) => span.name === 'POST /api/v1/generate-descriptions')!;
+      const ofRequest = queries.filter((span) => span.parentSpanContext?.spanId === server.spanContext().spanId);
+      expect(ofRequest.map((span) => span.name)).toEqual(expect.arrayContaining(['INSERT batch_jobs', 'INSERT batch_lots', 'COMMIT']));
+      const insert = ofRequest.find((span) => span.name === 'INSERT batch_jobs')!;
+      expect(insert.kind).toBe(SpanKind.CLIENT);
+      expect(insert.attributes).toMatchObject({
+        'db.system': 'postgresql',
+        'db.operation.name': 'INSERT',
+        'db.collection.name': 'batch_jobs',
+        'db.query.summary': 'INSERT batch_jobs',
+        'db.response.returned_rows': 1,
+      });
+      const stepIds = new Set(
+        jobSpans()
+          .filter((span) => span.name === 'pipeline.stage')
+          .map((span) => span.spanContext().spanId),
+      );
+      expect(queries.some((span) => span.name === 'SELECT batch_lots' && stepIds.has(span.parentSpanContext?.spanId ?? ''))).toBe(true);
+      // No query starts a trace (pool housekeeping, the worker's claim polls outside a step): each is some span's child.
+      for (const span of queries) expect(span.parentSpanContext).toBeDefined();
+      // Neither the statement's text nor its parameters: no lot's data, no job id.
+      const attributes = JSON.stringify(queries.map((span) => span.attributes));
+      expect(attributes).not.toContain('Audi');
+      expect(attributes).not.toContain(jobId);
+      expect(attributes).not.toMatch(/\$1|VALUES/i);
+    });
+
+    it('has a client span per outbound request: image checks without their query string, webhooks with a traceparent', () => {
+      const outbound = spans().filter((span) => span.kind === SpanKind.CLIENT && span.attributes['http.request.method'] !== undefined);
+      const imageChecks = outbound.filter((span) => String(span.attributes['url.full']).startsWith(`${images.url}/img/`));
+      expect(imageChecks.map((span) => span.attributes['url.full']).sort()).toEqual([`${images.url}/img/a.jpg`, `${images.url}/img/b.jpg`]);
+      for (const span of imageChecks) {
+        expect(span.attributes).toMatchObject({
+          'http.request.method': 'GET',
+          'http.response.status_code': 200,
+          'server.address': '127.0.0.1',
+          'server.port': images.port,
+        });
+        expect(parentOf(span)).toMatchObject({ name: 'pipeline.stage', attributes: expect.objectContaining({ job_id: jobId }) });
+      }
+      expect(JSON.stringify(spans().map((span) => span.attributes))).not.toContain(IMAGE_TOKEN);
+      // Image hosts never learn our trace; the webhook receiver gets the client span's context.
+      expect(images.requests.filter((request) => request.path.startsWith('/img/a.jpg'))).not.toHaveLength(0);
+      for (const request of images.requests) expect(request.headers.traceparent).toBeUndefined();
+      const post = outbound.find((span) => span.attributes['url.full'] === `${receiver.url}/hooks`)!;
+      expect(post.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
+      expect(parentOf(post)?.name).toBe('webhook.deliver');
+      const { traceId, spanId } = post.spanContext();
+      expect(receiver.to('/hooks')[0].headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
     });
 
     it('has a webhook.deliver span with the delivery’s outcome', () => {

@@ -1,8 +1,10 @@
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { request, type Dispatcher } from 'undici';
 import { classifyHost } from './address-policy.js';
 import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
 import { refusalFor, type NetworkPolicy } from './safe-dispatcher.js';
 import { errorText } from '../errors/error-text.js';
+import { injectTraceContext, startChildSpan } from '../tracing/tracing.js';
 
 export const OUTBOUND_USER_AGENT = 'Generation-Service/2.0';
 
@@ -18,6 +20,11 @@ export interface SafeRequestOptions {
   /** Response body bytes to keep; reading stops (and the connection is dropped) past this. */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Send the W3C `traceparent` of this request's span (webhooks: the receiver may join the trace). Never for
+   * image hosts: a third party learns nothing about our traces.
+   */
+  propagateTrace?: boolean;
 }
 
 export interface SafeResponse {
@@ -126,6 +133,43 @@ function describeNetworkError(error: unknown): string {
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
+/** `url.full` of a span: no credentials, no query string, no fragment (signed URLs carry tokens there). */
+export function spanUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** The CLIENT span of one outbound exchange (a child of the active span; none outside one). */
+function startRequestSpan(method: string, url: URL): Span | undefined {
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  return startChildSpan(
+    method,
+    {
+      'http.request.method': method,
+      'url.full': spanUrl(url),
+      'server.address': url.hostname,
+      'server.port': port,
+    },
+    SpanKind.CLIENT,
+  );
+}
+
+function endRequestSpan(span: Span | undefined, outcome: { status: number } | { error: unknown }): void {
+  if (!span) return;
+  if ('status' in outcome) {
+    span.setAttribute('http.response.status_code', outcome.status);
+    if (outcome.status >= 400) {
+      span.setAttribute('error.type', String(outcome.status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  } else {
+    const kind = outcome.error instanceof OutboundHttpError ? outcome.error.kind : 'aborted';
+    span.setAttribute('error.type', kind);
+    // The kind only: a message may quote the URL, query string included.
+    span.setStatus({ code: SpanStatusCode.ERROR, message: kind });
+  }
+  span.end();
+}
+
 /**
  * One HTTP exchange with an untrusted URL: never follows redirects (a 3xx is
  * returned as is), refuses non-http(s) schemes and — unless the policy allows
@@ -134,15 +178,30 @@ function describeNetworkError(error: unknown): string {
  */
 export async function safeRequest(raw: string, options: SafeRequestOptions, target: OutboundTarget): Promise<SafeResponse> {
   const url = checkOutboundUrl(raw, target.policy);
+  const method = options.method ?? 'GET';
+  const span = startRequestSpan(method, url);
+  try {
+    const response = await exchange(url, method, options, target, span);
+    endRequestSpan(span, response);
+    return response;
+  } catch (error) {
+    endRequestSpan(span, { error });
+    throw error;
+  }
+}
+
+async function exchange(url: URL, method: string, options: SafeRequestOptions, target: OutboundTarget, span?: Span): Promise<SafeResponse> {
   const shown = redactUrl(url);
-  const { target: destination, headers } = splitCredentials(url, withUserAgent(options.headers ?? {}));
+  const { target: destination, headers: given } = splitCredentials(url, withUserAgent(options.headers ?? {}));
+  const headers = { ...given }; // never the caller's object: the trace context below is this attempt's
+  if (options.propagateTrace && span) injectTraceContext(headers, span);
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const started = Date.now();
   try {
     const response = await request(destination, {
       dispatcher: target.dispatcher,
-      method: options.method ?? 'GET',
+      method,
       headers,
       body: options.body,
       signal,

@@ -7,9 +7,12 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type AttributeValue,
+  type Link,
   type Span,
+  type SpanContext,
 } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -82,21 +85,25 @@ export function withSpan<T>(
   name: string,
   attributes: SpanAttributes,
   fn: (span: Span) => Promise<T>,
-  options: { kind?: SpanKind } = {},
+  options: { kind?: SpanKind; links?: Link[] } = {},
 ): Promise<T> {
   if (!active) return fn(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
   return trace
     .getTracer(TRACER_NAME)
-    .startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: defined(attributes) }, async (span) => {
-      try {
-        return await fn(span);
-      } catch (error) {
-        failSpan(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+    .startActiveSpan(
+      name,
+      { kind: options.kind ?? SpanKind.INTERNAL, attributes: defined(attributes), links: options.links },
+      async (span) => {
+        try {
+          return await fn(span);
+        } catch (error) {
+          failSpan(span, error);
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
 }
 
 /** Runs `fn` with no active span: what it starts are new traces, not children of the caller's. */
@@ -130,4 +137,46 @@ export function annotateActiveSpan(attributes: SpanAttributes, failure?: string)
 /** An event on the active span (a retry, with its cause and delay). */
 export function addSpanEvent(name: string, attributes: SpanAttributes = {}): void {
   if (active) trace.getActiveSpan()?.addEvent(name, defined(attributes));
+}
+
+/**
+ * A child of the active span, not made active (a leaf: a query, an outbound
+ * request). Undefined when tracing is off or nothing is being traced, so that
+ * background work (pool housekeeping, the emulator's own downloads) starts no
+ * trace of its own. The caller ends it.
+ */
+export function startChildSpan(name: string, attributes: SpanAttributes, kind: SpanKind = SpanKind.INTERNAL): Span | undefined {
+  if (!active) return undefined;
+  const parent = trace.getActiveSpan();
+  if (!parent?.isRecording()) return undefined;
+  return trace.getTracer(TRACER_NAME).startSpan(name, { kind, attributes: defined(attributes) });
+}
+
+/** Writes the W3C `traceparent` (and `tracestate`) of the active context, or of `span` under it, into `headers`. */
+export function injectTraceContext(headers: Record<string, string>, span?: Span): void {
+  if (!active) return;
+  propagation.inject(span ? trace.setSpan(context.active(), span) : context.active(), headers);
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The active span as a W3C `traceparent` (`00-<trace>-<span>-<flags>`), to be stored; undefined outside any span. */
+export function activeTraceParent(): string | undefined {
+  if (!active) return undefined;
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || !isSpanContextValid(spanContext)) return undefined;
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** A link to the span a stored `traceparent` names (the request that created a job); none for a missing or malformed one. */
+export function linksTo(traceParent: string | null | undefined): Link[] | undefined {
+  const match = traceParent ? TRACEPARENT.exec(traceParent) : null;
+  if (!match) return undefined;
+  const spanContext: SpanContext = {
+    traceId: match[1],
+    spanId: match[2],
+    traceFlags: parseInt(match[3], 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+  };
+  return isSpanContextValid(spanContext) ? [{ context: spanContext }] : undefined;
 }

@@ -82,4 +82,8 @@ export class BatchJob implements Job {
 
   @Column({ name: 'cancelled_at', type: 'timestamptz', nullable: true })
   cancelledAt: Date | null;
+
+  /** W3C `traceparent` of the request that created the job (its pipeline spans link to it); null when tracing was off. */
+  @Column({ name: 'trace_parent', type: 'text', nullable: true })
+  traceParent: string | null;
 }
