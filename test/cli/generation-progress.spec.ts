@@ -24,7 +24,7 @@ function status(
       processed_lots: done.processed,
       failed_lots: done.failed ?? 0,
       completion_percentage: Math.round(((done.processed + (done.failed ?? 0)) / 2000) * 1000) / 10,
-      estimated_completion: (extra.estimated ?? null),
+      estimated_completion: extra.estimated ?? null,
     },
   };
 }
