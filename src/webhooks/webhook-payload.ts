@@ -18,6 +18,8 @@ export interface WebhookPayload {
   lots: LotResultView[];
   /** Only for `batch_job_failed` and `batch_job_cancelled`. */
   error_message?: string | null;
+  /** The job's labels (issue 13). */
+  metadata: Record<string, string>;
   part: number;
   parts: number;
 }
@@ -67,6 +69,7 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
     },
     lots,
     ...(event === 'batch_job_completed' ? {} : { error_message: job.errorMessage }),
+    metadata: job.metadata ?? {},
     part,
     parts,
   };
