@@ -30,6 +30,8 @@ export class JobControl1763790800000 implements MigrationInterface {
     await db.query(`DROP INDEX IF EXISTS batch_jobs_created_idx`);
     await db.query(`DROP INDEX IF EXISTS batch_jobs_metadata_idx`);
     await db.query(`ALTER TABLE batch_lots DROP COLUMN IF EXISTS attempts`);
-    await db.query(`ALTER TABLE batch_jobs DROP COLUMN IF EXISTS webhook_events, DROP COLUMN IF EXISTS name, DROP COLUMN IF EXISTS metadata`);
+    await db.query(
+      `ALTER TABLE batch_jobs DROP COLUMN IF EXISTS webhook_events, DROP COLUMN IF EXISTS name, DROP COLUMN IF EXISTS metadata`,
+    );
   }
 }

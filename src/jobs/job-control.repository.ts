@@ -39,10 +39,11 @@ export class JobControlRepository {
 
   /** The client's job, locked for the transaction; undefined when it is not the client's (or does not exist). */
   lock(tx: Transaction, clientId: string, jobId: string): Promise<ControlledJob | undefined> {
-    return queryOne<ControlledJob>(tx, `SELECT id, status, paused, metadata, languages FROM batch_jobs WHERE id = $1 AND client_id = $2 FOR UPDATE`, [
-      jobId,
-      clientId,
-    ]);
+    return queryOne<ControlledJob>(
+      tx,
+      `SELECT id, status, paused, metadata, languages FROM batch_jobs WHERE id = $1 AND client_id = $2 FOR UPDATE`,
+      [jobId, clientId],
+    );
   }
 
   async setLabels(tx: Transaction, jobId: string, labels: { metadata?: JobMetadata; name?: string | null }): Promise<void> {

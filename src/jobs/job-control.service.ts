@@ -77,7 +77,9 @@ export class JobControlService {
           else metadata[key] = value;
         }
         if (Object.keys(metadata).length > METADATA_LIMITS.pairs) {
-          throw validationFailed([`metadata: at most ${METADATA_LIMITS.pairs} keys after the merge (would be ${Object.keys(metadata).length})`]);
+          throw validationFailed([
+            `metadata: at most ${METADATA_LIMITS.pairs} keys after the merge (would be ${Object.keys(metadata).length})`,
+          ]);
         }
       }
       await this.control.setLabels(tx, job.id, { metadata, name });
@@ -88,7 +90,8 @@ export class JobControlService {
   /** Pauses an active job: no new stage and no new OpenAI call until it is resumed. */
   async pause(clientId: string, jobId: string) {
     await this.inLockedJob(clientId, jobId, async (job, tx) => {
-      if (!ACTIVE_JOB_STATUSES.includes(job.status)) throw conflict(`Only an active job can be paused; this one is ${job.status}`, job.status);
+      if (!ACTIVE_JOB_STATUSES.includes(job.status))
+        throw conflict(`Only an active job can be paused; this one is ${job.status}`, job.status);
       if (job.paused) throw conflict('The job is already paused', JobStatus.Paused);
       await this.control.pause(tx, job.id);
       await this.hook.onTransition(job.id, 'batch_job_paused', tx);
@@ -183,13 +186,22 @@ export class JobControlService {
     if (unknown.length > 0) throw validationFailed(unknown.map((key) => `${key}: is not a field of this route (accepted: lot_ids)`));
     const ids = body.lot_ids;
     if (ids === undefined || ids === null) return null;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_RETRY_LOT_IDS || ids.some((id) => typeof id !== 'string' || id === '')) {
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > MAX_RETRY_LOT_IDS ||
+      ids.some((id) => typeof id !== 'string' || id === '')
+    ) {
       throw validationFailed([`lot_ids: must be an array of 1 to ${MAX_RETRY_LOT_IDS} lot ids (strings)`]);
     }
     return [...new Set(ids as string[])];
   }
 
-  private async inLockedJob(clientId: string, jobId: string, work: (job: ControlledJob, tx: Parameters<Parameters<JobControlRepository['transaction']>[0]>[0]) => Promise<void>) {
+  private async inLockedJob(
+    clientId: string,
+    jobId: string,
+    work: (job: ControlledJob, tx: Parameters<Parameters<JobControlRepository['transaction']>[0]>[0]) => Promise<void>,
+  ) {
     const job = await this.queries.getJob(clientId, jobId); // 404 for unknown ids, another client's jobs and non-UUIDs
     await this.control.transaction(async (tx) => {
       const locked = await this.control.lock(tx, clientId, job.id);

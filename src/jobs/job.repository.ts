@@ -15,7 +15,16 @@ export type NewJob = Pick<
   Partial<
     Pick<
       BatchJob,
-      'id' | 'processedLots' | 'failedLots' | 'currentStage' | 'errorMessage' | 'startedAt' | 'completedAt' | 'usage' | 'metadata' | 'webhookEvents'
+      | 'id'
+      | 'processedLots'
+      | 'failedLots'
+      | 'currentStage'
+      | 'errorMessage'
+      | 'startedAt'
+      | 'completedAt'
+      | 'usage'
+      | 'metadata'
+      | 'webhookEvents'
     >
   >;
 

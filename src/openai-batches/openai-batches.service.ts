@@ -78,7 +78,10 @@ export class OpenAiBatchesService {
         for (const id of [snapshot.inputFileId, snapshot.outputFileId, snapshot.errorFileId]) if (id) files.add(id);
       } catch (error) {
         failures++;
-        this.logger.warn({ message: `could not read batch ${batch.openaiBatchId} before deleting its files: ${errorText(error)}`, job_id: jobId });
+        this.logger.warn({
+          message: `could not read batch ${batch.openaiBatchId} before deleting its files: ${errorText(error)}`,
+          job_id: jobId,
+        });
       }
     }
     let filesDeleted = 0;

@@ -6,7 +6,11 @@ export type GatewayOperation =
   | 'files.upload'
   | 'files.content'
   | 'files.delete'
-  | 'batches.create' | 'batches.retrieve' | 'batches.list' | 'batches.cancel' | 'responses.create';
+  | 'batches.create'
+  | 'batches.retrieve'
+  | 'batches.list'
+  | 'batches.cancel'
+  | 'responses.create';
 
 /** How one HTTP call to OpenAI ended, as the `outcome` label (few values: Prometheus cardinality). */
 export type CallOutcome = 'ok' | 'rate_limited' | 'client_error' | 'server_error' | 'timeout' | 'connection_error' | 'aborted' | 'error';

@@ -30,7 +30,7 @@ export class JobControlController {
   @HttpCode(200)
   @Signed('job_id')
   @ApiOperation({
-    summary: "Relabel or rename a job (merge its metadata; a null value removes a key)",
+    summary: 'Relabel or rename a job (merge its metadata; a null value removes a key)',
     description: 'Works in every status. Answers the job as `GET /batch-status/{job_id}` does.',
   })
   @ApiParam(JOB_ID_PARAM)
@@ -76,7 +76,12 @@ export class JobControlController {
   @ApiOperation({ summary: 'Resume a paused job where it stopped', description: 'Sends `batch_job_resumed` to URLs that asked for it.' })
   @ApiParam(JOB_ID_PARAM)
   @ApiOkResponse({ type: JobStatusDto })
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, ERROR_EXAMPLES.jobNotFound, STATE_CONFLICT('Only a paused job can be resumed; this one is processing'))
+  @ApiErrors(
+    ...BODY_ERRORS,
+    ...AUTH_ERRORS,
+    ERROR_EXAMPLES.jobNotFound,
+    STATE_CONFLICT('Only a paused job can be resumed; this one is processing'),
+  )
   resume(@ClientId() clientId: string, @Param('job_id') jobId: string) {
     return this.control.resume(clientId, jobId);
   }
@@ -122,7 +127,7 @@ export class JobControlController {
   @ApiOperation({
     summary: 'Delete a job and everything of it',
     description:
-      "Cancels the job if it is active and its OpenAI batches, deletes its input, output and error files at OpenAI, then removes the job, " +
+      'Cancels the job if it is active and its OpenAI batches, deletes its input, output and error files at OpenAI, then removes the job, ' +
       'its lots, results and webhook deliveries. The job answers `404` afterwards.',
   })
   @ApiParam(JOB_ID_PARAM)

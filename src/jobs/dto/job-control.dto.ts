@@ -33,7 +33,7 @@ export class RetryJobDto {
     example: ['lot-3', 'lot-6'],
     type: [String],
     minItems: 1,
-    description: "Retry only these lots (each must be in the job and failed); without it every failed lot of the job is retried",
+    description: 'Retry only these lots (each must be in the job and failed); without it every failed lot of the job is retried',
   })
   lot_ids?: string[];
 }

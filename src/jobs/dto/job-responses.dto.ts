@@ -9,7 +9,12 @@ const METADATA_EXAMPLE = { auction: 'copart-2025-08-05', batch: 'night-run' };
 
 /** Declares the labels (issue 13) on a response DTO. */
 class LabelsDto {
-  @ApiProperty({ example: 'Night run, Copart', type: String, nullable: true, description: 'Display name set by PATCH /batch-jobs/{job_id}' })
+  @ApiProperty({
+    example: 'Night run, Copart',
+    type: String,
+    nullable: true,
+    description: 'Display name set by PATCH /batch-jobs/{job_id}',
+  })
   name: string | null;
   @ApiProperty({
     example: METADATA_EXAMPLE,
