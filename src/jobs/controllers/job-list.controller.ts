@@ -33,7 +33,7 @@ export class JobListController {
     required: false,
     style: 'deepObject',
     explode: true,
-    schema: { type: 'object', additionalProperties: { type: 'string' }, example: { auction: 'copart-2025-08-05' } },
+    schema: { type: 'object', additionalProperties: { type: 'string' } },
     description: 'Only jobs whose metadata has every given pair: `metadata[auction]=copart-2025-08-05` (up to 16 pairs)',
   })
   @ApiOkResponse({ type: JobListDto })
