@@ -9,9 +9,13 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   retried) the job's webhook URLs asked for; the terminal ones always go;
  * - `batch_lots.attempts`: how many times the lot was processed (a retry of
  *   a failed lot adds one);
- * - an index on `created_at` for the retention purge.
+ * - an index on `created_at` for the retention purge;
+ * - `webhook_deliveries.event` admits the transition events.
  * `paused` itself is the column the initial schema already has.
  */
+const TERMINAL_EVENTS = ['batch_job_completed', 'batch_job_failed', 'batch_job_cancelled'];
+const EVENTS = [...TERMINAL_EVENTS, 'batch_job_paused', 'batch_job_resumed', 'batch_job_retried'];
+
 export class JobControl1763790800000 implements MigrationInterface {
   name = 'JobControl1763790800000';
 
@@ -24,9 +28,18 @@ export class JobControl1763790800000 implements MigrationInterface {
     await db.query(`ALTER TABLE batch_lots ADD COLUMN attempts integer NOT NULL DEFAULT 1`);
     await db.query(`CREATE INDEX batch_jobs_metadata_idx ON batch_jobs USING gin (metadata jsonb_path_ops)`);
     await db.query(`CREATE INDEX batch_jobs_created_idx ON batch_jobs (created_at)`);
+    await db.query(`
+      ALTER TABLE webhook_deliveries
+        DROP CONSTRAINT webhook_deliveries_event_check,
+        ADD CONSTRAINT webhook_deliveries_event_check CHECK (event IN (${EVENTS.map((event) => `'${event}'`).join(',')}))`);
   }
 
   async down(db: QueryRunner): Promise<void> {
+    await db.query(`DELETE FROM webhook_deliveries WHERE event NOT IN (${TERMINAL_EVENTS.map((event) => `'${event}'`).join(',')})`);
+    await db.query(`
+      ALTER TABLE webhook_deliveries
+        DROP CONSTRAINT webhook_deliveries_event_check,
+        ADD CONSTRAINT webhook_deliveries_event_check CHECK (event IN (${TERMINAL_EVENTS.map((event) => `'${event}'`).join(',')}))`);
     await db.query(`DROP INDEX IF EXISTS batch_jobs_created_idx`);
     await db.query(`DROP INDEX IF EXISTS batch_jobs_metadata_idx`);
     await db.query(`ALTER TABLE batch_lots DROP COLUMN IF EXISTS attempts`);

@@ -121,11 +121,13 @@ export class JobControlRepository {
       tx,
       `UPDATE batch_jobs
           SET status = $2, current_stage = $3, paused = false, completed_at = NULL, error_message = NULL,
-              failed_lots = failed_lots - $4, stage_started_at = NULL, stage_deadline_at = NULL, stage_attempts = 0,
+              processed_lots = (SELECT count(*) FROM batch_lots WHERE batch_job_id = $1 AND status = 'completed'),
+              failed_lots = (SELECT count(*) FROM batch_lots WHERE batch_job_id = $1 AND status = 'failed'),
+              stage_started_at = NULL, stage_deadline_at = NULL, stage_attempts = 0,
               submit_started_at = NULL, error_count = 0, last_error = NULL, claim_token = NULL, claimed_by = NULL,
               next_check_at = now(), updated_at = now()
         WHERE id = $1`,
-      [jobId, status, stage, rows.length],
+      [jobId, status, stage],
     );
     return { fromStart };
   }

@@ -1,5 +1,5 @@
 import type { Job, LotResult } from '../jobs/job.types.js';
-import { JobStatus } from '../jobs/job.types.js';
+import { JobStatus, shownStatus } from '../jobs/job.types.js';
 import { humanDuration, lotResultView, type LotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
 
@@ -59,7 +59,7 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
   return {
     event,
     job_id: job.id,
-    status: job.status,
+    status: event === 'batch_job_paused' ? JobStatus.Paused : shownStatus(job),
     completed_at: end ? end.toISOString() : null,
     processing_summary: {
       total_lots: job.totalLots,
@@ -68,7 +68,7 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
       total_processing_time: humanDuration(job.startedAt ?? job.createdAt, end ?? job.updatedAt),
     },
     lots,
-    ...(event === 'batch_job_completed' ? {} : { error_message: job.errorMessage }),
+    ...(event === 'batch_job_failed' || event === 'batch_job_cancelled' ? { error_message: job.errorMessage } : {}),
     metadata: job.metadata ?? {},
     part,
     parts,

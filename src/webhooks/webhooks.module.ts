@@ -29,7 +29,7 @@ import { WebhooksService } from './webhooks.service.js';
       provide: JobCancellationHook,
       useFactory: (webhooks: WebhooksService): JobCancellationHook => ({
         onCancelled: (jobId, tx) => webhooks.enqueueForJob(jobId, tx),
-        onTransition: () => Promise.resolve(0),
+        onTransition: (jobId, event, tx) => webhooks.enqueueEvent(jobId, event, tx),
       }),
       inject: [WebhooksService],
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { RetentionPurgeService } from '../../src/batch-monitor/retention-purge.service.js';
 import { JobPipelineService } from '../../src/jobs/job-pipeline.service.js';
+import { startLoopbackServer } from '../common/loopback-server.js';
 import type { TestApp } from '../support/app.js';
 import {
   insertBatchJob,
@@ -123,8 +124,13 @@ describe('metadata and PATCH', () => {
 
 describe('pause and resume', () => {
   test('a paused job holds no claim and makes no OpenAI call across two workers; resumed, it ingests its batch and finishes', async () => {
+    // The emulator's counters are global: the earlier tests' jobs must not be running meanwhile.
+    await h.db.query(
+      `UPDATE batch_jobs SET status = 'cancelled', claim_token = NULL WHERE status IN ('pending', 'processing', 'translating')`,
+    );
     const jobId = await create({}, 3, 'pause');
-    await tickUntil(workers, async () => (await jobRow(h.db, jobId)).current_stage === 'vision_analysis', { what: 'the vision batch' });
+    // Paused once its vision batch is at OpenAI (usually still running there: 100 ms batches, 100 ms polls).
+    await tickUntil(workers, async () => (await openaiBatches(h.db, jobId)).length > 0, { what: 'the vision batch' });
 
     const paused = await send('POST', `/api/v1/batch-jobs/${jobId}/pause`, jobId);
     expect(paused.status).toBe(200);
@@ -145,6 +151,9 @@ describe('pause and resume', () => {
     expect(after.requests['GET /v1/files/:id/content'] ?? 0).toBe(before.requests['GET /v1/files/:id/content'] ?? 0);
     expect((await openaiBatches(h.db, jobId)).map((batch) => [batch.stage, batch.ingested_at])).toEqual(openBefore);
     expect((await jobRow(h.db, jobId)).current_stage).toBe(stageBefore);
+    // Meanwhile the batch already at OpenAI ran to its end there.
+    const [vision] = (await openaiBatches(h.db, jobId)).filter((batch) => batch.stage === 'vision');
+    expect((await openai.batches.retrieve(vision.openai_batch_id)).status).toBe('completed');
     expect((await body(await status(jobId))).status).toBe('paused');
     expect((await body(await list('status=paused'))).jobs.map((job: { id: string }) => job.id)).toContain(jobId);
     expect((await body(await list('status=processing'))).jobs.map((job: { id: string }) => job.id)).not.toContain(jobId);
@@ -346,5 +355,77 @@ describe('retention purge', () => {
     const left = new Set((await openai.files.list()).data.map((file) => file.id));
     expect(files.filter((id) => left.has(id))).toEqual([]);
     expect((await status(old)).status).toBe(404);
+  });
+});
+
+describe('job-control webhook events', () => {
+  test('paused, resumed and retried go only to jobs that asked for them, signed, without lots; the terminal event goes again after a retry', async () => {
+    const received: { event: string; status: string; lots: unknown[]; metadata: unknown; signature: string | undefined }[] = [];
+    const receiver = await startLoopbackServer((request, response) => {
+      const payload = JSON.parse(request.body.toString('utf8'));
+      received.push({ ...payload, signature: request.headers['x-signature'] as string | undefined });
+      response.writeHead(200).end('ok');
+    });
+    try {
+      const hook = `${receiver.url}/hook`;
+      const lotsWithHook = lotsFor('hooked', 2).map((lot) => ({ ...lot, webhook: hook }));
+      const res = await api.postLots({
+        languages: ['en'],
+        lots: lotsWithHook,
+        metadata: { run: 'hooks' },
+        webhook_events: ['batch_job_paused', 'batch_job_resumed', 'batch_job_retried'],
+      });
+      expect(res.status).toBe(201);
+      const jobId = (await body(res)).job_id as string;
+      const quiet = await api.postLots({ languages: ['en'], lots: lotsFor('quiet', 2).map((lot) => ({ ...lot, webhook: hook })) });
+      const quietId = (await body(quiet)).job_id as string;
+
+      for (const id of [jobId, quietId]) {
+        expect((await send('POST', `/api/v1/batch-jobs/${id}/pause`, id)).status).toBe(200);
+        expect((await send('POST', `/api/v1/batch-jobs/${id}/resume`, id)).status).toBe(200);
+      }
+      await untilTerminal(workers, h.db, jobId);
+      await untilTerminal(workers, h.db, quietId);
+      await h.db.query(
+        `UPDATE batch_lots SET status = 'failed', vision_result = NULL, error_message = 'refused' WHERE batch_job_id = $1 AND lot_id = 'hooked-1'`,
+        [jobId],
+      );
+      expect((await send('POST', `/api/v1/batch-jobs/${jobId}/retry`, jobId)).status).toBe(200);
+      await untilTerminal(workers, h.db, jobId);
+
+      const events = async () =>
+        await h.db.query<{ batch_job_id: string; event: string; status: string }>(
+          `SELECT batch_job_id, event, status FROM webhook_deliveries WHERE batch_job_id = ANY($1::uuid[]) ORDER BY created_at, event`,
+          [[jobId, quietId]],
+        );
+      await tickUntil(workers, async () => (await events()).every((row) => row.status === 'delivered') && received.length >= 6, {
+        what: 'the deliveries',
+      });
+      const rows = await events();
+      expect(rows.filter((row) => row.batch_job_id === quietId).map((row) => row.event)).toEqual(['batch_job_completed']);
+      expect(rows.filter((row) => row.batch_job_id === jobId).map((row) => row.event)).toEqual([
+        'batch_job_paused',
+        'batch_job_resumed',
+        'batch_job_completed',
+        'batch_job_retried',
+        'batch_job_completed',
+      ]);
+      const paused = received.find((payload) => payload.event === 'batch_job_paused')!;
+      expect(paused).toMatchObject({ status: 'paused', lots: [], metadata: { run: 'hooks' } });
+      expect(paused.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+      const completed = received.filter(
+        (payload) => payload.event === 'batch_job_completed' && (payload as unknown as { job_id: string }).job_id === jobId,
+      );
+      expect(completed).toHaveLength(2);
+      expect(completed.every((payload) => payload.lots.length === 2)).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('an unknown event name is refused with 400', async () => {
+    const res = await api.postLots({ lots: lotsFor('ev', 2), webhook_events: ['batch_job_exploded'] });
+    expect(res.status).toBe(400);
+    expect((await body(res)).message).toContain('webhook_events: must be an array of event names');
   });
 });
