@@ -6,6 +6,7 @@ import { OpenAiRequestBudget1763790400000 } from './1763790400000-openai-request
 import { ApiClientKeys1763790500000 } from './1763790500000-api-client-keys.js';
 import { ClientRateLimitsAndIdempotency1763790600000 } from './1763790600000-client-rate-limits-and-idempotency.js';
 import { JobTraceContext1763790700000 } from './1763790700000-job-trace-context.js';
+import { JobControl1763790800000 } from './1763790800000-job-control.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ApiClientKeys1763790500000,
   ClientRateLimitsAndIdempotency1763790600000,
   JobTraceContext1763790700000,
+  JobControl1763790800000,
 ];

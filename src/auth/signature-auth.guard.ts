@@ -21,13 +21,20 @@ function rawQuery(request: AuthenticatedRequest): string {
   return mark < 0 ? '' : url.slice(mark + 1);
 }
 
+/** `metadata[*]` in an allow-list admits every `metadata[<key>]` parameter (a non-empty key without brackets). */
+function matchesFamily(pattern: string, name: string): boolean {
+  if (!pattern.endsWith('[*]')) return false;
+  const prefix = pattern.slice(0, -2);
+  return name.startsWith(prefix) && name.endsWith(']') && name.length > prefix.length + 1 && !/[[\]]/.test(name.slice(prefix.length, -1));
+}
+
 /** 400 for any parameter outside `allowed` — decided before, and whatever, the signature. */
 function checkQueryParameters(query: string, allowed: readonly string[]): void {
   const unknown = new Set<string>();
   for (const part of query.split('&')) {
     if (part === '') continue;
     const name = new URLSearchParams(part).keys().next().value ?? part;
-    if (!allowed.includes(name)) unknown.add(name);
+    if (!allowed.includes(name) && !allowed.some((pattern) => matchesFamily(pattern, name))) unknown.add(name);
   }
   if (unknown.size === 0) return;
   const problems = [...unknown]

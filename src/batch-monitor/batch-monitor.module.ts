@@ -15,6 +15,7 @@ import { ImageCheckStage } from './image-check.stage.js';
 import { ClaimKeeper } from './claim-keeper.service.js';
 import { JobFinisherService } from './job-finisher.service.js';
 import { PipelineRunnerService } from './pipeline-runner.service.js';
+import { RetentionPurgeService } from './retention-purge.service.js';
 
 /**
  * The batch pipeline's worker side: image checks, batch submission, the
@@ -36,6 +37,7 @@ import { PipelineRunnerService } from './pipeline-runner.service.js';
     BatchAwaitStage,
     DirectFallbackStage,
     PipelineRunnerService,
+    RetentionPurgeService,
   ],
   exports: [BatchIngestionService],
 })

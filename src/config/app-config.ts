@@ -110,6 +110,9 @@ export class AppConfig {
     reconcileIntervalMs: number;
     imageCheckTimeoutMs: number;
     imageCheckConcurrency: number;
+    /** Finished jobs older than this are deleted by the retention purge; 0: never (issue 13). */
+    retentionDays: number;
+    retentionPurgeIntervalMs: number;
   };
   readonly webhooks: { timeoutMs: number; maxRetries: number; retryBaseMs: number; maxBodyBytes: number };
   readonly network: { allowPrivateNetworks: boolean };
@@ -185,6 +188,8 @@ export class AppConfig {
       reconcileIntervalMs: env.BATCH_RECONCILE_INTERVAL * 1000,
       imageCheckTimeoutMs: env.IMAGE_CHECK_TIMEOUT * 1000,
       imageCheckConcurrency: env.IMAGE_CHECK_CONCURRENCY,
+      retentionDays: env.RETENTION_DAYS,
+      retentionPurgeIntervalMs: env.RETENTION_PURGE_INTERVAL * 1000,
     };
     this.webhooks = {
       timeoutMs: env.WEBHOOK_TIMEOUT * 1000,

@@ -292,6 +292,20 @@ export class Environment {
   @Max(86400)
   BATCH_RECONCILE_INTERVAL = 300;
 
+  /** Days a finished job is kept before the worker's retention purge deletes it (and its files at OpenAI); 0 keeps jobs forever. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0)
+  @Max(36500)
+  RETENTION_DAYS = 90;
+
+  /** Seconds between two retention purges of one worker. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.001)
+  @Max(86400)
+  RETENTION_PURGE_INTERVAL = 3600;
+
   /** Seconds one image URL check may take. */
   @Transform(toNumber)
   @IsNumber()

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OptionalWebhookEvent } from './job.types.js';
 
 /**
  * What must commit together with a job's cancellation (its
@@ -8,4 +9,6 @@ import type { EntityManager } from 'typeorm';
  */
 export abstract class JobCancellationHook {
   abstract onCancelled(jobId: string, tx: EntityManager): Promise<unknown>;
+  /** A job-control transition (issue 13): its webhooks, for the URLs of jobs that asked for the event, commit with it. */
+  abstract onTransition(jobId: string, event: OptionalWebhookEvent, tx: EntityManager): Promise<unknown>;
 }

@@ -70,15 +70,23 @@ export class JobClaimRepository {
     });
   }
 
-  /** Confirms the claim and extends its lease; false when it is no longer ours. */
+  /**
+   * Confirms the claim and extends its lease; false when it is no longer ours.
+   * A job paused meanwhile (issue 13) answers false too, and the claim is
+   * handed back in the same statement: the step stops before its next OpenAI
+   * call and the paused job holds no claim.
+   */
   async fence(claim: JobClaim, leaseSeconds: number): Promise<boolean> {
-    const rows = await query(
+    const rows = await query<{ paused: boolean }>(
       this.dataSource,
-      `UPDATE batch_jobs SET next_check_at = now() + make_interval(secs => $4)
-        WHERE id = $1 AND claim_token = $2 AND status = ANY($3) RETURNING 1`,
+      `UPDATE batch_jobs
+          SET next_check_at = CASE WHEN paused THEN now() ELSE now() + make_interval(secs => $4) END,
+              claim_token = CASE WHEN paused THEN NULL ELSE claim_token END,
+              claimed_by = CASE WHEN paused THEN NULL ELSE claimed_by END
+        WHERE id = $1 AND claim_token = $2 AND status = ANY($3) RETURNING paused`,
       [claim.jobId, claim.token, ACTIVE, leaseSeconds],
     );
-    return rows.length > 0;
+    return rows.length > 0 && !rows[0].paused;
   }
 
   /** Extends the lease of the claims still ours among `tokens`; returns those tokens. */

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { BatchJob } from './entities/batch-job.entity.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
 import { JobClaimRepository } from './job-claim.repository.js';
+import { JobControlRepository } from './job-control.repository.js';
 import { JobPipelineService } from './job-pipeline.service.js';
 import { JobRepository } from './job.repository.js';
 import { LotRepository } from './lot.repository.js';
@@ -14,7 +15,7 @@ import { LotRepository } from './lot.repository.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([BatchJob, BatchLot])],
-  providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService],
-  exports: [JobRepository, JobPipelineService],
+  providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService, JobControlRepository],
+  exports: [JobRepository, JobPipelineService, JobControlRepository],
 })
 export class JobDataModule {}

@@ -31,11 +31,12 @@ export class JobQueriesService {
     return streamResults(res, job, this.store);
   }
 
-  async listJobs(clientId: string, query: ListJobsQueryDto) {
+  async listJobs(clientId: string, query: ListJobsQueryDto, metadata?: Record<string, string>) {
     const [jobs, total] = await this.store.listJobs(clientId, {
       status: query.status,
       createdAfter: query.created_after ? new Date(query.created_after) : undefined,
       createdBefore: query.created_before ? new Date(query.created_before) : undefined,
+      metadata,
       limit: query.limit,
       offset: query.offset,
     });

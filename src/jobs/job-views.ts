@@ -1,5 +1,5 @@
 import type { Job, LotResult } from './job.types.js';
-import { JobStatus } from './job.types.js';
+import { JobStatus, shownStatus } from './job.types.js';
 
 /** One description of a lot in one language (reference 002). */
 export interface DescriptionView {
@@ -78,7 +78,7 @@ export function humanDuration(from: Date, to: Date): string {
 export function statusView(job: Job) {
   return {
     job_id: job.id,
-    status: job.status,
+    status: shownStatus(job),
     processing_mode: job.processingMode,
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
@@ -91,7 +91,13 @@ export function statusView(job: Job) {
     },
     error_message: job.errorMessage,
     webhook_configured: job.webhookConfigured,
+    ...labelsView(job),
   };
+}
+
+/** The job's labels (issue 13), in every view of a job. */
+export function labelsView(job: Pick<Job, 'name' | 'metadata'>) {
+  return { name: job.name ?? null, metadata: job.metadata ?? {} };
 }
 
 /** One entry of `GET /batch-jobs` (reference 002). */
@@ -99,7 +105,7 @@ export function listItemView(job: Job) {
   const progress = progressView(job);
   return {
     id: job.id,
-    status: job.status,
+    status: shownStatus(job),
     processing_mode: job.processingMode,
     created_at: iso(job.createdAt),
     updated_at: iso(job.updatedAt),
@@ -109,6 +115,7 @@ export function listItemView(job: Job) {
     languages: job.languages,
     progress: { completion_percentage: progress.completion_percentage, estimated_completion: progress.estimated_completion },
     webhook_configured: job.webhookConfigured,
+    ...labelsView(job),
   };
 }
 
@@ -130,10 +137,10 @@ export function acceptedView(job: Job) {
 export function notCompletedView(job: Job) {
   return {
     error: 'Job not completed',
-    status: job.status,
+    status: shownStatus(job),
     job_id: job.id,
     progress: progressView(job),
-    message: `Job is currently ${job.status}. Results will be available when status is 'completed'.`,
+    message: `Job is currently ${shownStatus(job)}. Results will be available when status is 'completed'.`,
   };
 }
 
@@ -151,6 +158,7 @@ export function resultsHeaderView(job: Job, totalImagesProcessed: number) {
       total_processing_time: humanDuration(job.createdAt, job.completedAt ?? job.cancelledAt ?? job.updatedAt),
     },
     error_message: job.errorMessage,
+    ...labelsView(job),
   };
 }
 

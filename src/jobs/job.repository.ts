@@ -13,12 +13,28 @@ export type NewJob = Pick<
   BatchJob,
   'clientId' | 'status' | 'processingMode' | 'version' | 'languages' | 'totalLots' | 'webhookConfigured' | 'estimatedCompletion'
 > &
-  Partial<Pick<BatchJob, 'id' | 'processedLots' | 'failedLots' | 'currentStage' | 'errorMessage' | 'startedAt' | 'completedAt' | 'usage'>>;
+  Partial<
+    Pick<
+      BatchJob,
+      | 'id'
+      | 'processedLots'
+      | 'failedLots'
+      | 'currentStage'
+      | 'errorMessage'
+      | 'startedAt'
+      | 'completedAt'
+      | 'usage'
+      | 'metadata'
+      | 'webhookEvents'
+    >
+  >;
 
 export interface JobListFilter {
   status?: JobStatus;
   createdAfter?: Date;
   createdBefore?: Date;
+  /** Every pair must match (`metadata[key]=value`). */
+  metadata?: Record<string, string>;
   limit: number;
   offset: number;
 }
@@ -53,6 +69,10 @@ interface JobRow {
   openai_translation_batch_id: string | null;
   error_message: string | null;
   webhook_configured: boolean;
+  paused: boolean;
+  metadata: Record<string, string>;
+  name: string | null;
+  webhook_events: BatchJob['webhookEvents'];
   estimated_completion: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -63,7 +83,8 @@ interface JobRow {
 
 const FIND_JOB_SQL = `
   SELECT id, client_id, status, processing_mode, version, languages, total_lots, processed_lots, failed_lots, current_stage,
-         openai_batch_id, openai_translation_batch_id, error_message, webhook_configured, estimated_completion,
+         openai_batch_id, openai_translation_batch_id, error_message, webhook_configured, paused, metadata, name, webhook_events,
+         estimated_completion,
          created_at, updated_at, started_at, completed_at, cancelled_at
     FROM batch_jobs WHERE id = $1 AND client_id = $2`;
 
@@ -83,6 +104,10 @@ function toJob(row: JobRow): BatchJob {
     openaiTranslationBatchId: row.openai_translation_batch_id,
     errorMessage: row.error_message,
     webhookConfigured: row.webhook_configured,
+    paused: row.paused,
+    metadata: row.metadata,
+    name: row.name,
+    webhookEvents: row.webhook_events,
     estimatedCompletion: row.estimated_completion,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -166,7 +191,14 @@ export class JobRepository {
 
   async listJobs(clientId: string, filter: JobListFilter): Promise<[BatchJob[], number]> {
     const query = this.jobs.createQueryBuilder('job').where('job.clientId = :clientId', { clientId });
-    if (filter.status) query.andWhere('job.status = :status', { status: filter.status });
+    if (filter.status === JobStatus.Paused) query.andWhere('job.paused AND job.status IN (:...active)', { active: ACTIVE_JOB_STATUSES });
+    else if (filter.status) {
+      query.andWhere('job.status = :status', { status: filter.status });
+      if (ACTIVE_JOB_STATUSES.includes(filter.status)) query.andWhere('NOT job.paused');
+    }
+    if (filter.metadata && Object.keys(filter.metadata).length > 0) {
+      query.andWhere('job.metadata @> CAST(:metadata AS jsonb)', { metadata: JSON.stringify(filter.metadata) });
+    }
     if (filter.createdAfter) query.andWhere('job.createdAt >= :after', { after: filter.createdAfter });
     if (filter.createdBefore) query.andWhere('job.createdAt < :before', { before: filter.createdBefore });
     return query.orderBy('job.createdAt', 'DESC').addOrderBy('job.id', 'DESC').skip(filter.offset).take(filter.limit).getManyAndCount();
@@ -185,7 +217,7 @@ export class JobRepository {
     return this.dataSource.transaction(async (manager) => {
       const rows = await query<{ cancelled_at: Date }>(
         manager,
-        `UPDATE batch_jobs SET status = $3, current_stage = $3, cancelled_at = now(), updated_at = now(), claim_token = NULL
+        `UPDATE batch_jobs SET status = $3, current_stage = $3, cancelled_at = now(), updated_at = now(), claim_token = NULL, paused = false
          WHERE id = $1 AND client_id = $2 AND status = ANY($4::text[]) RETURNING cancelled_at`,
         [jobId, clientId, JobStatus.Cancelled, ACTIVE_JOB_STATUSES],
       );

@@ -6,10 +6,28 @@ export enum JobStatus {
   Completed = 'completed',
   Failed = 'failed',
   Cancelled = 'cancelled',
+  /**
+   * Shown, never stored: a job paused by its client keeps its active status
+   * in `batch_jobs.status` and has `paused = true`; views and the list filter
+   * say `paused` (see shownStatus).
+   */
+  Paused = 'paused',
 }
 
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [JobStatus.Completed, JobStatus.Failed, JobStatus.Cancelled];
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = [JobStatus.Pending, JobStatus.Processing, JobStatus.Translating];
+
+/** Labels of a job: up to 16 string pairs (as OpenAI's own `metadata`). */
+export type JobMetadata = Record<string, string>;
+
+/** The webhook events of a job besides the terminal ones, sent only to jobs that asked for them. */
+export const OPTIONAL_WEBHOOK_EVENTS = ['batch_job_paused', 'batch_job_resumed', 'batch_job_retried'] as const;
+export type OptionalWebhookEvent = (typeof OPTIONAL_WEBHOOK_EVENTS)[number];
+
+/** The status a client sees: `paused` for a paused active job, the stored status otherwise. */
+export function shownStatus(job: Pick<Job, 'status' | 'paused'>): JobStatus {
+  return job.paused && ACTIVE_JOB_STATUSES.includes(job.status) ? JobStatus.Paused : job.status;
+}
 
 export type ProcessingMode = 'synchronous' | 'batch';
 
@@ -41,6 +59,12 @@ export interface Job {
   errorMessage: string | null;
   webhookConfigured: boolean;
   paused: boolean;
+  /** The client's labels (issue 13); absent on rows read without them. */
+  metadata?: JobMetadata;
+  /** Display name set by PATCH (issue 13). */
+  name?: string | null;
+  /** Optional webhook events the job asked for (issue 13). */
+  webhookEvents?: OptionalWebhookEvent[];
   stageStartedAt: Date | null;
   stageDeadlineAt: Date | null;
   nextCheckAt: Date;

@@ -5,6 +5,8 @@ import { BatchJobsController } from './controllers/batch-jobs.controller.js';
 import { JobListController } from './controllers/job-list.controller.js';
 import { GenerateController } from './controllers/generate.controller.js';
 import { JobPollingController } from './controllers/job-polling.controller.js';
+import { JobControlController } from './controllers/job-control.controller.js';
+import { JobControlService } from './job-control.service.js';
 import { JobDataModule } from './job-data.module.js';
 import { JobQueriesService } from './job-queries.service.js';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
@@ -23,9 +25,10 @@ import { UpstreamCanceller } from './upstream-canceller.js';
  */
 @Module({
   imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule],
-  controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController],
+  controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController, JobControlController],
   providers: [
     JobsService,
+    JobControlService,
     JobQueriesService,
     SyncGenerationService,
     UpstreamCanceller,

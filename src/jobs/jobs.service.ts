@@ -66,6 +66,8 @@ export class JobsService {
         webhookConfigured: request.lots.some((lot) => lot.webhookUrl !== null),
         estimatedCompletion: initialEstimate(now, request.lots.length),
         currentStage: 'queued',
+        metadata: request.metadata ?? {},
+        webhookEvents: request.webhookEvents ?? [],
       },
       request.lots,
     );

@@ -155,6 +155,11 @@ export class OpenAiBatchRepository {
     });
   }
 
+  /** Every batch of the job, whatever its state (deleting the job). */
+  allOfJob(jobId: string): Promise<OpenAiBatch[]> {
+    return this.batches.find({ where: { batchJobId: jobId } });
+  }
+
   /** Every batch still open at OpenAI as far as we know (not settled, abandoned or ingested). */
   unsettled(): Promise<OpenAiBatch[]> {
     return this.batches.find({

@@ -3,6 +3,11 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { errorText } from '../common/errors/error-text.js';
+import { TERMINAL_BATCH_STATUSES } from './openai-batch.types.js';
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_BATCH_STATUSES);
+/** Pause between two reads of a batch being cancelled (only while a job is deleted). */
+const SETTLE_POLL_MS = 250;
 
 /** The OpenAI side of a job's batches that other modules act on (cancel with the job) or count (metrics). */
 @Injectable()
@@ -47,6 +52,49 @@ export class OpenAiBatchesService {
         .recordCancelRequested(batch.id, { cancelRequestedAt: batch.cancelRequestedAt, lastError: `cancel failed: ${errorText(error)}` })
         .catch(() => undefined);
     }
+  }
+
+  /**
+   * Leaves nothing of the job at OpenAI (issue 13, DELETE): cancels its batches
+   * that may still run, waits up to `waitMs` for them to settle (a cancelled
+   * batch writes its partial output and error files when it winds down), then
+   * deletes every input, output and error file they name. Best effort per
+   * file: failures are logged and counted, never thrown.
+   */
+  async purgeUpstream(jobId: string, waitMs: number): Promise<{ batches: number; filesDeleted: number; failures: number }> {
+    const batches = await this.batches.allOfJob(jobId);
+    await Promise.all(batches.filter((batch) => !TERMINAL.has(batch.status)).map((batch) => this.cancelOne(batch)));
+    const deadline = Date.now() + waitMs;
+    const files = new Set<string>();
+    let failures = 0;
+    for (const batch of batches) {
+      for (const id of [batch.inputFileId, batch.outputFileId, batch.errorFileId]) if (id) files.add(id);
+      try {
+        let snapshot = await this.gateway.retrieveBatch(batch.openaiBatchId);
+        while (!TERMINAL.has(snapshot.status) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+          snapshot = await this.gateway.retrieveBatch(batch.openaiBatchId);
+        }
+        for (const id of [snapshot.inputFileId, snapshot.outputFileId, snapshot.errorFileId]) if (id) files.add(id);
+      } catch (error) {
+        failures++;
+        this.logger.warn({
+          message: `could not read batch ${batch.openaiBatchId} before deleting its files: ${errorText(error)}`,
+          job_id: jobId,
+        });
+      }
+    }
+    let filesDeleted = 0;
+    for (const fileId of files) {
+      try {
+        await this.gateway.deleteFile(fileId);
+        filesDeleted++;
+      } catch (error) {
+        failures++;
+        this.logger.warn({ message: `could not delete file ${fileId} at OpenAI: ${errorText(error)}`, job_id: jobId });
+      }
+    }
+    return { batches: batches.length, filesDeleted, failures };
   }
 
   /** Batches not yet ingested, by stage (metrics). */

@@ -185,6 +185,18 @@ export class OpenAiGateway {
     );
   }
 
+  /** Deletes a file at OpenAI (a batch's input, output or error file); a file already gone is not an error. */
+  async deleteFile(fileId: string): Promise<void> {
+    try {
+      await this.call('files.delete', this.batchAttempts, () => this.client.files.delete(fileId), undefined, false, {
+        'openai.file_id': fileId,
+      });
+    } catch (error) {
+      if (error instanceof APIError && error.status === 404) return;
+      throw error;
+    }
+  }
+
   /** Newest first, page by page, stopping at the first batch created before `createdAfter`. */
   async *listBatches(args: { createdAfter?: Date } = {}): AsyncIterable<BatchSnapshot> {
     let after: string | undefined;

@@ -1,7 +1,13 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { OPTIONAL_WEBHOOK_EVENTS, type OptionalWebhookEvent } from '../jobs/job.types.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-export type WebhookEvent = 'batch_job_completed' | 'batch_job_failed' | 'batch_job_cancelled';
+export type WebhookEvent = 'batch_job_completed' | 'batch_job_failed' | 'batch_job_cancelled' | OptionalWebhookEvent;
+
+/** Transition events (issue 13): sent without lots, only for jobs that asked for them in `webhook_events`. */
+export function isTransitionEvent(event: WebhookEvent): event is OptionalWebhookEvent {
+  return (OPTIONAL_WEBHOOK_EVENTS as readonly string[]).includes(event);
+}
 
 /** One webhook message (one URL, one event, one part) and the state of its attempts. Seed table name. */
 @Entity('webhook_deliveries')

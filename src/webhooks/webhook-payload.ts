@@ -1,5 +1,5 @@
 import type { Job, LotResult } from '../jobs/job.types.js';
-import { JobStatus } from '../jobs/job.types.js';
+import { JobStatus, shownStatus } from '../jobs/job.types.js';
 import { humanDuration, lotResultView, type LotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
 
@@ -18,6 +18,8 @@ export interface WebhookPayload {
   lots: LotResultView[];
   /** Only for `batch_job_failed` and `batch_job_cancelled`. */
   error_message?: string | null;
+  /** The job's labels (issue 13). */
+  metadata: Record<string, string>;
   part: number;
   parts: number;
 }
@@ -57,7 +59,7 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
   return {
     event,
     job_id: job.id,
-    status: job.status,
+    status: event === 'batch_job_paused' ? JobStatus.Paused : shownStatus(job),
     completed_at: end ? end.toISOString() : null,
     processing_summary: {
       total_lots: job.totalLots,
@@ -66,7 +68,8 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
       total_processing_time: humanDuration(job.startedAt ?? job.createdAt, end ?? job.updatedAt),
     },
     lots,
-    ...(event === 'batch_job_completed' ? {} : { error_message: job.errorMessage }),
+    ...(event === 'batch_job_failed' || event === 'batch_job_cancelled' ? { error_message: job.errorMessage } : {}),
+    metadata: job.metadata ?? {},
     part,
     parts,
   };

@@ -3,7 +3,7 @@ import { SafeHttpClient } from '../common/http/safe-http-client.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
 import { WorkerTaskRegistry } from '../worker/worker-task.js';
-import type { WebhookDelivery } from './webhook-delivery.entity.js';
+import { isTransitionEvent, type WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository.js';
 import { serializePayload } from './webhook-payload.js';
 import { decideAttempt, type AttemptResult, type Decision } from './webhook-retry-policy.js';
@@ -209,7 +209,7 @@ export class WebhookSenderService implements OnModuleInit {
       delivery.lotPositionFrom !== null && delivery.lotPositionTo !== null
         ? { from: delivery.lotPositionFrom, to: delivery.lotPositionTo }
         : null;
-    const lots = await this.jobs.lotsForWebhook(job.id, delivery.webhookUrl, positions);
+    const lots = isTransitionEvent(delivery.event) ? [] : await this.jobs.lotsForWebhook(job.id, delivery.webhookUrl, positions);
     const body = serializePayload(job, delivery.event, lots, delivery.part, delivery.parts);
     if (body.length > this.config.webhooks.maxBodyBytes && lots.length > 1) {
       this.logger.warn(

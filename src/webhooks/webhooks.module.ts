@@ -27,7 +27,10 @@ import { WebhooksService } from './webhooks.service.js';
     // A cancelled job's webhooks commit with the cancellation (see JobsModule.register).
     {
       provide: JobCancellationHook,
-      useFactory: (webhooks: WebhooksService): JobCancellationHook => ({ onCancelled: (jobId, tx) => webhooks.enqueueForJob(jobId, tx) }),
+      useFactory: (webhooks: WebhooksService): JobCancellationHook => ({
+        onCancelled: (jobId, tx) => webhooks.enqueueForJob(jobId, tx),
+        onTransition: (jobId, event, tx) => webhooks.enqueueEvent(jobId, event, tx),
+      }),
       inject: [WebhooksService],
     },
   ],

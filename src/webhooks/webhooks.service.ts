@@ -4,6 +4,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { AppConfig } from '../config/app-config.js';
 import type { Transaction } from '../database/sql.js';
 import { JobPipelineService } from '../jobs/job-pipeline.service.js';
+import type { OptionalWebhookEvent } from '../jobs/job.types.js';
 import type { WebhookDeliveryAttempt } from './webhook-delivery-attempt.entity.js';
 import type { DeliveryStatus, WebhookDelivery } from './webhook-delivery.entity.js';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository.js';
@@ -77,6 +78,39 @@ export class WebhooksService {
       message: `${created} webhook deliveries queued for ${event} (${new Set(plan.map((p) => p.webhookUrl)).size} URLs)`,
       job_id: jobId,
     });
+    return created;
+  }
+
+  /**
+   * Queues a job-control event (issue 13: paused, resumed, retried) for each
+   * distinct webhook URL of the job's lots, if the job asked for that event in
+   * `webhook_events`; the payload carries no lots. One round per transition
+   * (the job's `updated_at`, written by the transition in the same
+   * transaction). Returns the number of rows created.
+   */
+  async enqueueEvent(jobId: string, event: OptionalWebhookEvent, tx?: Transaction): Promise<number> {
+    const job = await this.jobs.findJob(jobId, tx);
+    if (!job || !(job.webhookEvents ?? []).includes(event)) return 0;
+    const urls = [...new Set((await this.jobs.webhookLotSizes(jobId, tx)).map((lot) => lot.webhook_url))];
+    if (urls.length === 0) return 0;
+    const round = job.updatedAt.toISOString();
+    const created = await this.deliveries.insertPlanned(
+      tx,
+      urls.map((webhookUrl) => ({
+        batchJobId: jobId,
+        webhookUrl,
+        event,
+        jobRound: round,
+        part: 1,
+        parts: 1,
+        lotPositionFrom: null,
+        lotPositionTo: null,
+        lotCount: 0,
+        plannedBytes: envelopeBytes(job, event),
+        maxAttempts: this.attemptsPerSchedule,
+      })),
+    );
+    this.logger.log({ message: `${created} webhook deliveries queued for ${event}`, job_id: jobId });
     return created;
   }
 

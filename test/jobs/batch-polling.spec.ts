@@ -102,6 +102,8 @@ test('batch-status and its alias: the status body of reference 002', async () =>
     processing_details: { openai_vision_batch_id: null, openai_translation_batch_id: null, current_stage: 'queued' },
     error_message: null,
     webhook_configured: false,
+    name: null,
+    metadata: {},
   };
   for (const path of [`/api/v1/batch-status/${jobId}`, `/api/v1/jobs/${jobId}/status`]) {
     const res = await t.getJob(path, jobId);
@@ -169,6 +171,8 @@ test('results of a completed job: 200 with the body of reference 002; the downlo
       total_processing_time: '45 minutes',
     },
     error_message: null,
+    name: null,
+    metadata: {},
     results: {
       version: '1.0.0',
       lots: [

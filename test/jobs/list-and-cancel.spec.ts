@@ -49,6 +49,8 @@ describe('GET /batch-jobs', () => {
       languages: ['en', 'de'],
       progress: { completion_percentage: 50, estimated_completion: expect.any(String) },
       webhook_configured: false,
+      name: null,
+      metadata: {},
     });
   });
 
@@ -76,7 +78,7 @@ describe('GET /batch-jobs', () => {
     ['limit=101', 'limit: limit must not be greater than 100'],
     ['limit=ten', 'limit: limit must be an integer number'],
     ['offset=-1', 'offset: offset must not be less than 0'],
-    ['status=done', 'status: status must be one of: pending, processing, translating, completed, failed, cancelled'],
+    ['status=done', 'status: status must be one of: pending, processing, translating, completed, failed, cancelled, paused'],
     ['created_after=yesterday', 'created_after: created_after must be an ISO 8601 timestamp, e.g. 2025-08-05T07:30:00Z'],
   ])('bad filter %s → 400 VALIDATION_FAILED', async (query, problem) => {
     const res = await list(query);

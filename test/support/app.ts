@@ -71,6 +71,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     WORKER_POLL_INTERVAL: '0.2',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
     MANAGEMENT_PORT: '0',
+    // Test fixtures date jobs in 2025: the worker's retention purge stays off unless a test turns it on.
+    RETENTION_DAYS: '0',
     ...options.env,
   });
   const config = new AppConfig(env, {

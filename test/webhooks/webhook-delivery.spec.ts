@@ -128,6 +128,7 @@ test('a completed job is delivered once with the 002 payload, both signatures ve
         error: 'No usable image',
       },
     ],
+    metadata: {},
     part: 1,
     parts: 1,
   });

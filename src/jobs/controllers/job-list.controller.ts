@@ -1,9 +1,10 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
 import { HMAC_SECURITY, QueryParameters, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { JobListDto } from '../dto/job-responses.dto.js';
-import { LIST_JOBS_PARAMETERS, ListJobsQueryDto } from '../dto/list-jobs.query.dto.js';
+import { LIST_JOBS_PARAMETERS, ListJobsQueryDto, metadataFilterOf } from '../dto/list-jobs.query.dto.js';
 import { JobQueriesService } from '../job-queries.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
@@ -27,6 +28,14 @@ export class JobListController {
       '`created_after` is inclusive, `created_before` exclusive. Bad values, and any other parameter (checked before the signature), ' +
       'answer 400 VALIDATION_FAILED.',
   })
+  @ApiQuery({
+    name: 'metadata',
+    required: false,
+    style: 'deepObject',
+    explode: true,
+    schema: { type: 'object', additionalProperties: { type: 'string' } },
+    description: 'Only jobs whose metadata has every given pair: `metadata[auction]=copart-2025-08-05` (up to 16 pairs)',
+  })
   @ApiOkResponse({ type: JobListDto })
   @ApiErrors(
     {
@@ -36,7 +45,7 @@ export class JobListController {
     },
     ...AUTH_ERRORS,
   )
-  list(@ClientId() clientId: string, @Query() query: ListJobsQueryDto) {
-    return this.jobs.listJobs(clientId, query);
+  list(@ClientId() clientId: string, @Query() query: ListJobsQueryDto, @Req() request: Request) {
+    return this.jobs.listJobs(clientId, query, metadataFilterOf(request.originalUrl));
   }
 }

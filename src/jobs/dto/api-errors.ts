@@ -119,6 +119,18 @@ export const ERROR_EXAMPLES = {
     message: 'The synchronous request did not finish within 300 seconds',
     details: { deadline_seconds: 300, job_id: JOB_ID },
   },
+  jobStateConflict: {
+    status: 409,
+    code: ErrorCode.JobStateConflict,
+    message: 'Only an active job can be paused; this one is completed',
+    details: { status: 'completed' },
+  },
+  lotsNotRetryable: {
+    status: 422,
+    code: ErrorCode.ValidationFailed,
+    message: 'Lots not in this job: lot-99',
+    details: { unknown_lot_ids: ['lot-99'], not_failed_lot_ids: [] },
+  },
 } satisfies Record<string, ErrorExample>;
 
 /** Every code the signature check can answer with (seed HMAC and RFC 9421 schemes), listed in the 401/403 descriptions. */

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { OPTIONAL_WEBHOOK_EVENTS } from '../job.types.js';
 import { DEFAULT_LANGUAGES, FIELD_LIMITS } from '../validation/generation-request.js';
+import { METADATA_LIMITS } from '../validation/job-metadata.js';
 
 /*
  * The request body of POST /generate-descriptions, for the OpenAPI document.
@@ -84,4 +86,24 @@ export class GenerateDescriptionsDto {
     description: '1 lot → synchronous 200; 2 … MAX_BATCH_SIZE lots → batch job, 201',
   })
   lots: LotDto[];
+
+  @ApiPropertyOptional({
+    example: { auction: 'copart-2025-08-05', batch: 'night-run' },
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: METADATA_LIMITS.value },
+    maxProperties: METADATA_LIMITS.pairs,
+    description:
+      `Your labels, as OpenAI's own: up to ${METADATA_LIMITS.pairs} pairs, keys up to ${METADATA_LIMITS.key} characters, string values ` +
+      `up to ${METADATA_LIMITS.value}. Returned in status, results, the list and webhooks; filter the list with metadata[key]=value.`,
+  })
+  metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    example: ['batch_job_completed', 'batch_job_failed', 'batch_job_cancelled', 'batch_job_paused'],
+    type: [String],
+    enum: ['batch_job_completed', 'batch_job_failed', 'batch_job_cancelled', ...OPTIONAL_WEBHOOK_EVENTS],
+    description:
+      'Webhook events wanted besides the terminal ones (which are always sent): batch_job_paused, batch_job_resumed, batch_job_retried',
+  })
+  webhook_events?: string[];
 }

@@ -5,6 +5,27 @@ import { JobStatus } from '../job.types.js';
 
 const JOB_ID = '550e8400-e29b-41d4-a716-446655440000';
 
+const METADATA_EXAMPLE = { auction: 'copart-2025-08-05', batch: 'night-run' };
+
+/** Declares the labels (issue 13) on a response DTO. */
+class LabelsDto {
+  @ApiProperty({
+    example: 'Night run, Copart',
+    type: String,
+    nullable: true,
+    description: 'Display name set by PATCH /batch-jobs/{job_id}',
+  })
+  name: string | null;
+  @ApiProperty({
+    example: METADATA_EXAMPLE,
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 512 },
+    maxProperties: 16,
+    description: 'Your labels: up to 16 string pairs (keys up to 64 characters, values up to 512), as sent on creation or set by PATCH',
+  })
+  metadata: Record<string, string>;
+}
+
 export class DescriptionDto {
   @ApiProperty({ example: 'en' }) language: string;
   @ApiProperty({ example: '<p>Significant front-end collision damage with extensive structural deformation.</p>' }) damages: string;
@@ -59,7 +80,7 @@ export class ProcessingDetailsDto {
   current_stage: string;
 }
 
-export class JobStatusDto {
+export class JobStatusDto extends LabelsDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
   @ApiProperty({ enum: JobStatus, example: 'processing' }) status: string;
   @ApiProperty({ example: 'batch', enum: ['batch', 'synchronous'] }) processing_mode: string;
@@ -85,7 +106,7 @@ export class ResultsBodyDto {
   @ApiProperty({ type: [LotResultDto] }) lots: LotResultDto[];
 }
 
-export class JobResultsDto {
+export class JobResultsDto extends LabelsDto {
   @ApiProperty({ example: JOB_ID }) job_id: string;
   @ApiProperty({ example: 'completed', description: 'completed; failed and cancelled jobs also answer 200 with the lots finished so far' })
   status: string;
@@ -109,7 +130,7 @@ export class ListProgressDto {
     string | null;
 }
 
-export class JobListItemDto {
+export class JobListItemDto extends LabelsDto {
   @ApiProperty({ example: JOB_ID }) id: string;
   @ApiProperty({ enum: JobStatus, example: 'processing' }) status: string;
   @ApiProperty({ example: 'batch' }) processing_mode: string;

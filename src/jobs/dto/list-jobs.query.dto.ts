@@ -1,13 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsEnum, IsInt, IsISO8601, IsOptional, Max, Min } from 'class-validator';
+import { ApiException } from '../../common/errors/api-exception.js';
+import { ErrorCode } from '../../common/errors/error-code.js';
 import { JobStatus } from '../job.types.js';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 10;
 export const MAX_OFFSET = 1_000_000_000;
 /** Every query parameter the list accepts: anything else is 400, so no other signature passes as a list query. */
-export const LIST_JOBS_PARAMETERS = ['status', 'limit', 'offset', 'created_after', 'created_before'] as const;
+export const LIST_JOBS_PARAMETERS = ['status', 'limit', 'offset', 'created_after', 'created_before', 'metadata[*]'] as const;
+/** Most `metadata[key]=value` filters one list query may carry (a job has at most 16 pairs). */
+export const MAX_METADATA_FILTERS = 16;
 
 /** Query of `GET /batch-jobs` (reference 002). Bad values are a 400 VALIDATION_FAILED, never silently clamped. */
 export class ListJobsQueryDto {
@@ -49,4 +53,26 @@ export class ListJobsQueryDto {
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'created_before must be an ISO 8601 timestamp, e.g. 2025-08-06T00:00:00Z' })
   created_before?: string;
+}
+
+/**
+ * The `metadata[key]=value` filters of a list URL, read from the raw query
+ * string (whatever Express's query parser makes of brackets). Undefined when
+ * there is none; 400 for more than MAX_METADATA_FILTERS or a key given twice.
+ */
+export function metadataFilterOf(url: string): Record<string, string> | undefined {
+  const mark = url.indexOf('?');
+  if (mark < 0) return undefined;
+  const filter: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [name, value] of new URLSearchParams(url.slice(mark + 1))) {
+    const match = /^metadata\[([^[\]]+)\]$/.exec(name);
+    if (!match) continue;
+    if (Object.hasOwn(filter, match[1])) problems.push(`${name}: given more than once`);
+    filter[match[1]] = value;
+  }
+  const count = Object.keys(filter).length;
+  if (count > MAX_METADATA_FILTERS) problems.push(`metadata: at most ${MAX_METADATA_FILTERS} filters (got ${count})`);
+  if (problems.length > 0) throw new ApiException(400, ErrorCode.ValidationFailed, problems.slice(0, 5).join('; '), { problems });
+  return count === 0 ? undefined : filter;
 }

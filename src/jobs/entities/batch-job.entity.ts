@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { JobStatus, type Job, type ProcessingMode, type TokenUsage } from '../job.types.js';
+import { JobStatus, type Job, type JobMetadata, type OptionalWebhookEvent, type ProcessingMode, type TokenUsage } from '../job.types.js';
 
 /** One client request: a synchronous lot or a batch of up to 50,000 lots. Table name kept from the seed. */
 @Entity('batch_jobs')
@@ -49,6 +49,16 @@ export class BatchJob implements Job {
 
   @Column({ type: 'boolean', default: false })
   paused: boolean;
+
+  /** The client's labels: up to 16 string pairs. */
+  @Column({ type: 'jsonb', default: {} })
+  metadata: JobMetadata;
+
+  @Column({ type: 'text', nullable: true })
+  name: string | null;
+
+  @Column({ name: 'webhook_events', type: 'jsonb', default: [] })
+  webhookEvents: OptionalWebhookEvent[];
 
   @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
   stageStartedAt: Date | null;

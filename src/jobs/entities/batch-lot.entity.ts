@@ -53,6 +53,10 @@ export class BatchLot implements LotResult {
   @Column({ name: 'budget_retries', type: 'jsonb', default: [] })
   budgetRetries: BudgetRetryRecord[];
 
+  /** Times the lot was processed: 1, plus one per retry of the failed lot (issue 13). */
+  @Column({ type: 'int', default: 1 })
+  attempts: number;
+
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;
 

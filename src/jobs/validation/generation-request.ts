@@ -1,5 +1,7 @@
 import { ApiException } from '../../common/errors/api-exception.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
+import type { JobMetadata, OptionalWebhookEvent } from '../job.types.js';
+import { readNewMetadata, readWebhookEvents } from './job-metadata.js';
 import { canonicalLanguage } from './language-codes.js';
 
 /** One lot as validated and normalised: only the known fields survive. */
@@ -15,6 +17,10 @@ export interface GenerationRequest {
   version: string;
   languages: string[];
   lots: RequestedLot[];
+  /** The job's labels (issue 13); `{}` when none. */
+  metadata?: JobMetadata;
+  /** Optional webhook events asked for besides the terminal ones (issue 13). */
+  webhookEvents?: OptionalWebhookEvent[];
 }
 
 export interface RequestLimits {
@@ -215,6 +221,8 @@ export function parseGenerationRequest(body: unknown, limits: RequestLimits): Ge
 
   const problems = new ProblemList();
   const envelope = readEnvelope(body, problems);
+  const metadata = readNewMetadata(body.metadata, problems);
+  const webhookEvents = readWebhookEvents(body.webhook_events, problems);
   const lots = new Array<RequestedLot>(rawLots.length);
   for (let i = 0; i < rawLots.length; i++) lots[i] = readLot(rawLots[i], i, problems)!;
   if (problems.total > 0) throw validationFailed(problems.items, problems.total);
@@ -230,5 +238,5 @@ export function parseGenerationRequest(body: unknown, limits: RequestLimits): Ge
     );
   }
   checkDuplicates(lots);
-  return { version: envelope.version, languages, lots };
+  return { version: envelope.version, languages, lots, metadata, webhookEvents };
 }

@@ -60,7 +60,11 @@ export class WebhookDeliveryDto {
   @ApiProperty({ example: 'https://your-app.com/webhooks/generation-complete' })
   webhook_url: string;
 
-  @ApiProperty({ enum: ['batch_job_completed', 'batch_job_failed', 'batch_job_cancelled'], example: 'batch_job_completed' })
+  @ApiProperty({
+    enum: ['batch_job_completed', 'batch_job_failed', 'batch_job_cancelled', 'batch_job_paused', 'batch_job_resumed', 'batch_job_retried'],
+    example: 'batch_job_completed',
+    description: 'The three terminal events always; paused, resumed and retried only for jobs that asked for them (`webhook_events`)',
+  })
   event: string;
 
   @ApiProperty({
