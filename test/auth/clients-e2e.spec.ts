@@ -168,6 +168,11 @@ describe('isolation', () => {
       { method: 'GET', path: (id) => `/api/v1/batch-jobs/${id}/webhook-deliveries` },
       { method: 'POST', path: (id) => `/api/v1/batch-jobs/${id}/webhooks/redeliver`, body: { all: true } },
       { method: 'POST', path: (id) => `/api/v1/batch-jobs/${id}/cancel`, body: {} },
+      { method: 'PATCH', path: (id) => `/api/v1/batch-jobs/${id}`, body: { metadata: { taken: 'yes' } } },
+      { method: 'POST', path: (id) => `/api/v1/batch-jobs/${id}/pause`, body: {} },
+      { method: 'POST', path: (id) => `/api/v1/batch-jobs/${id}/resume`, body: {} },
+      { method: 'POST', path: (id) => `/api/v1/batch-jobs/${id}/retry`, body: {} },
+      { method: 'DELETE', path: (id) => `/api/v1/batch-jobs/${id}` },
     ];
     for (const route of routes) {
       for (const key of [b.key]) {
@@ -190,8 +195,11 @@ describe('isolation', () => {
       });
       expect({ route: route.path(':id'), status: seed.status }).toEqual({ route: route.path(':id'), status: 404 });
     }
-    const [row] = await db.query<{ status: string }>('SELECT status FROM batch_jobs WHERE id = $1', [jobId]);
-    expect(row.status).not.toBe('cancelled');
+    const [row] = await db.query<{ status: string; paused: boolean; metadata: object }>(
+      'SELECT status, paused, metadata FROM batch_jobs WHERE id = $1',
+      [jobId],
+    );
+    expect(row).toEqual({ status: 'pending', paused: false, metadata: {} });
 
     const seedList = await one.fetch('/api/v1/batch-jobs?limit=100', { signWith: 'limit=100' });
     const ids = (await json(seedList)).jobs.map((job: { id: string }) => job.id);

@@ -24,6 +24,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/batch-jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a job and everything of it
+         * @description Cancels the job if it is active and its OpenAI batches, deletes its input, output and error files at OpenAI, then removes the job, its lots, results and webhook deliveries. The job answers `404` afterwards.
+         */
+        delete: operations["deleteBatchJob"];
+        options?: never;
+        head?: never;
+        /**
+         * Relabel or rename a job (merge its metadata; a null value removes a key)
+         * @description Works in every status. Answers the job as `GET /batch-status/{job_id}` does.
+         */
+        patch: operations["updateBatchJob"];
+        trace?: never;
+    };
     "/api/v1/batch-jobs/{job_id}/cancel": {
         parameters: {
             query?: never;
@@ -38,6 +62,66 @@ export interface paths {
          * @description Marks the job and its unfinished lots cancelled (lots already done keep their results), then asks OpenAI to cancel the job's batches.
          */
         post: operations["cancelBatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch-jobs/{job_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause an active job
+         * @description The job starts no new stage and no new OpenAI call, and holds no worker claim, until it is resumed; batches already at OpenAI keep running and are ingested after the resume. Status and list show `paused`. Sends `batch_job_paused` to webhook URLs of jobs that asked for it (`webhook_events`).
+         */
+        post: operations["pauseBatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch-jobs/{job_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused job where it stopped
+         * @description Sends `batch_job_resumed` to URLs that asked for it.
+         */
+        post: operations["resumeBatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch-jobs/{job_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-process the failed lots of a completed or failed job
+         * @description In the same job: every failed lot, or only `lot_ids`. Each lot counts one more attempt; a lot that already has its English description goes back to translation only. The job becomes active again and sends its terminal webhook anew when it finishes (and `batch_job_retried` now, to URLs that asked for it). `409` while the job is active, for a cancelled job and when no lot failed.
+         */
+        post: operations["retryBatchJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -339,6 +423,16 @@ export interface components {
             /** @description 1 lot → synchronous 200; 2 … MAX_BATCH_SIZE lots → batch job, 201 */
             lots: components["schemas"]["LotDto"][];
             /**
+             * @description Your labels, as OpenAI's own: up to 16 pairs, keys up to 64 characters, string values up to 512. Returned in status, results, the list and webhooks; filter the list with metadata[key]=value.
+             * @example {
+             *       "auction": "copart-2025-08-05",
+             *       "batch": "night-run"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
              * @description The HMAC signature, when not sent in the X-Signature header (reference 002)
              * @example sha256=5d41402abc4b2a76b9719d911017c592...
              */
@@ -349,6 +443,16 @@ export interface components {
              * @example 1.0.0
              */
             version: string;
+            /**
+             * @description Webhook events wanted besides the terminal ones (which are always sent): batch_job_paused, batch_job_resumed, batch_job_retried
+             * @example [
+             *       "batch_job_completed",
+             *       "batch_job_failed",
+             *       "batch_job_cancelled",
+             *       "batch_job_paused"
+             *     ]
+             */
+            webhook_events?: ("batch_job_completed" | "batch_job_failed" | "batch_job_cancelled" | "batch_job_paused" | "batch_job_resumed" | "batch_job_retried")[];
         };
         HealthResultDto: {
             /**
@@ -443,6 +547,21 @@ export interface components {
              *     ]
              */
             languages: string[];
+            /**
+             * @description Your labels: up to 16 string pairs (keys up to 64 characters, values up to 512), as sent on creation or set by PATCH
+             * @example {
+             *       "auction": "copart-2025-08-05",
+             *       "batch": "night-run"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * @description Display name set by PATCH /batch-jobs/{job_id}
+             * @example Night run, Copart
+             */
+            name: string | null;
             /** @example 32 */
             processed_lots: number;
             /** @example batch */
@@ -452,7 +571,7 @@ export interface components {
              * @example processing
              * @enum {string}
              */
-            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled";
+            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled" | "paused";
             /** @example 50 */
             total_lots: number;
             /**
@@ -473,6 +592,21 @@ export interface components {
             error_message: string | null;
             /** @example 550e8400-e29b-41d4-a716-446655440000 */
             job_id: string;
+            /**
+             * @description Your labels: up to 16 string pairs (keys up to 64 characters, values up to 512), as sent on creation or set by PATCH
+             * @example {
+             *       "auction": "copart-2025-08-05",
+             *       "batch": "night-run"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * @description Display name set by PATCH /batch-jobs/{job_id}
+             * @example Night run, Copart
+             */
+            name: string | null;
             processing_summary: components["schemas"]["ProcessingSummaryDto"];
             results: components["schemas"]["ResultsBodyDto"];
             /**
@@ -482,7 +616,7 @@ export interface components {
             status: string;
         };
         /** @enum {string} */
-        JobStatus: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled";
+        JobStatus: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled" | "paused";
         JobStatusDto: {
             /**
              * Format: date-time
@@ -501,6 +635,21 @@ export interface components {
              *     ]
              */
             languages: string[];
+            /**
+             * @description Your labels: up to 16 string pairs (keys up to 64 characters, values up to 512), as sent on creation or set by PATCH
+             * @example {
+             *       "auction": "copart-2025-08-05",
+             *       "batch": "night-run"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * @description Display name set by PATCH /batch-jobs/{job_id}
+             * @example Night run, Copart
+             */
+            name: string | null;
             processing_details: components["schemas"]["ProcessingDetailsDto"];
             /**
              * @example batch
@@ -512,7 +661,7 @@ export interface components {
              * @example processing
              * @enum {string}
              */
-            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled";
+            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled" | "paused";
             /**
              * Format: date-time
              * @example 2025-08-05T07:45:00.000Z
@@ -578,7 +727,7 @@ export interface components {
              * @example completed
              * @enum {string}
              */
-            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled";
+            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled" | "paused";
         };
         NotCancellableDto: {
             /**
@@ -688,6 +837,74 @@ export interface components {
             /** @example 1.0.0 */
             version: string;
         };
+        RetriedJobDto: {
+            /**
+             * Format: date-time
+             * @example 2025-08-05T07:30:00.000Z
+             */
+            created_at: string;
+            /** @example null */
+            error_message: string | null;
+            /** @example 550e8400-e29b-41d4-a716-446655440000 */
+            job_id: string;
+            /**
+             * @example [
+             *       "en",
+             *       "ru",
+             *       "de"
+             *     ]
+             */
+            languages: string[];
+            /**
+             * @description Your labels: up to 16 string pairs (keys up to 64 characters, values up to 512), as sent on creation or set by PATCH
+             * @example {
+             *       "auction": "copart-2025-08-05",
+             *       "batch": "night-run"
+             *     }
+             */
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * @description Display name set by PATCH /batch-jobs/{job_id}
+             * @example Night run, Copart
+             */
+            name: string | null;
+            processing_details: components["schemas"]["ProcessingDetailsDto"];
+            /**
+             * @example batch
+             * @enum {string}
+             */
+            processing_mode: "batch" | "synchronous";
+            progress: components["schemas"]["ProgressDto"];
+            /**
+             * @description Failed lots put back in the pipeline
+             * @example 2
+             */
+            retried_lots: number;
+            /**
+             * @example processing
+             * @enum {string}
+             */
+            status: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled" | "paused";
+            /**
+             * Format: date-time
+             * @example 2025-08-05T07:45:00.000Z
+             */
+            updated_at: string;
+            /** @example true */
+            webhook_configured: boolean;
+        };
+        RetryJobDto: {
+            /**
+             * @description Retry only these lots (each must be in the job and failed); without it every failed lot of the job is retried
+             * @example [
+             *       "lot-3",
+             *       "lot-6"
+             *     ]
+             */
+            lot_ids?: string[];
+        };
         SyncResultDto: {
             /**
              * @description The stored job (poll it like a batch job); an addition to reference 002
@@ -706,6 +923,24 @@ export interface components {
             total_lots: number;
             /** @example 1.0.0 */
             version: string;
+        };
+        UpdateJobDto: {
+            /**
+             * @description Merged into the job's metadata; a null value removes that key. At most 16 keys after the merge.
+             * @example {
+             *       "batch": "night-run-2",
+             *       "reviewed": "yes",
+             *       "obsolete_key": null
+             *     }
+             */
+            metadata?: {
+                [key: string]: string | null;
+            };
+            /**
+             * @description New display name; null clears it
+             * @example Night run, Copart
+             */
+            name?: string | null;
         };
         WebhookAttemptDto: {
             /**
@@ -760,10 +995,11 @@ export interface components {
             /** @example null */
             error_message: string | null;
             /**
+             * @description The three terminal events always; paused, resumed and retried only for jobs that asked for them (`webhook_events`)
              * @example batch_job_completed
              * @enum {string}
              */
-            event: "batch_job_completed" | "batch_job_failed" | "batch_job_cancelled";
+            event: "batch_job_completed" | "batch_job_failed" | "batch_job_cancelled" | "batch_job_paused" | "batch_job_resumed" | "batch_job_retried";
             /**
              * Format: uuid
              * @example 0b7c1c52-9a43-4b1e-8f0e-3f5d2f1f8a21
@@ -839,6 +1075,10 @@ export interface operations {
                 created_before?: string;
                 /** @description Page size */
                 limit?: number;
+                /** @description Only jobs whose metadata has every given pair: `metadata[auction]=copart-2025-08-05` (up to 16 pairs) */
+                metadata?: {
+                    [key: string]: string;
+                };
                 /** @description Jobs to skip */
                 offset?: number;
                 /** @description Only jobs in this status */
@@ -896,6 +1136,200 @@ export interface operations {
             };
         };
     };
+    deleteBatchJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional (IETF httpapi draft "The Idempotency-Key HTTP Header Field"): a unique key per operation, as a structured-field string of 1–255 printable ASCII characters, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"` (an unquoted key is accepted too; malformed → `400 VALIDATION_FAILED`). Kept per client for `IDEMPOTENCY_TTL_HOURS` (24 h). Retrying the same request with the same key after a 2xx answers that status and body again with `Idempotent-Replayed: true`, and does nothing new; the same key with another body → `422 IDEMPOTENCY_KEY_REUSED`; while the first request is still running → `409 IDEMPOTENCY_KEY_IN_FLIGHT` with `Retry-After`. A request that failed (4xx/5xx) frees its key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Sign this value */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or missing/ill-typed fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of `MISSING_SIGNATURE`, `MALFORMED_SIGNATURE`, `SIGNATURE_EXPIRED`, `SIGNATURE_REPLAYED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Signature refused. `code` is one of `INVALID_SIGNATURE`, `UNKNOWN_KEY`, `CONTENT_DIGEST_MISMATCH`, `SIGNATURE_SCHEME_DISABLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many lots, or a body past the size, value-count or parsing-memory limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not JSON in UTF-8 (answered before the signature is checked) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Values that are well-formed but not acceptable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    updateBatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sign this value */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateJobDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatusDto"];
+                };
+            };
+            /** @description Malformed JSON or missing/ill-typed fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of `MISSING_SIGNATURE`, `MALFORMED_SIGNATURE`, `SIGNATURE_EXPIRED`, `SIGNATURE_REPLAYED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Signature refused. `code` is one of `INVALID_SIGNATURE`, `UNKNOWN_KEY`, `CONTENT_DIGEST_MISMATCH`, `SIGNATURE_SCHEME_DISABLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many lots, or a body past the size, value-count or parsing-memory limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not JSON in UTF-8 (answered before the signature is checked) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     cancelBatchJob: {
         parameters: {
             query?: never;
@@ -926,6 +1360,304 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotCancellableDto"] | components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of `MISSING_SIGNATURE`, `MALFORMED_SIGNATURE`, `SIGNATURE_EXPIRED`, `SIGNATURE_REPLAYED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Signature refused. `code` is one of `INVALID_SIGNATURE`, `UNKNOWN_KEY`, `CONTENT_DIGEST_MISMATCH`, `SIGNATURE_SCHEME_DISABLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many lots, or a body past the size, value-count or parsing-memory limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not JSON in UTF-8 (answered before the signature is checked) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Values that are well-formed but not acceptable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    pauseBatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sign this value */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatusDto"];
+                };
+            };
+            /** @description Malformed JSON or missing/ill-typed fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of `MISSING_SIGNATURE`, `MALFORMED_SIGNATURE`, `SIGNATURE_EXPIRED`, `SIGNATURE_REPLAYED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Signature refused. `code` is one of `INVALID_SIGNATURE`, `UNKNOWN_KEY`, `CONTENT_DIGEST_MISMATCH`, `SIGNATURE_SCHEME_DISABLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many lots, or a body past the size, value-count or parsing-memory limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not JSON in UTF-8 (answered before the signature is checked) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    resumeBatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sign this value */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatusDto"];
+                };
+            };
+            /** @description Malformed JSON or missing/ill-typed fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of `MISSING_SIGNATURE`, `MALFORMED_SIGNATURE`, `SIGNATURE_EXPIRED`, `SIGNATURE_REPLAYED` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Signature refused. `code` is one of `INVALID_SIGNATURE`, `UNKNOWN_KEY`, `CONTENT_DIGEST_MISMATCH`, `SIGNATURE_SCHEME_DISABLED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many lots, or a body past the size, value-count or parsing-memory limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not JSON in UTF-8 (answered before the signature is checked) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After (every answer of a limited route carries RateLimit-Policy and RateLimit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    retryBatchJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional (IETF httpapi draft "The Idempotency-Key HTTP Header Field"): a unique key per operation, as a structured-field string of 1–255 printable ASCII characters, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"` (an unquoted key is accepted too; malformed → `400 VALIDATION_FAILED`). Kept per client for `IDEMPOTENCY_TTL_HOURS` (24 h). Retrying the same request with the same key after a 2xx answers that status and body again with `Idempotent-Replayed: true`, and does nothing new; the same key with another body → `422 IDEMPOTENCY_KEY_REUSED`; while the first request is still running → `409 IDEMPOTENCY_KEY_IN_FLIGHT` with `Retry-After`. A request that failed (4xx/5xx) frees its key. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Sign this value */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetryJobDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetriedJobDto"];
+                };
+            };
+            /** @description Malformed JSON or missing/ill-typed fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description No usable signature; the answer carries `Accept-Signature` when the RFC 9421 scheme is available. `code` is one of `MISSING_SIGNATURE`, `MALFORMED_SIGNATURE`, `SIGNATURE_EXPIRED`, `SIGNATURE_REPLAYED` */
