@@ -5,6 +5,7 @@ import { LotBudgetRetries1763790300000 } from './1763790300000-lot-budget-retrie
 import { OpenAiRequestBudget1763790400000 } from './1763790400000-openai-request-budget.js';
 import { ApiClientKeys1763790500000 } from './1763790500000-api-client-keys.js';
 import { ClientRateLimitsAndIdempotency1763790600000 } from './1763790600000-client-rate-limits-and-idempotency.js';
+import { UsageAndCost1763790900000 } from './1763790900000-usage-and-cost.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   OpenAiRequestBudget1763790400000,
   ApiClientKeys1763790500000,
   ClientRateLimitsAndIdempotency1763790600000,
+  UsageAndCost1763790900000,
 ];

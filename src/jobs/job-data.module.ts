@@ -6,6 +6,8 @@ import { JobClaimRepository } from './job-claim.repository.js';
 import { JobPipelineService } from './job-pipeline.service.js';
 import { JobRepository } from './job.repository.js';
 import { LotRepository } from './lot.repository.js';
+import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import { UsageMetrics } from './usage/usage-metrics.js';
 
 /**
  * The owner of `batch_jobs` and `batch_lots`, in every role: the API (JobsModule)
@@ -14,7 +16,7 @@ import { LotRepository } from './lot.repository.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([BatchJob, BatchLot])],
-  providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService],
-  exports: [JobRepository, JobPipelineService],
+  providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService, OpenAiUsageRepository, UsageMetrics],
+  exports: [JobRepository, JobPipelineService, OpenAiUsageRepository],
 })
 export class JobDataModule {}

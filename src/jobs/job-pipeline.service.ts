@@ -3,6 +3,12 @@ import type { SqlRunner, Transaction } from '../database/sql.js';
 import { JobClaimRepository, type ClaimedRow } from './job-claim.repository.js';
 import { JobStatus, type Job, type JobClaim, type JobPatch, type LotCounts, type LotResult, type TokenUsage } from './job.types.js';
 import type { LotOutcome, LotResultTarget, WriteSummary } from './lot-outcome.types.js';
+import { AppConfig } from '../config/app-config.js';
+import { isUuid } from '../common/validation/uuid.js';
+import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import { UsageMetrics } from './usage/usage-metrics.js';
+import type { UsageLine } from './usage/usage.types.js';
+import { usageAndCostView, type CostView } from './usage/usage-views.js';
 import { LotRepository, type ImageCheckResult, type UncheckedLot, type WaitingLot, type WebhookLotSize } from './lot.repository.js';
 
 export type { ClaimedRow } from './job-claim.repository.js';
@@ -25,6 +31,9 @@ export class JobPipelineService {
   constructor(
     private readonly jobs: JobClaimRepository,
     private readonly lots: LotRepository,
+    private readonly usage: OpenAiUsageRepository,
+    private readonly usageMetrics: UsageMetrics,
+    private readonly config: AppConfig,
   ) {}
 
   // Claims.
@@ -115,7 +124,31 @@ export class JobPipelineService {
   }
   /** Applies results to the stage's lots and adds their usage to the job, in the caller's transaction. */
   async recordLotResults(tx: Transaction, target: LotResultTarget, outcomes: LotOutcome[]): Promise<WriteSummary> {
-    return this.lots.recordResults(tx, target, outcomes);
+    const summary = await this.lots.recordResults(tx, target, outcomes);
+    if (target.billing) {
+      // Every billed response of the job's lots is recorded, applied or not (a late duplicate was billed too);
+      // the (lot, stage, call) key keeps a second reading of the same batch from adding anything.
+      const model = target.stage === 'vision' ? this.config.openai.visionModel : this.config.openai.translationModel;
+      const line = await this.usage.record(
+        tx,
+        target.jobId,
+        target.stage,
+        { ...target.billing, model },
+        outcomes.filter((outcome) => isUuid(outcome.id)),
+      );
+      if (line) summary.billed.push(line);
+    }
+    return summary;
+  }
+  /** The job's cost so far (webhooks' `processing_summary.cost`); unpriced models are named in `batch-status`, not here. */
+  async costOf(jobId: string, tx?: Transaction): Promise<CostView> {
+    const lines = (await this.usage.totals([jobId], tx)).get(jobId) ?? [];
+    const { cost } = usageAndCostView(lines, this.config.openai.prices);
+    return { ...cost, unpriced_models: [] };
+  }
+  /** Counts newly recorded usage in the Prometheus counters: call once the recording transaction committed. */
+  countBilled(lines: readonly UsageLine[]): void {
+    this.usageMetrics.count(lines);
   }
   addUsage(tx: SqlRunner, jobId: string, usage: TokenUsage): Promise<void> {
     return this.jobs.addUsage(tx, jobId, usage);

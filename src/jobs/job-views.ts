@@ -1,5 +1,12 @@
 import type { Job, LotResult } from './job.types.js';
 import { JobStatus } from './job.types.js';
+import type { CostView, UsageView } from './usage/usage-views.js';
+
+/** A job's OpenAI usage and its cost (issue 13); views show them when given. */
+export interface JobSpend {
+  usage: UsageView;
+  cost: CostView;
+}
 
 /** One description of a lot in one language (reference 002). */
 export interface DescriptionView {
@@ -75,7 +82,7 @@ export function humanDuration(from: Date, to: Date): string {
 }
 
 /** `GET /batch-status/{job_id}` (reference 002). `processing_mode` is an addition. */
-export function statusView(job: Job) {
+export function statusView(job: Job, spend?: JobSpend) {
   return {
     job_id: job.id,
     status: job.status,
@@ -91,11 +98,12 @@ export function statusView(job: Job) {
     },
     error_message: job.errorMessage,
     webhook_configured: job.webhookConfigured,
+    ...(spend ? { usage: spend.usage, cost: spend.cost } : {}),
   };
 }
 
 /** One entry of `GET /batch-jobs` (reference 002). */
-export function listItemView(job: Job) {
+export function listItemView(job: Job, spend?: JobSpend) {
   const progress = progressView(job);
   return {
     id: job.id,
@@ -109,6 +117,7 @@ export function listItemView(job: Job) {
     languages: job.languages,
     progress: { completion_percentage: progress.completion_percentage, estimated_completion: progress.estimated_completion },
     webhook_configured: job.webhookConfigured,
+    ...(spend ? { cost: spend.cost } : {}),
   };
 }
 
@@ -138,7 +147,7 @@ export function notCompletedView(job: Job) {
 }
 
 /** Everything of the results document except `results.lots`, which is streamed (see results-stream.ts). */
-export function resultsHeaderView(job: Job, totalImagesProcessed: number) {
+export function resultsHeaderView(job: Job, totalImagesProcessed: number, spend?: JobSpend) {
   return {
     job_id: job.id,
     status: job.status,
@@ -149,6 +158,7 @@ export function resultsHeaderView(job: Job, totalImagesProcessed: number) {
       failed_lots: job.failedLots,
       total_images_processed: totalImagesProcessed,
       total_processing_time: humanDuration(job.createdAt, job.completedAt ?? job.cancelledAt ?? job.updatedAt),
+      ...(spend ? { usage: spend.usage, cost: spend.cost } : {}),
     },
     error_message: job.errorMessage,
   };

@@ -16,6 +16,7 @@ export type ProcessingMode = 'synchronous' | 'batch';
 /** Token usage summed over every OpenAI call made for a job or lot. */
 export interface TokenUsage {
   input_tokens?: number;
+  cached_tokens?: number;
   output_tokens?: number;
   reasoning_tokens?: number;
   total_tokens?: number;

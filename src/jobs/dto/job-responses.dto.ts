@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { JobStatus } from '../job.types.js';
+import { CostDto, UsageDto } from './usage-cost.dto.js';
 
 /* Response bodies of the jobs API for the OpenAPI document; shapes from reference 002 (built in job-views.ts). */
 
@@ -70,6 +71,8 @@ export class JobStatusDto {
   @ApiProperty({ type: ProcessingDetailsDto }) processing_details: ProcessingDetailsDto;
   @ApiProperty({ example: null, type: String, nullable: true }) error_message: string | null;
   @ApiProperty({ example: true }) webhook_configured: boolean;
+  @ApiProperty({ type: UsageDto, description: 'OpenAI tokens so far, by stage and mode' }) usage: UsageDto;
+  @ApiProperty({ type: CostDto, description: 'What those tokens cost at the configured prices' }) cost: CostDto;
 }
 
 export class ProcessingSummaryDto {
@@ -78,6 +81,8 @@ export class ProcessingSummaryDto {
   @ApiProperty({ example: 0, type: 'integer', minimum: 0 }) failed_lots: number;
   @ApiProperty({ example: 5, type: 'integer', minimum: 0 }) total_images_processed: number;
   @ApiProperty({ example: '45 minutes' }) total_processing_time: string;
+  @ApiProperty({ type: UsageDto }) usage: UsageDto;
+  @ApiProperty({ type: CostDto }) cost: CostDto;
 }
 
 export class ResultsBodyDto {
@@ -121,6 +126,7 @@ export class JobListItemDto {
   @ApiProperty({ example: ['en', 'fr'] }) languages: string[];
   @ApiProperty({ type: ListProgressDto }) progress: ListProgressDto;
   @ApiProperty({ example: true }) webhook_configured: boolean;
+  @ApiProperty({ type: CostDto }) cost: CostDto;
 }
 
 export class PaginationDto {
