@@ -17,6 +17,6 @@ import { UsageMetrics } from './usage/usage-metrics.js';
 @Module({
   imports: [TypeOrmModule.forFeature([BatchJob, BatchLot])],
   providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService, OpenAiUsageRepository, UsageMetrics],
-  exports: [JobRepository, JobPipelineService, OpenAiUsageRepository],
+  exports: [JobRepository, JobPipelineService, OpenAiUsageRepository, UsageMetrics],
 })
 export class JobDataModule {}

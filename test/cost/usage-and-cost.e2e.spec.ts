@@ -166,4 +166,36 @@ describe('usage and cost per job, counted exactly once', () => {
     expect(metric(text, 'gs_openai_tokens_total', { ...labels, kind: 'reasoning' })).toBe(billed.vision.reasoning_tokens);
     expect(metric(text, 'gs_openai_cost_usd_total', labels)).toBeCloseTo(batchCost('o4-mini', billed.vision), 7);
   });
+
+  it('a synchronous lot records its direct calls per stage, as the lot’s own usage counted them', async () => {
+    const response = await h.app.postLots({
+      languages: ['en', 'fr'],
+      lots: [{ lot_id: 'u-sync', additional_info: 'Kia Rio, scratched door', images: [{ url: `${h.images.url}/img/s1.jpg` }] }],
+    });
+    expect(response.status).toBe(200);
+    const syncJob = ((await response.json()) as { job_id: string }).job_id;
+    const body = (await json(await h.app.getJob(`/api/v1/batch-status/${syncJob}`, syncJob))) as {
+      usage: Tokens & { by_stage: UsageEntry[] };
+      cost: Cost;
+    };
+    expect(body.usage.by_stage.map((entry) => [entry.stage, entry.mode, entry.model, entry.requests])).toEqual([
+      ['vision', 'direct', 'o4-mini', 1],
+      ['translation', 'direct', 'gpt-4.1-mini', 1],
+    ]);
+    const [lot] = await h.app.db.query<{ usage: { input_tokens: number; output_tokens: number } }>(
+      `SELECT usage FROM batch_lots WHERE batch_job_id = $1`,
+      [syncJob],
+    );
+    expect(body.usage.input_tokens).toBe(lot.usage.input_tokens);
+    expect(body.usage.output_tokens).toBe(lot.usage.output_tokens);
+    const price = PRICES.models;
+    const entryCost = (entry: UsageEntry, p: { input: number; cached_input: number; output: number }) =>
+      ((entry.input_tokens - entry.cached_input_tokens) * p.input +
+        entry.cached_input_tokens * p.cached_input +
+        entry.output_tokens * p.output) /
+      1e6;
+    const [vision, translation] = body.usage.by_stage;
+    // Direct calls pay the full price (no batch discount).
+    expect(body.cost.total).toBeCloseTo(entryCost(vision, price['o4-mini']) + entryCost(translation, price['gpt-4.1-mini']), 7);
+  });
 });
