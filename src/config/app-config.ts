@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { parsePriceTable, type PriceTable } from '../common/pricing/price-table.js';
+import { parsePriceTable, type PriceTable } from './price-table.js';
 import { decodeSecretsKey, type Environment } from './environment.js';
 
 export type AppRole = 'api' | 'worker' | 'all';

@@ -1,3 +1,4 @@
+import { DryRunEstimator } from './estimate/dry-run.estimator.js';
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { OpenAiBatchesModule } from '../openai-batches/openai-batches.module.js';
 import { LotProcessingModule } from '../lot-processing/lot-processing.module.js';
@@ -34,6 +35,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
     ClientRateLimitGuard,
     IdempotencyStore,
     IdempotencyInterceptor,
+    DryRunEstimator,
   ],
   exports: [JobsService],
 })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { MetricsRegistry } from '../../common/metrics/metrics-registry.module.js';
-import { costOf } from '../../common/pricing/price-table.js';
+import { costOf } from '../../config/price-table.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { UsageLine } from './usage.types.js';
 

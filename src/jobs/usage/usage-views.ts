@@ -1,4 +1,4 @@
-import { costOf, roundUsd, type PriceTable } from '../../common/pricing/price-table.js';
+import { costOf, roundUsd, type PriceTable } from '../../config/price-table.js';
 import type { UsageLine } from './usage.types.js';
 
 /** Token counters as shown to clients. */

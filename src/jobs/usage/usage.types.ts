@@ -1,4 +1,4 @@
-import type { BilledTokens } from '../../common/pricing/price-table.js';
+import type { BilledTokens } from '../../config/price-table.js';
 
 export type UsageStage = 'vision' | 'translation';
 export type UsageMode = 'batch' | 'direct';
