@@ -119,6 +119,25 @@ export class JobPipelineService {
   recordImageChecks(jobId: string, results: ImageCheckResult[]): Promise<void> {
     return this.lots.recordImageChecks(jobId, results);
   }
+  /**
+   * `reuse_results`: lots of the job waiting in `status` whose content matches a
+   * completed lot of the client (within RESULT_REUSE_DAYS) take its result,
+   * marked `reused_from` with the cost saved. Returns how many were reused.
+   */
+  async reuseResults(job: Pick<Job, 'id' | 'clientId'>, status: JobStatus): Promise<number> {
+    const reused = await this.lots.reuseCompleted(job.id, job.clientId, status, this.config.jobs.resultReuseMs);
+    if (reused.length === 0) return 0;
+    const sources = [...new Set(reused.map((row) => row.source_row_id))];
+    const saved = new Map<string, number>();
+    for (const source of sources) {
+      saved.set(source, usageAndCostView(await this.usage.forLot(source), this.config.openai.prices).cost.total);
+    }
+    await this.lots.recordSavings(
+      job.id,
+      reused.map((row) => ({ id: row.id, saved_usd: saved.get(row.source_row_id) ?? 0 })),
+    );
+    return reused.length;
+  }
   failWaitingLots(jobId: string, status: JobStatus): Promise<void> {
     return this.lots.failWaiting(jobId, status);
   }

@@ -23,6 +23,8 @@ export interface LotResultView {
   descriptions: DescriptionView[];
   missing_images: string[];
   error: string | null;
+  /** The earlier lot whose result was reused instead of calling OpenAI (`reuse_results`), and the cost saved. */
+  reused_from?: { job_id: string; lot_id: string; saved_usd: number };
 }
 
 export interface ProgressView {
@@ -57,6 +59,9 @@ export function lotResultView(lot: LotResult, languages: string[]): LotResultVie
     descriptions: descriptionsOf(lot, languages),
     missing_images: lot.missingImages ?? [],
     error: lot.errorMessage,
+    ...(lot.reusedFrom
+      ? { reused_from: { job_id: lot.reusedFrom.job_id, lot_id: lot.reusedFrom.lot_id, saved_usd: lot.reusedFrom.saved_usd ?? 0 } }
+      : {}),
   };
 }
 

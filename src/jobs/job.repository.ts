@@ -15,7 +15,12 @@ export type NewJob = Pick<
   BatchJob,
   'clientId' | 'status' | 'processingMode' | 'version' | 'languages' | 'totalLots' | 'webhookConfigured' | 'estimatedCompletion'
 > &
-  Partial<Pick<BatchJob, 'id' | 'processedLots' | 'failedLots' | 'currentStage' | 'errorMessage' | 'startedAt' | 'completedAt' | 'usage'>>;
+  Partial<
+    Pick<
+      BatchJob,
+      'reuseResults' | 'id' | 'processedLots' | 'failedLots' | 'currentStage' | 'errorMessage' | 'startedAt' | 'completedAt' | 'usage'
+    >
+  >;
 
 export interface JobListFilter {
   status?: JobStatus;
@@ -106,6 +111,7 @@ const RESULT_COLUMNS = {
   translations: true,
   missingImages: true,
   errorMessage: true,
+  reusedFrom: true,
 } as const;
 
 /** Jobs and lots as the jobs API reads and writes them. Every read is scoped to a client. (The pipeline's side is JobClaimRepository.) */

@@ -66,6 +66,7 @@ export class JobsService {
         webhookConfigured: request.lots.some((lot) => lot.webhookUrl !== null),
         estimatedCompletion: initialEstimate(now, request.lots.length),
         currentStage: 'queued',
+        ...(request.reuseResults ? { reuseResults: true } : {}),
       },
       request.lots,
     );

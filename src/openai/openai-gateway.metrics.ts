@@ -3,7 +3,14 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai'
 
 /** The operations the gateway performs, as they appear in the `operation` label. */
 export type GatewayOperation =
-  'files.upload' | 'files.content' | 'batches.create' | 'batches.retrieve' | 'batches.list' | 'batches.cancel' | 'responses.create';
+  | 'files.upload'
+  | 'files.content'
+  | 'files.delete'
+  | 'batches.create'
+  | 'batches.retrieve'
+  | 'batches.list'
+  | 'batches.cancel'
+  | 'responses.create';
 
 /** How one HTTP call to OpenAI ended, as the `outcome` label (few values: Prometheus cardinality). */
 export type CallOutcome = 'ok' | 'rate_limited' | 'client_error' | 'server_error' | 'timeout' | 'connection_error' | 'aborted' | 'error';

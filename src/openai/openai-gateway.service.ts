@@ -204,6 +204,22 @@ export class OpenAiGateway {
   }
 
   /**
+   * Deletes a file at OpenAI (a batch's input, output or error file, once
+   * ingested: customer data should not outlive its use there). A file that is
+   * already gone (404) counts as deleted.
+   */
+  async deleteFile(fileId: string): Promise<void> {
+    try {
+      await this.call('files.delete', this.batchAttempts, () => this.client.files.delete(fileId), undefined, false, {
+        'openai.file_id': fileId,
+      });
+    } catch (error) {
+      if (error instanceof APIError && error.status === 404) return;
+      throw error;
+    }
+  }
+
+  /**
    * Streams an output or error file line by line (a 100 MB file is never one
    * string). If the connection drops mid-file this throws; ingestion is keyed
    * by custom_id, so the caller simply reads the file again.

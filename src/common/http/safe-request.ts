@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { classifyHost } from './address-policy.js';
 import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
@@ -171,7 +172,8 @@ export async function safeRequest(raw: string, options: SafeRequestOptions, targ
   }
 }
 
-export type ImageProbe = { ok: true; contentType: string; bytes: number } | { ok: false; reason: string };
+/** `sha256`: hex digest of the image's bytes (what `reuse_results` matches lots by). */
+export type ImageProbe = { ok: true; contentType: string; bytes: number; sha256: string } | { ok: false; reason: string };
 
 export interface ProbeImageOptions {
   timeoutMs: number;
@@ -206,5 +208,5 @@ export async function probeImage(raw: string, options: ProbeImageOptions, target
   }
   if (response.truncated) return { ok: false, reason: `image is larger than ${options.maxBytes} bytes` };
   if (response.body.length === 0) return { ok: false, reason: 'empty image body' };
-  return { ok: true, contentType, bytes: response.body.length };
+  return { ok: true, contentType, bytes: response.body.length, sha256: createHash('sha256').update(response.body).digest('hex') };
 }

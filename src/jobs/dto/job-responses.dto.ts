@@ -11,6 +11,12 @@ export class DescriptionDto {
   @ApiProperty({ example: '<p>Significant front-end collision damage with extensive structural deformation.</p>' }) damages: string;
 }
 
+export class ReusedFromDto {
+  @ApiProperty({ example: JOB_ID }) job_id: string;
+  @ApiProperty({ example: 'lot-12345' }) lot_id: string;
+  @ApiProperty({ example: 0.00412, description: 'USD: what the earlier lot’s OpenAI calls cost, at the current prices' }) saved_usd: number;
+}
+
 export class LotResultDto {
   @ApiProperty({ example: 'sync-12345' }) lot_id: string;
   @ApiProperty({ enum: JobStatus, example: 'completed' }) status: string;
@@ -22,6 +28,11 @@ export class LotResultDto {
   missing_images: string[];
   @ApiProperty({ example: null, type: String, nullable: true, description: 'Why the lot failed (refusal, no usable image, ...)' }) error:
     string | null;
+  @ApiPropertyOptional({
+    type: ReusedFromDto,
+    description: 'Only on a lot whose result was reused (`reuse_results`): the earlier lot it came from, no OpenAI call made',
+  })
+  reused_from?: ReusedFromDto;
 }
 
 export class SyncResultDto {

@@ -50,6 +50,10 @@ export class BatchJob implements Job {
   @Column({ type: 'boolean', default: false })
   paused: boolean;
 
+  /** `reuse_results` of the request: lots matching a completed lot of the client take its result (issue 13). */
+  @Column({ name: 'reuse_results', type: 'boolean', default: false })
+  reuseResults: boolean;
+
   @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
   stageStartedAt: Date | null;
 
