@@ -103,6 +103,11 @@ export class JobPipelineService {
     return this.jobs.terminalAmong(jobIds);
   }
 
+  /** The job becomes due at once (an OpenAI webhook reported its batch finished); polling stays the fallback. */
+  wake(jobId: string): Promise<boolean> {
+    return this.jobs.wake(jobId);
+  }
+
   // Lots.
   lotCounts(jobId: string): Promise<LotCounts> {
     return this.lots.counts(jobId);

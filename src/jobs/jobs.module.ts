@@ -1,3 +1,4 @@
+import { OpenAiWebhooksController } from './controllers/openai-webhooks.controller.js';
 import { DryRunEstimator } from './estimate/dry-run.estimator.js';
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { OpenAiBatchesModule } from '../openai-batches/openai-batches.module.js';
@@ -24,7 +25,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
  */
 @Module({
   imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule],
-  controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController],
+  controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController, OpenAiWebhooksController],
   providers: [
     JobsService,
     JobQueriesService,

@@ -170,6 +170,16 @@ export class OpenAiBatchRepository {
     );
   }
 
+  /** The job of an OpenAI batch id (null: not one of ours). */
+  async jobOfOpenAiBatch(openaiBatchId: string): Promise<string | null> {
+    const row = await queryOne<{ batch_job_id: string }>(
+      this.dataSource,
+      `SELECT batch_job_id FROM openai_batches WHERE openai_batch_id = $1`,
+      [openaiBatchId],
+    );
+    return row?.batch_job_id ?? null;
+  }
+
   async markFilesDeleted(id: string): Promise<void> {
     await execute(this.dataSource, `UPDATE openai_batches SET files_deleted_at = now(), updated_at = now() WHERE id = $1`, [id]);
   }

@@ -73,6 +73,21 @@ export class OpenAiBatchesService {
     return deleted;
   }
 
+  /**
+   * An OpenAI webhook, verified (null: bad signature), with the job of the
+   * batch it is about (null when it is not a batch event or not our batch).
+   */
+  async readWebhook(
+    payload: string,
+    headers: Record<string, string | string[] | undefined>,
+    secret: string,
+  ): Promise<{ type: string; openaiBatchId: string | null; jobId: string | null } | null> {
+    const event = await this.gateway.unwrapWebhook(payload, headers, secret);
+    if (!event) return null;
+    const openaiBatchId = event.type.startsWith('batch.') ? event.objectId : null;
+    return { type: event.type, openaiBatchId, jobId: openaiBatchId ? await this.batches.jobOfOpenAiBatch(openaiBatchId) : null };
+  }
+
   /** Batches not yet ingested, by stage (metrics). */
   countOpenByStage(): Promise<{ stage: string; value: number }[]> {
     return this.batches.countOpenByStage();
