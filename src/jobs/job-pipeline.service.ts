@@ -135,7 +135,7 @@ export class JobPipelineService {
     const sources = [...new Set(reused.map((row) => row.source_row_id))];
     const saved = new Map<string, number>();
     for (const source of sources) {
-      saved.set(source, usageAndCostView(await this.usage.forLot(source), this.config.openai.prices).cost.total);
+      saved.set(source, usageAndCostView(await this.usage.forLot(source), this.config.openai.prices).cost.total_usd);
     }
     await this.lots.recordSavings(
       job.id,

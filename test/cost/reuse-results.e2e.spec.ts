@@ -47,8 +47,9 @@ describe('"reuse_results": a repeated lot takes the earlier result without an Op
   it('the same lots again (other lot ids, same image bytes and notes) make zero OpenAI calls', async () => {
     const first = await run({ languages: ['en', 'de'], lots: lots('first') });
     expect(first.lots.every((lot) => lot.status === 'completed' && lot.reused_from === undefined)).toBe(true);
-    const firstCost = ((await json(await h.app.getJob(`/api/v1/batch-status/${first.jobId}`, first.jobId))) as { cost: { total: number } })
-      .cost.total;
+    const firstCost = (
+      (await json(await h.app.getJob(`/api/v1/batch-status/${first.jobId}`, first.jobId))) as { cost: { total_usd: number } }
+    ).cost.total_usd;
     expect(firstCost).toBeGreaterThan(0);
 
     const before = spending();
@@ -62,8 +63,10 @@ describe('"reuse_results": a repeated lot takes the earlier result without an Op
     expect(second.lots.map((lot) => lot.descriptions)).toEqual(first.lots.map((lot) => [...lot.descriptions].reverse()));
     const saved = second.lots.reduce((sum, lot) => sum + (lot.reused_from?.saved_usd ?? 0), 0);
     expect(saved).toBeCloseTo(firstCost, 6);
-    const status = (await json(await h.app.getJob(`/api/v1/batch-status/${second.jobId}`, second.jobId))) as { cost: { total: number } };
-    expect(status.cost.total).toBe(0);
+    const status = (await json(await h.app.getJob(`/api/v1/batch-status/${second.jobId}`, second.jobId))) as {
+      cost: { total_usd: number };
+    };
+    expect(status.cost.total_usd).toBe(0);
   });
 
   it('without the opt-in, or with other notes, the lots are processed again', async () => {

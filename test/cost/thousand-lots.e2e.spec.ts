@@ -33,7 +33,7 @@ describe('a 1,000-lot job', () => {
     const status = body as unknown as {
       progress: { processed_lots: number };
       usage: { input_tokens: number; by_stage: { stage: string; mode: string; requests: number }[] };
-      cost: { total: number; currency: string };
+      cost: { total_usd: number; currency: string };
     };
     expect(status.progress.processed_lots).toBe(1000);
     expect(status.usage.by_stage.map((entry) => [entry.stage, entry.mode, entry.requests])).toEqual([
@@ -41,7 +41,7 @@ describe('a 1,000-lot job', () => {
       ['translation', 'batch', 1000],
     ]);
     expect(status.cost).toMatchObject({ currency: 'USD' });
-    expect(status.cost.total).toBeGreaterThan(0);
+    expect(status.cost.total_usd).toBeGreaterThan(0);
     expect(h.emu.stats().filesDeleted).toBe(h.emu.stats().filesCreated * 2); // each input file and its output file
     if (process.env.BATCH_STATUS_OUT) await writeFile(process.env.BATCH_STATUS_OUT, JSON.stringify(body, null, 2));
   }, 180_000);

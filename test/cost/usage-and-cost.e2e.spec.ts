@@ -27,7 +27,7 @@ interface UsageEntry extends Tokens {
   cost_usd: number | null;
 }
 interface Cost {
-  total: number;
+  total_usd: number;
   currency: string;
   prices_as_of: string;
   unpriced_models: string[];
@@ -145,7 +145,7 @@ describe('usage and cost per job, counted exactly once', () => {
     }
     const expected = batchCost('o4-mini', billed.vision) + batchCost('gpt-4.1-mini', billed.translation);
     expect(body.cost).toMatchObject({ currency: 'USD', prices_as_of: '2026-01-15', unpriced_models: [] });
-    expect(body.cost.total).toBeCloseTo(expected, 7);
+    expect(body.cost.total_usd).toBeCloseTo(expected, 7);
     expect(vision?.cost_usd).toBeCloseTo(batchCost('o4-mini', billed.vision), 7);
   });
 
@@ -196,6 +196,6 @@ describe('usage and cost per job, counted exactly once', () => {
       1e6;
     const [vision, translation] = body.usage.by_stage;
     // Direct calls pay the full price (no batch discount).
-    expect(body.cost.total).toBeCloseTo(entryCost(vision, price['o4-mini']) + entryCost(translation, price['gpt-4.1-mini']), 7);
+    expect(body.cost.total_usd).toBeCloseTo(entryCost(vision, price['o4-mini']) + entryCost(translation, price['gpt-4.1-mini']), 7);
   });
 });

@@ -3,7 +3,7 @@ import { body, createBatch, finishJob, insertForeignJob, lot, lots } from './job
 
 /** A job that has made no OpenAI call yet: no usage, no cost (issue 13). */
 const NO_USAGE = { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, by_stage: [] };
-const NO_COST = { total: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] };
+const NO_COST = { total_usd: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] };
 
 /*
  * Batch creation as stored, and every polling route: status, results (202 →

@@ -49,6 +49,8 @@ describe('GET /batch-jobs', () => {
       languages: ['en', 'de'],
       progress: { completion_percentage: 50, estimated_completion: expect.any(String) },
       webhook_configured: false,
+      // No OpenAI call recorded for it: nothing spent (issue 13).
+      cost: { total_usd: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] },
     });
   });
 

@@ -109,7 +109,7 @@ test('a completed job is delivered once with the 002 payload, both signatures ve
       processed_lots: 1,
       failed_lots: 1,
       total_processing_time: '45 minutes',
-      cost: { total: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] },
+      cost: { total_usd: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] },
     },
     lots: [
       {

@@ -20,7 +20,8 @@ export class StageEstimateDto {
   @ApiProperty({ example: 1, type: 'integer', minimum: 0, description: 'OpenAI batches (0 for a synchronous lot)' }) batches: number;
   @ApiProperty({ type: TokenRangeDto }) input_tokens: TokenRangeDto;
   @ApiProperty({ type: TokenRangeDto }) output_tokens: TokenRangeDto;
-  @ApiProperty({ type: UsdRangeDto, nullable: true, description: 'null when the model has no price' }) cost_usd: UsdRangeDto | null;
+  @ApiProperty({ type: UsdRangeDto, description: '0–0 when the model has no price (then `priced` is false)' }) cost_usd: UsdRangeDto;
+  @ApiProperty({ example: true }) priced: boolean;
 }
 
 export class DryRunCostDto {

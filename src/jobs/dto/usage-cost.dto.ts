@@ -29,7 +29,7 @@ export class UsageDto {
 
 export class CostDto {
   @ApiProperty({ example: 1.7352, description: 'USD, from the recorded usage and the configured price table (OPENAI_PRICES)' })
-  total: number;
+  total_usd: number;
   @ApiProperty({ example: 'USD', enum: ['USD'] }) currency: string;
   @ApiProperty({ example: '2026-07-02', format: 'date', description: 'The day the price table was read; operators keep it current' })
   prices_as_of: string;

@@ -34,7 +34,9 @@ export interface StageEstimate {
   batches: number;
   input_tokens: Range;
   output_tokens: Range;
-  cost_usd: Range | null;
+  /** USD; 0–0 with `priced: false` when the model has no price in the table. */
+  cost_usd: Range;
+  priced: boolean;
 }
 
 export interface DryRunView {
@@ -116,9 +118,9 @@ export class DryRunEstimator {
       );
     }
 
-    const unpriced = stages.filter((stage) => stage.cost_usd === null).map((stage) => stage.model);
-    const sum = (pick: (stage: StageEstimate) => Range | null): Range =>
-      stages.reduce((acc, stage) => ({ min: acc.min + (pick(stage)?.min ?? 0), max: acc.max + (pick(stage)?.max ?? 0) }), {
+    const unpriced = stages.filter((stage) => !stage.priced).map((stage) => stage.model);
+    const sum = (pick: (stage: StageEstimate) => Range): Range =>
+      stages.reduce((acc, stage) => ({ min: acc.min + pick(stage).min, max: acc.max + pick(stage).max }), {
         min: 0,
         max: 0,
       });
@@ -173,7 +175,8 @@ export class DryRunEstimator {
       batches,
       input_tokens: input,
       output_tokens: output,
-      cost_usd: min === null || max === null ? null : { min: roundUsd(min), max: roundUsd(max) },
+      cost_usd: { min: roundUsd(min ?? 0), max: roundUsd(max ?? 0) },
+      priced: min !== null && max !== null,
     };
   }
 }

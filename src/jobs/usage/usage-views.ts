@@ -23,7 +23,7 @@ export interface UsageView extends TokensView {
 }
 
 export interface CostView {
-  total: number;
+  total_usd: number;
   currency: 'USD';
   /** The price table's date: the day its prices were read. */
   prices_as_of: string;
@@ -61,6 +61,6 @@ export function usageAndCostView(lines: readonly UsageLine[], prices: PriceTable
   });
   return {
     usage: { ...tokens(sum), by_stage: byStage },
-    cost: { total: roundUsd(total), currency: 'USD', prices_as_of: prices.date, unpriced_models: [...unpriced] },
+    cost: { total_usd: roundUsd(total), currency: 'USD', prices_as_of: prices.date, unpriced_models: [...unpriced] },
   };
 }
