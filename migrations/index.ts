@@ -7,6 +7,7 @@ import { ApiClientKeys1763790500000 } from './1763790500000-api-client-keys.js';
 import { ClientRateLimitsAndIdempotency1763790600000 } from './1763790600000-client-rate-limits-and-idempotency.js';
 import { JobTraceContext1763790700000 } from './1763790700000-job-trace-context.js';
 import { JobControl1763790800000 } from './1763790800000-job-control.js';
+import { UsageAndCost1763790900000 } from './1763790900000-usage-and-cost.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ClientRateLimitsAndIdempotency1763790600000,
   JobTraceContext1763790700000,
   JobControl1763790800000,
+  UsageAndCost1763790900000,
 ];

@@ -57,7 +57,7 @@ export class BatchAwaitStage {
       const snapshot = await this.gateway.retrieveBatch(batch.openaiBatchId);
       await this.refresh(batch, snapshot);
       if (TERMINAL_BATCH_STATUSES.includes(snapshot.status)) {
-        await this.ingestion.ingest(batch.id, claim.signal);
+        if (await this.ingestion.ingest(batch.id, claim.signal)) await this.monitor.deleteFiles(job.id);
       } else if (pastDeadline && batch.cancelRequestedAt && now - batch.cancelRequestedAt.getTime() >= this.config.pipeline.cancelGraceMs) {
         // Its partial output is given up: the lots it still holds are finished another way.
         this.logger.warn({

@@ -81,7 +81,7 @@ export class BatchIngestionService {
     /** Aborted (lost claim, shutdown grace over): the transaction rolls back and the next holder starts clean. */
     signal?: AbortSignal,
   ): Promise<IngestionSummary | null> {
-    return this.unitOfWork.run(async (tx) => {
+    const summary = await this.unitOfWork.run(async (tx) => {
       const row = await this.batches.lockForIngestion(tx, batchRowId);
       if (!row || row.ingested_at) return null;
       // The API's cancel waits for this transaction rather than racing it.
@@ -104,6 +104,8 @@ export class BatchIngestionService {
       });
       return summary;
     });
+    if (summary) this.jobs.countBilled(summary.billed);
+    return summary;
   }
 
   private async applyStream(
@@ -135,7 +137,13 @@ export class BatchIngestionService {
         summary,
         await this.jobs.recordLotResults(
           tx,
-          { jobId: batch.batch_job_id, stage: stage.stage, lotStatus: stage.lotStatus, needsTranslation: targets.length > 0 },
+          {
+            jobId: batch.batch_job_id,
+            stage: stage.stage,
+            lotStatus: stage.lotStatus,
+            needsTranslation: targets.length > 0,
+            billing: { mode: 'batch', batchId: batch.openai_batch_id },
+          },
           outcomes,
         ),
       );

@@ -61,11 +61,18 @@ export class DirectFallbackStage {
 
       const outcomes = await pLimit(concurrency).map(lots, (lot) => this.processOne(claim, lot, names, targets));
       const summary = await this.unitOfWork.run(async (tx) => {
-        const target = { jobId: job.id, stage: names.stage, lotStatus: names.lotStatus, needsTranslation: targets.length > 0 };
+        const target = {
+          jobId: job.id,
+          stage: names.stage,
+          lotStatus: names.lotStatus,
+          needsTranslation: targets.length > 0,
+          billing: { mode: 'direct' as const },
+        };
         const written = await this.jobs.recordLotResults(tx, target, outcomes);
         await this.jobs.addUsage(tx, job.id, written.usage);
         return written;
       });
+      this.jobs.countBilled(summary.billed);
       this.logger.log(`${names.stage} direct: ${summary.succeeded} ok, ${summary.failed} failed, ${summary.retried} to retry`);
 
       if (summary.retried > 0) {

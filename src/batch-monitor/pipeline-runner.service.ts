@@ -1,3 +1,4 @@
+import { OpenAiBatchesService } from '../openai-batches/openai-batches.service.js';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { WorkerTaskRegistry } from '../worker/worker-task.js';
@@ -55,6 +56,7 @@ export class PipelineRunnerService implements OnModuleInit {
     private readonly reconciler: BatchReconcilerService,
     private readonly config: AppConfig,
     private readonly outage: DatabaseOutageMonitor,
+    private readonly batchFiles: OpenAiBatchesService,
     imageCheck: ImageCheckStage,
     submit: BatchSubmitStage,
     wait: BatchAwaitStage,
@@ -217,5 +219,11 @@ export class PipelineRunnerService implements OnModuleInit {
     });
     this.claims.forget(claim);
     if (ended) this.logger.log(`job ${ended.status} (${ended.completed} lots completed, ${ended.failed} failed)`);
+    // Nothing of a finished job stays at OpenAI (files left by a failed delete are retried at the job's next end).
+    if (ended) {
+      await this.batchFiles
+        .deleteFiles(claim.jobId)
+        .catch((error: unknown) => this.logger.warn(`deleting the job's files at OpenAI: ${errorText(error)}`));
+    }
   }
 }

@@ -74,6 +74,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'HealthController.live': 'getLiveness',
   'HealthController.ready': 'getReadiness',
   'SamplesController.photo': 'getSamplePhoto',
+  'OpenAiWebhooksController.receive': 'receiveOpenAiWebhook',
 };
 
 /** Global tags, in the order Swagger UI shows them. */
@@ -82,6 +83,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'jobs', description: 'Poll, list, download and cancel jobs (answered from PostgreSQL, never by calling OpenAI)' },
   { name: 'webhooks', description: "A job's signed webhook deliveries: inspect them and re-send them" },
   { name: 'health', description: 'Public probes (status per check only; details on the management port). No signature.' },
+  { name: 'openai', description: "OpenAI's own webhooks (batch finished): public, verified with OPENAI_WEBHOOK_SECRET" },
   { name: 'samples', description: 'Sample car photos for trying the API offline (served in offline mode or with SERVE_SAMPLES=true)' },
 ];
 

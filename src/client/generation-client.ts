@@ -32,8 +32,11 @@ export type GenerateRequest = Json<Route['/api/v1/generate-descriptions']['post'
 export type LotInput = GenerateRequest['lots'][number];
 /** 201: a batch job was accepted (2 lots or more). */
 export type AcceptedJob = Json<Route['/api/v1/generate-descriptions']['post']['responses'][201]>;
+type GenerateOk = Json<Route['/api/v1/generate-descriptions']['post']['responses'][200]>;
+/** 200: the estimate of a `"dry_run": true` request (nothing stored, nothing sent to OpenAI). */
+export type DryRunEstimate = Extract<GenerateOk, { dry_run: true }>;
 /** 200: the synchronous result of a single lot. */
-export type SyncResult = Json<Route['/api/v1/generate-descriptions']['post']['responses'][200]>;
+export type SyncResult = Exclude<GenerateOk, { dry_run: true }>;
 export type JobStatus = Json<Route['/api/v1/batch-status/{job_id}']['get']['responses'][200]>;
 export type JobResults = Json<Route['/api/v1/batch-results/{job_id}']['get']['responses'][200]>;
 export type JobNotCompleted = Json<Route['/api/v1/batch-results/{job_id}']['get']['responses'][202]>;
@@ -149,8 +152,11 @@ export class GenerationClient {
     this.api = createGenerationApi(baseUrl, auth, options);
   }
 
-  /** POST /api/v1/generate-descriptions: 1 lot → the synchronous result (200), 2+ lots → the accepted job (201). */
-  async generate(request: GenerateRequest, options: { idempotencyKey?: string } = {}): Promise<SyncResult | AcceptedJob> {
+  /**
+   * POST /api/v1/generate-descriptions: 1 lot → the synchronous result (200), 2+ lots → the accepted job (201),
+   * `dry_run: true` → the estimate (200).
+   */
+  async generate(request: GenerateRequest, options: { idempotencyKey?: string } = {}): Promise<SyncResult | AcceptedJob | DryRunEstimate> {
     const headers = options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : undefined;
     return unwrap(await this.api.POST('/api/v1/generate-descriptions', { body: request, headers }));
   }
@@ -158,6 +164,7 @@ export class GenerationClient {
   /** `generate` for a batch (2+ lots): the accepted job. */
   async submit(request: GenerateRequest, options: { idempotencyKey?: string } = {}): Promise<AcceptedJob> {
     const answer = await this.generate(request, options);
+    if ('dry_run' in answer) throw new TypeError('a dry run is answered with an estimate: use generate()');
     if ('lots' in answer) throw new TypeError('a single lot is answered synchronously');
     return answer;
   }

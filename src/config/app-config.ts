@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { parsePriceTable, type PriceTable } from './price-table.js';
 import { decodeSecretsKey, type Environment } from './environment.js';
 
 export type AppRole = 'api' | 'worker' | 'all';
@@ -80,6 +81,12 @@ export class AppConfig {
     requestTimeoutMs: number;
     maxRetries: number;
     reasoningEffort: 'low' | 'medium' | 'high';
+    /** USD per 1M tokens per model and the Batch API's factor (OPENAI_PRICES over the dated defaults). */
+    prices: PriceTable;
+    /** Delete batch files at OpenAI once ingested (OPENAI_DELETE_FILES). */
+    deleteFiles: boolean;
+    /** Standard Webhooks secret of OpenAI's webhooks; unset: the route answers 404. */
+    webhookSecret?: string;
   };
   readonly limits: { maxBatchSize: number; syncMaxImages: number; maxLanguages: number };
   /** Sample car photos at /samples/* for a first try (SERVE_SAMPLES; default: offline mode only). */
@@ -90,6 +97,8 @@ export class AppConfig {
     rateLimits: { windowMs: number; sync: number; batch: number; polling: number };
     /** `ttlMs`: how long a key and its answer are kept; `leaseMs`: how long a first attempt holds its key before another may take over. */
     idempotency: { ttlMs: number; leaseMs: number };
+    /** `reuse_results` looks this far back for a matching completed lot (RESULT_REUSE_DAYS). */
+    resultReuseMs: number;
   };
   readonly worker: {
     pollIntervalMs: number;
@@ -159,6 +168,9 @@ export class AppConfig {
       requestTimeoutMs: env.OPENAI_REQUEST_TIMEOUT * 1000,
       maxRetries: env.OPENAI_MAX_RETRIES,
       reasoningEffort: env.OPENAI_REASONING_EFFORT,
+      prices: parsePriceTable(env.OPENAI_PRICES),
+      deleteFiles: env.OPENAI_DELETE_FILES,
+      webhookSecret: env.OPENAI_WEBHOOK_SECRET,
     };
     this.limits = { maxBatchSize: env.MAX_BATCH_SIZE, syncMaxImages: 20, maxLanguages: 10 };
     this.jobs = {
@@ -171,6 +183,7 @@ export class AppConfig {
       },
       // The longest attempt is a synchronous generation (its deadline); the margin covers storing its result.
       idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000, leaseMs: env.SYNC_DEADLINE_SECONDS * 1000 + 60_000 },
+      resultReuseMs: env.RESULT_REUSE_DAYS * 86_400_000,
     };
     this.worker = {
       pollIntervalMs: (env.WORKER_POLL_INTERVAL ?? (runtime.offline ? 2 : 30)) * 1000,

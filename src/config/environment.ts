@@ -382,6 +382,34 @@ export class Environment {
   @Max(10)
   OPENAI_MAX_RETRIES = 4;
 
+  /**
+   * The price table (issue 13), JSON: `{"date": "YYYY-MM-DD", "batch_factor": 0.5, "models": {"o4-mini":
+   * {"input": 1.1, "cached_input": 0.275, "output": 4.4}}}` in USD per 1M tokens; models given override the
+   * built-in defaults (src/common/pricing/price-table.ts, dated — check them against openai.com/api/pricing).
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  OPENAI_PRICES?: string;
+
+  /** Delete a batch's input, output and error files at OpenAI once its results are stored. */
+  @Transform(toBool)
+  @IsBoolean()
+  OPENAI_DELETE_FILES = true;
+
+  /** How far back `reuse_results` looks for a completed lot with the same images, text, languages and models. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  RESULT_REUSE_DAYS = 30;
+
+  /** Secret of OpenAI's webhooks (`whsec_…`): enables `POST /openai/webhooks`, which wakes the worker for a finished batch. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  OPENAI_WEBHOOK_SECRET?: string;
+
   /** `reasoning.effort` sent to reasoning models (o-series, gpt-5*); never sent to other models. */
   @Transform(emptyToUndefined)
   @IsIn(['low', 'medium', 'high'])

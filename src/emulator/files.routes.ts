@@ -69,6 +69,7 @@ export function fileRoutes(files: FileStore, stats: StatsRecorder): Route[] {
       path: '/v1/files/:id',
       handler(ctx) {
         files.delete(ctx.params.id);
+        stats.increment('filesDeleted');
         return { status: 200, json: { id: ctx.params.id, object: 'file', deleted: true } };
       },
     },

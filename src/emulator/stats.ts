@@ -8,6 +8,8 @@ export interface EmulatorStats {
   /** `POST /v1/responses` calls answered with an error by the Responses logic (not injected faults). */
   responsesFailed: number;
   filesCreated: number;
+  /** `DELETE /v1/files/{id}` calls that deleted a file. */
+  filesDeleted: number;
   batchesCreated: number;
   /** Batch lines run through the Responses logic (successes and failures). */
   batchRequestsProcessed: number;
@@ -23,6 +25,7 @@ export class StatsRecorder {
     responsesCreated: 0,
     responsesFailed: 0,
     filesCreated: 0,
+    filesDeleted: 0,
     batchesCreated: 0,
     batchRequestsProcessed: 0,
     imageFetches: 0,

@@ -187,6 +187,16 @@ export class JobClaimRepository {
     return queryOne(tx, `SELECT status, languages FROM batch_jobs WHERE id = $1 FOR SHARE`, [jobId]);
   }
 
+  /** Makes an active job due now (an OpenAI webhook said its batch finished); false when it is not waiting. */
+  async wake(jobId: string): Promise<boolean> {
+    const changed = await execute(
+      this.dataSource,
+      `UPDATE batch_jobs SET next_check_at = now() WHERE id = $1 AND status = ANY($2) AND next_check_at > now()`,
+      [jobId, [...ACTIVE_JOB_STATUSES]],
+    );
+    return changed > 0;
+  }
+
   /** Adds token usage to the job's sum. */
   async addUsage(tx: SqlRunner, jobId: string, usage: TokenUsage): Promise<void> {
     await execute(tx, `UPDATE batch_jobs SET usage = ${addUsageSql('usage', '$2::jsonb')}, updated_at = now() WHERE id = $1`, [

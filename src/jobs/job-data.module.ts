@@ -7,6 +7,8 @@ import { JobControlRepository } from './job-control.repository.js';
 import { JobPipelineService } from './job-pipeline.service.js';
 import { JobRepository } from './job.repository.js';
 import { LotRepository } from './lot.repository.js';
+import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import { UsageMetrics } from './usage/usage-metrics.js';
 
 /**
  * The owner of `batch_jobs` and `batch_lots`, in every role: the API (JobsModule)
@@ -15,7 +17,15 @@ import { LotRepository } from './lot.repository.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([BatchJob, BatchLot])],
-  providers: [JobRepository, JobClaimRepository, LotRepository, JobPipelineService, JobControlRepository],
-  exports: [JobRepository, JobPipelineService, JobControlRepository],
+  providers: [
+    JobRepository,
+    JobClaimRepository,
+    LotRepository,
+    JobPipelineService,
+    JobControlRepository,
+    OpenAiUsageRepository,
+    UsageMetrics,
+  ],
+  exports: [JobRepository, JobPipelineService, JobControlRepository, OpenAiUsageRepository, UsageMetrics],
 })
 export class JobDataModule {}

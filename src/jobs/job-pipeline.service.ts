@@ -3,6 +3,12 @@ import type { SqlRunner, Transaction } from '../database/sql.js';
 import { JobClaimRepository, type ClaimedRow } from './job-claim.repository.js';
 import { JobStatus, type Job, type JobClaim, type JobPatch, type LotCounts, type LotResult, type TokenUsage } from './job.types.js';
 import type { LotOutcome, LotResultTarget, WriteSummary } from './lot-outcome.types.js';
+import { AppConfig } from '../config/app-config.js';
+import { isUuid } from '../common/validation/uuid.js';
+import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import { UsageMetrics } from './usage/usage-metrics.js';
+import type { UsageLine } from './usage/usage.types.js';
+import { usageAndCostView, type CostView } from './usage/usage-views.js';
 import { LotRepository, type ImageCheckResult, type UncheckedLot, type WaitingLot, type WebhookLotSize } from './lot.repository.js';
 
 export type { ClaimedRow } from './job-claim.repository.js';
@@ -25,6 +31,9 @@ export class JobPipelineService {
   constructor(
     private readonly jobs: JobClaimRepository,
     private readonly lots: LotRepository,
+    private readonly usage: OpenAiUsageRepository,
+    private readonly usageMetrics: UsageMetrics,
+    private readonly config: AppConfig,
   ) {}
 
   // Claims.
@@ -94,6 +103,11 @@ export class JobPipelineService {
     return this.jobs.terminalAmong(jobIds);
   }
 
+  /** The job becomes due at once (an OpenAI webhook reported its batch finished); polling stays the fallback. */
+  wake(jobId: string): Promise<boolean> {
+    return this.jobs.wake(jobId);
+  }
+
   // Lots.
   lotCounts(jobId: string): Promise<LotCounts> {
     return this.lots.counts(jobId);
@@ -110,12 +124,55 @@ export class JobPipelineService {
   recordImageChecks(jobId: string, results: ImageCheckResult[]): Promise<void> {
     return this.lots.recordImageChecks(jobId, results);
   }
+  /**
+   * `reuse_results`: lots of the job waiting in `status` whose content matches a
+   * completed lot of the client (within RESULT_REUSE_DAYS) take its result,
+   * marked `reused_from` with the cost saved. Returns how many were reused.
+   */
+  async reuseResults(job: Pick<Job, 'id' | 'clientId'>, status: JobStatus): Promise<number> {
+    const reused = await this.lots.reuseCompleted(job.id, job.clientId, status, this.config.jobs.resultReuseMs);
+    if (reused.length === 0) return 0;
+    const sources = [...new Set(reused.map((row) => row.source_row_id))];
+    const saved = new Map<string, number>();
+    for (const source of sources) {
+      saved.set(source, usageAndCostView(await this.usage.forLot(source), this.config.openai.prices).cost.total_usd);
+    }
+    await this.lots.recordSavings(
+      job.id,
+      reused.map((row) => ({ id: row.id, saved_usd: saved.get(row.source_row_id) ?? 0 })),
+    );
+    return reused.length;
+  }
   failWaitingLots(jobId: string, status: JobStatus): Promise<void> {
     return this.lots.failWaiting(jobId, status);
   }
   /** Applies results to the stage's lots and adds their usage to the job, in the caller's transaction. */
   async recordLotResults(tx: Transaction, target: LotResultTarget, outcomes: LotOutcome[]): Promise<WriteSummary> {
-    return this.lots.recordResults(tx, target, outcomes);
+    const summary = await this.lots.recordResults(tx, target, outcomes);
+    if (target.billing) {
+      // Every billed response of the job's lots is recorded, applied or not (a late duplicate was billed too);
+      // the (lot, stage, call) key keeps a second reading of the same batch from adding anything.
+      const model = target.stage === 'vision' ? this.config.openai.visionModel : this.config.openai.translationModel;
+      const line = await this.usage.record(
+        tx,
+        target.jobId,
+        target.stage,
+        { ...target.billing, model },
+        outcomes.filter((outcome) => isUuid(outcome.id)),
+      );
+      if (line) summary.billed.push(line);
+    }
+    return summary;
+  }
+  /** The job's cost so far (webhooks' `processing_summary.cost`); unpriced models are named in `batch-status`, not here. */
+  async costOf(jobId: string, tx?: Transaction): Promise<CostView> {
+    const lines = (await this.usage.totals([jobId], tx)).get(jobId) ?? [];
+    const { cost } = usageAndCostView(lines, this.config.openai.prices);
+    return { ...cost, unpriced_models: [] };
+  }
+  /** Counts newly recorded usage in the Prometheus counters: call once the recording transaction committed. */
+  countBilled(lines: readonly UsageLine[]): void {
+    this.usageMetrics.count(lines);
   }
   addUsage(tx: SqlRunner, jobId: string, usage: TokenUsage): Promise<void> {
     return this.jobs.addUsage(tx, jobId, usage);

@@ -5,7 +5,10 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { isUuid } from '../common/validation/uuid.js';
 import type { ListJobsQueryDto } from './dto/list-jobs.query.dto.js';
 import type { BatchJob } from './entities/batch-job.entity.js';
-import { listItemView } from './job-views.js';
+import { AppConfig } from '../config/app-config.js';
+import { listItemView, statusView, type JobSpend } from './job-views.js';
+import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import { usageAndCostView } from './usage/usage-views.js';
 import { JobRepository } from './job.repository.js';
 import { streamResults } from './results-stream.js';
 
@@ -17,7 +20,23 @@ import { streamResults } from './results-stream.js';
  */
 @Injectable()
 export class JobQueriesService {
-  constructor(private readonly store: JobRepository) {}
+  constructor(
+    private readonly store: JobRepository,
+    private readonly usage: OpenAiUsageRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Each job's usage and cost: sums of its recorded OpenAI usage, priced with the configured table. */
+  async spendOf(jobIds: string[]): Promise<Map<string, JobSpend>> {
+    const totals = await this.usage.totals(jobIds);
+    return new Map([...totals].map(([id, lines]) => [id, usageAndCostView(lines, this.config.openai.prices)]));
+  }
+
+  /** `GET /batch-status/{job_id}`: the client's job with its usage and cost. */
+  async status(clientId: string, jobId: string) {
+    const job = await this.getJob(clientId, jobId);
+    return statusView(job, (await this.spendOf([job.id])).get(job.id));
+  }
 
   /** The client's job, or 404 — also for another client's job and for ids that are not UUIDs. */
   async getJob(clientId: string, jobId: string): Promise<BatchJob> {
@@ -27,8 +46,8 @@ export class JobQueriesService {
   }
 
   /** Streams the results document of a finished job (see results-stream.ts). */
-  streamResults(res: Response, job: BatchJob): Promise<void> {
-    return streamResults(res, job, this.store);
+  async streamResults(res: Response, job: BatchJob): Promise<void> {
+    return streamResults(res, job, this.store, undefined, (await this.spendOf([job.id])).get(job.id));
   }
 
   async listJobs(clientId: string, query: ListJobsQueryDto, metadata?: Record<string, string>) {
@@ -40,8 +59,9 @@ export class JobQueriesService {
       limit: query.limit,
       offset: query.offset,
     });
+    const spends = await this.spendOf(jobs.map((job) => job.id));
     return {
-      jobs: jobs.map(listItemView),
+      jobs: jobs.map((job) => listItemView(job, spends.get(job.id))),
       pagination: { limit: query.limit, offset: query.offset, total, has_more: query.offset + jobs.length < total },
     };
   }

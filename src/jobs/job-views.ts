@@ -1,5 +1,12 @@
 import type { Job, LotResult } from './job.types.js';
 import { JobStatus, shownStatus } from './job.types.js';
+import type { CostView, UsageView } from './usage/usage-views.js';
+
+/** A job's OpenAI usage and its cost (issue 13); views show them when given. */
+export interface JobSpend {
+  usage: UsageView;
+  cost: CostView;
+}
 
 /** One description of a lot in one language (reference 002). */
 export interface DescriptionView {
@@ -16,6 +23,8 @@ export interface LotResultView {
   descriptions: DescriptionView[];
   missing_images: string[];
   error: string | null;
+  /** The earlier lot whose result was reused instead of calling OpenAI (`reuse_results`), and the cost saved. */
+  reused_from?: { job_id: string; lot_id: string; saved_usd: number };
 }
 
 export interface ProgressView {
@@ -50,6 +59,9 @@ export function lotResultView(lot: LotResult, languages: string[]): LotResultVie
     descriptions: descriptionsOf(lot, languages),
     missing_images: lot.missingImages ?? [],
     error: lot.errorMessage,
+    ...(lot.reusedFrom
+      ? { reused_from: { job_id: lot.reusedFrom.job_id, lot_id: lot.reusedFrom.lot_id, saved_usd: lot.reusedFrom.saved_usd ?? 0 } }
+      : {}),
   };
 }
 
@@ -75,7 +87,7 @@ export function humanDuration(from: Date, to: Date): string {
 }
 
 /** `GET /batch-status/{job_id}` (reference 002). `processing_mode` is an addition. */
-export function statusView(job: Job) {
+export function statusView(job: Job, spend?: JobSpend) {
   return {
     job_id: job.id,
     status: shownStatus(job),
@@ -92,6 +104,7 @@ export function statusView(job: Job) {
     error_message: job.errorMessage,
     webhook_configured: job.webhookConfigured,
     ...labelsView(job),
+    ...(spend ? { usage: spend.usage, cost: spend.cost } : {}),
   };
 }
 
@@ -101,7 +114,7 @@ export function labelsView(job: Pick<Job, 'name' | 'metadata'>) {
 }
 
 /** One entry of `GET /batch-jobs` (reference 002). */
-export function listItemView(job: Job) {
+export function listItemView(job: Job, spend?: JobSpend) {
   const progress = progressView(job);
   return {
     id: job.id,
@@ -116,6 +129,7 @@ export function listItemView(job: Job) {
     progress: { completion_percentage: progress.completion_percentage, estimated_completion: progress.estimated_completion },
     webhook_configured: job.webhookConfigured,
     ...labelsView(job),
+    ...(spend ? { cost: spend.cost } : {}),
   };
 }
 
@@ -145,7 +159,7 @@ export function notCompletedView(job: Job) {
 }
 
 /** Everything of the results document except `results.lots`, which is streamed (see results-stream.ts). */
-export function resultsHeaderView(job: Job, totalImagesProcessed: number) {
+export function resultsHeaderView(job: Job, totalImagesProcessed: number, spend?: JobSpend) {
   return {
     job_id: job.id,
     status: job.status,
@@ -156,6 +170,7 @@ export function resultsHeaderView(job: Job, totalImagesProcessed: number) {
       failed_lots: job.failedLots,
       total_images_processed: totalImagesProcessed,
       total_processing_time: humanDuration(job.createdAt, job.completedAt ?? job.cancelledAt ?? job.updatedAt),
+      ...(spend ? { usage: spend.usage, cost: spend.cost } : {}),
     },
     error_message: job.errorMessage,
     ...labelsView(job),

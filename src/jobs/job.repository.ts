@@ -2,10 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager, type Repository } from 'typeorm';
 import { BatchJob } from './entities/batch-job.entity.js';
+import { AppConfig } from '../config/app-config.js';
+import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import type { UsageLine, UsageStage } from './usage/usage.types.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
 import { query, queryOne } from '../database/sql.js';
 import { activeTraceParent } from '../common/tracing/tracing.js';
-import { ACTIVE_JOB_STATUSES, JobStatus } from './job.types.js';
+import { ACTIVE_JOB_STATUSES, JobStatus, type TokenUsage } from './job.types.js';
 import type { RequestedLot } from './validation/generation-request.js';
 
 /** The columns a new job row needs; the rest take their schema defaults. */
@@ -26,6 +29,7 @@ export type NewJob = Pick<
       | 'usage'
       | 'metadata'
       | 'webhookEvents'
+      | 'reuseResults'
     >
   >;
 
@@ -129,6 +133,7 @@ const RESULT_COLUMNS = {
   translations: true,
   missingImages: true,
   errorMessage: true,
+  reusedFrom: true,
 } as const;
 
 /** Jobs and lots as the jobs API reads and writes them. Every read is scoped to a client. (The pipeline's side is JobClaimRepository.) */
@@ -138,6 +143,8 @@ export class JobRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(BatchJob) private readonly jobs: Repository<BatchJob>,
     @InjectRepository(BatchLot) private readonly lots: Repository<BatchLot>,
+    private readonly usage: OpenAiUsageRepository,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -162,13 +169,24 @@ export class JobRepository {
   }
 
   /** Stores a finished synchronous job and its one lot, in one transaction. */
-  async insertFinishedJob(job: NewJob, lot: Partial<BatchLot>): Promise<{ job: BatchJob; lot: BatchLot }> {
+  async insertFinishedJob(
+    job: NewJob,
+    lot: Partial<BatchLot>,
+    /** What each stage's direct call billed: recorded in `openai_usage` with the job. */
+    stageUsage: { stage: UsageStage; usage: TokenUsage }[] = [],
+  ): Promise<{ job: BatchJob; lot: BatchLot; billed: UsageLine[] }> {
     return this.dataSource.transaction(async (manager) => {
       const saved = await this.insertJobRow(manager, job);
       const savedLot = await manager
         .getRepository(BatchLot)
         .save(manager.getRepository(BatchLot).create({ ...lot, batchJobId: saved.id, position: 0 }));
-      return { job: saved, lot: savedLot };
+      const billed: UsageLine[] = [];
+      for (const { stage, usage } of stageUsage) {
+        const model = stage === 'vision' ? this.config.openai.visionModel : this.config.openai.translationModel;
+        const line = await this.usage.record(manager, saved.id, stage, { mode: 'direct', model }, [{ id: savedLot.id, usage }]);
+        if (line) billed.push(line);
+      }
+      return { job: saved, lot: savedLot, billed };
     });
   }
 

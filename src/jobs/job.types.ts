@@ -34,6 +34,7 @@ export type ProcessingMode = 'synchronous' | 'batch';
 /** Token usage summed over every OpenAI call made for a job or lot. */
 export interface TokenUsage {
   input_tokens?: number;
+  cached_tokens?: number;
   output_tokens?: number;
   reasoning_tokens?: number;
   total_tokens?: number;
@@ -65,6 +66,8 @@ export interface Job {
   name?: string | null;
   /** Optional webhook events the job asked for (issue 13). */
   webhookEvents?: OptionalWebhookEvent[];
+  /** Opted in to `reuse_results` (issue 13). */
+  reuseResults?: boolean;
   stageStartedAt: Date | null;
   stageDeadlineAt: Date | null;
   nextCheckAt: Date;
@@ -92,6 +95,17 @@ export interface LotResult {
   translations: Record<string, string> | null;
   missingImages: string[];
   errorMessage: string | null;
+  /** Set when the result was reused from an earlier lot of the client (issue 13). */
+  reusedFrom?: ReusedFrom | null;
+}
+
+/** Where a reused result came from, and what its OpenAI calls had cost (what reusing it saved). */
+export interface ReusedFrom {
+  job_id: string;
+  lot_id: string;
+  /** The source lot's row (internal: its usage prices the saving). */
+  lot_row_id: string;
+  saved_usd?: number;
 }
 
 /** Columns the pipeline may change on a job it holds (the claim columns are the repository's own). */

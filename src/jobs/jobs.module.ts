@@ -1,3 +1,5 @@
+import { OpenAiWebhooksController } from './controllers/openai-webhooks.controller.js';
+import { DryRunEstimator } from './estimate/dry-run.estimator.js';
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { OpenAiBatchesModule } from '../openai-batches/openai-batches.module.js';
 import { LotProcessingModule } from '../lot-processing/lot-processing.module.js';
@@ -25,7 +27,14 @@ import { UpstreamCanceller } from './upstream-canceller.js';
  */
 @Module({
   imports: [JobDataModule, LotProcessingModule, OpenAiBatchesModule],
-  controllers: [GenerateController, JobPollingController, JobListController, BatchJobsController, JobControlController],
+  controllers: [
+    GenerateController,
+    JobPollingController,
+    JobListController,
+    BatchJobsController,
+    JobControlController,
+    OpenAiWebhooksController,
+  ],
   providers: [
     JobsService,
     JobControlService,
@@ -37,6 +46,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
     ClientRateLimitGuard,
     IdempotencyStore,
     IdempotencyInterceptor,
+    DryRunEstimator,
   ],
   exports: [JobsService],
 })

@@ -68,6 +68,7 @@ export class JobsService {
         currentStage: 'queued',
         metadata: request.metadata ?? {},
         webhookEvents: request.webhookEvents ?? [],
+        ...(request.reuseResults ? { reuseResults: true } : {}),
       },
       request.lots,
     );

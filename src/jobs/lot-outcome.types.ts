@@ -1,5 +1,6 @@
 import type { BudgetRetryRecord, JobStatus, TokenUsage } from './job.types.js';
 import { addUsage } from './token-usage.js';
+import type { UsageLine, UsageMode } from './usage/usage.types.js';
 
 /**
  * What one result means for one lot of a stage. `budgetRetry`: the answer of
@@ -29,6 +30,8 @@ export interface LotResultTarget {
   /** Status of the lots the stage still has to process. */
   lotStatus: JobStatus;
   needsTranslation: boolean;
+  /** Where the results were billed: their usage is recorded once per lot, stage and call (absent: not recorded). */
+  billing?: { mode: UsageMode; batchId?: string };
 }
 
 /** The lot's `error_message` while its budget retry is pending. */
@@ -46,10 +49,12 @@ export interface WriteSummary {
   ignored: number;
   /** Usage of the results that were applied. */
   usage: Required<TokenUsage>;
+  /** Usage newly recorded in `openai_usage` (for the Prometheus counters, once the transaction committed). */
+  billed: UsageLine[];
 }
 
 export function emptySummary(): WriteSummary {
-  return { updated: 0, succeeded: 0, failed: 0, retried: 0, ignored: 0, usage: addUsage() };
+  return { updated: 0, succeeded: 0, failed: 0, retried: 0, ignored: 0, usage: addUsage(), billed: [] };
 }
 
 export function mergeSummaries(into: WriteSummary, add: WriteSummary): WriteSummary {
@@ -59,5 +64,6 @@ export function mergeSummaries(into: WriteSummary, add: WriteSummary): WriteSumm
   into.retried += add.retried;
   into.ignored += add.ignored;
   into.usage = addUsage(into.usage, add.usage);
+  into.billed.push(...add.billed);
   return into;
 }

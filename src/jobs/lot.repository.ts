@@ -24,6 +24,7 @@ export interface WaitingLot {
 export interface UncheckedLot {
   id: string;
   images: { url: string }[];
+  additional_info: string | null;
 }
 
 /** The outcome of a lot's image check. */
@@ -33,6 +34,8 @@ export interface ImageCheckResult {
   missing: string[];
   processed: number;
   error: string | null;
+  /** What the lot's result depends on, hashed (null: no usable image). */
+  contentKey?: string | null;
 }
 
 /** A lot that named a webhook, with the JSON-escaped sizes of its texts (the webhook planner measures payloads from it). */
@@ -95,7 +98,7 @@ export class LotRepository {
   unchecked(jobId: string, limit: number): Promise<UncheckedLot[]> {
     return query<UncheckedLot>(
       this.dataSource,
-      `SELECT id, images FROM batch_lots WHERE batch_job_id = $1 AND status = 'pending' ORDER BY position LIMIT $2`,
+      `SELECT id, images, additional_info FROM batch_lots WHERE batch_job_id = $1 AND status = 'pending' ORDER BY position LIMIT $2`,
       [jobId, limit],
     );
   }
@@ -106,10 +109,55 @@ export class LotRepository {
       this.dataSource,
       `UPDATE batch_lots l
           SET status = v.status, missing_images = v.missing, processed_images = v.processed, error_message = v.error,
-              processed_at = CASE WHEN v.status = 'failed' THEN now() ELSE NULL END, updated_at = now()
-         FROM jsonb_to_recordset($2::jsonb) AS v(id uuid, status text, missing jsonb, processed int, error text)
+              processed_at = CASE WHEN v.status = 'failed' THEN now() ELSE NULL END, content_key = v."contentKey", updated_at = now()
+         FROM jsonb_to_recordset($2::jsonb) AS v(id uuid, status text, missing jsonb, processed int, error text, "contentKey" text)
         WHERE l.id = v.id AND l.batch_job_id = $1 AND l.status = 'pending'`,
       [jobId, JSON.stringify(results)],
+    );
+  }
+
+  /**
+   * `reuse_results`: the job's lots waiting in `status` whose content key
+   * matches a lot of the same client completed within `withinMs` take that
+   * lot's result (chains point to the original). Returns the reused lots with
+   * their source row, so the caller can price the saving.
+   */
+  async reuseCompleted(
+    jobId: string,
+    clientId: string,
+    status: JobStatus,
+    withinMs: number,
+  ): Promise<{ id: string; source_row_id: string }[]> {
+    return query(
+      this.dataSource,
+      `WITH src AS (
+         SELECT DISTINCT ON (s.content_key) s.content_key, s.vision_result, s.translations,
+                COALESCE(s.reused_from, jsonb_build_object('job_id', s.batch_job_id, 'lot_id', s.lot_id, 'lot_row_id', s.id)) AS origin
+           FROM batch_lots s JOIN batch_jobs sj ON sj.id = s.batch_job_id
+          WHERE sj.client_id = $2 AND s.batch_job_id <> $1 AND s.status = 'completed'
+            AND s.processed_at > now() - make_interval(secs => $4::double precision / 1000)
+            AND s.content_key IN (SELECT content_key FROM batch_lots WHERE batch_job_id = $1 AND status = $3 AND content_key IS NOT NULL)
+          ORDER BY s.content_key, s.processed_at DESC
+       )
+       UPDATE batch_lots l
+          SET status = 'completed', vision_result = src.vision_result, translations = src.translations, error_message = NULL,
+              processed_at = now(), reused_from = src.origin, updated_at = now()
+         FROM src
+        WHERE l.batch_job_id = $1 AND l.status = $3 AND l.content_key = src.content_key
+      RETURNING l.id, src.origin->>'lot_row_id' AS source_row_id`,
+      [jobId, clientId, status, withinMs],
+    );
+  }
+
+  /** Records what each reused lot saved (USD), by lot row id. */
+  async recordSavings(jobId: string, savings: { id: string; saved_usd: number }[]): Promise<void> {
+    if (savings.length === 0) return;
+    await execute(
+      this.dataSource,
+      `UPDATE batch_lots l SET reused_from = l.reused_from || jsonb_build_object('saved_usd', v.saved_usd)
+         FROM jsonb_to_recordset($2::jsonb) AS v(id uuid, saved_usd double precision)
+        WHERE l.id = v.id AND l.batch_job_id = $1`,
+      [jobId, JSON.stringify(savings)],
     );
   }
 

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { JobRepository } from './job.repository.js';
 import type { Job, LotResult } from './job.types.js';
-import { lotResultView, resultsHeaderView } from './job-views.js';
+import { lotResultView, resultsHeaderView, type JobSpend } from './job-views.js';
 
 /** Lots per database page; with prefetch at most two pages (a few MB) are in memory at once. */
 export const RESULTS_PAGE_SIZE = 1_000;
@@ -38,8 +38,14 @@ function writerFor(res: Response): (chunk: string) => Promise<boolean> {
  * destroys the socket: the client sees a truncated download, never a
  * well-formed but incomplete document.
  */
-export async function streamResults(res: Response, job: Job, store: JobRepository, pageSize = RESULTS_PAGE_SIZE): Promise<void> {
-  const header = JSON.stringify(resultsHeaderView(job, await store.imagesProcessed(job.id)));
+export async function streamResults(
+  res: Response,
+  job: Job,
+  store: JobRepository,
+  pageSize = RESULTS_PAGE_SIZE,
+  spend?: JobSpend,
+): Promise<void> {
+  const header = JSON.stringify(resultsHeaderView(job, await store.imagesProcessed(job.id), spend));
   const opening = `${header.slice(0, -1)},"results":{"version":${JSON.stringify(job.version)},"lots":[`;
   res.status(200);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

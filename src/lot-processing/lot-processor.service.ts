@@ -39,6 +39,8 @@ export type DirectLotResult = (
 ) & {
   /** Answers cut at max_output_tokens and retried with a larger budget (stored on the lot). */
   budgetRetries: BudgetRetry[];
+  /** What each stage's direct call billed (recorded per stage in `openai_usage`). */
+  stageUsage: { stage: 'vision' | 'translation'; usage: Usage }[];
 };
 
 /**
@@ -60,13 +62,19 @@ export class LotProcessorService {
       signal,
     );
     const images = ImageCheckService.split(lot.images, probes);
-    const base = { missingImages: images.missing, processedImages: images.usable.length, budgetRetries: [] as BudgetRetry[] };
+    const base = {
+      missingImages: images.missing,
+      processedImages: images.usable.length,
+      budgetRetries: [] as BudgetRetry[],
+      stageUsage: [] as DirectLotResult['stageUsage'],
+    };
     if (images.usable.length === 0) {
       return { ok: false, error: ImageCheckService.noUsableImageError(images), upstreamFailure: false, ...base, usage: addUsage() };
     }
 
     const vision = await this.vision.describe(lot, images.usable, { signal });
     if (vision.budgetRetry) base.budgetRetries.push(vision.budgetRetry);
+    base.stageUsage.push({ stage: 'vision', usage: vision.usage });
     if (!vision.ok) {
       return { ok: false, error: visionError(vision), upstreamFailure: isRetryableFailure(vision), ...base, usage: addUsage(vision.usage) };
     }
@@ -75,6 +83,7 @@ export class LotProcessorService {
     if (targets.length === 0) return { ok: true, visionResult: vision.text, translations: {}, ...base, usage: addUsage(vision.usage) };
     const translation = await this.translation.translate(vision.text, targets, { signal });
     if (translation.budgetRetry) base.budgetRetries.push(translation.budgetRetry);
+    base.stageUsage.push({ stage: 'translation', usage: translation.usage });
     const usage = addUsage(vision.usage, translation.usage);
     if (!translation.ok) return { ok: false, error: translation.error, upstreamFailure: translation.retryable, ...base, usage };
     return { ok: true, visionResult: vision.text, translations: translation.translations, ...base, usage };

@@ -60,6 +60,10 @@ export class OpenAiBatch {
   @Column({ name: 'reconciled_at', type: 'timestamptz', nullable: true })
   reconciledAt: Date | null;
 
+  /** When its input, output and error files were deleted at OpenAI (OPENAI_DELETE_FILES). */
+  @Column({ name: 'files_deleted_at', type: 'timestamptz', nullable: true })
+  filesDeletedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -160,6 +160,35 @@ export class OpenAiBatchRepository {
     return this.batches.find({ where: { batchJobId: jobId } });
   }
 
+  /**
+   * The job's batches whose files may go (issue 13): ingested, or settled at
+   * OpenAI, and not yet cleaned. A batch still running keeps its input file.
+   */
+  withFilesToDelete(
+    jobId: string,
+  ): Promise<{ id: string; input_file_id: string | null; output_file_id: string | null; error_file_id: string | null }[]> {
+    return query(
+      this.dataSource,
+      `SELECT id, input_file_id, output_file_id, error_file_id FROM openai_batches
+        WHERE batch_job_id = $1 AND files_deleted_at IS NULL AND (ingested_at IS NOT NULL OR status = ANY($2))`,
+      [jobId, [...TERMINAL_BATCH_STATUSES]],
+    );
+  }
+
+  /** The job of an OpenAI batch id (null: not one of ours). */
+  async jobOfOpenAiBatch(openaiBatchId: string): Promise<string | null> {
+    const row = await queryOne<{ batch_job_id: string }>(
+      this.dataSource,
+      `SELECT batch_job_id FROM openai_batches WHERE openai_batch_id = $1`,
+      [openaiBatchId],
+    );
+    return row?.batch_job_id ?? null;
+  }
+
+  async markFilesDeleted(id: string): Promise<void> {
+    await execute(this.dataSource, `UPDATE openai_batches SET files_deleted_at = now(), updated_at = now() WHERE id = $1`, [id]);
+  }
+
   /** Every batch still open at OpenAI as far as we know (not settled, abandoned or ingested). */
   unsettled(): Promise<OpenAiBatch[]> {
     return this.batches.find({

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
 import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { OpenAiBatchRepository } from './openai-batch.repository.js';
@@ -17,6 +18,7 @@ export class OpenAiBatchesService {
   constructor(
     private readonly batches: OpenAiBatchRepository,
     private readonly gateway: OpenAiGateway,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -95,6 +97,43 @@ export class OpenAiBatchesService {
       }
     }
     return { batches: batches.length, filesDeleted, failures };
+  }
+
+  /**
+   * Deletes at OpenAI the input, output and error files of the job's batches
+   * that are ingested or settled (OPENAI_DELETE_FILES, on by default). Best
+   * effort and resumable: a batch is marked once all its files are gone; a
+   * failure is logged and the next call (next ingestion, job end) tries again.
+   */
+  async deleteFiles(jobId: string): Promise<number> {
+    if (!this.config.openai.deleteFiles) return 0;
+    let deleted = 0;
+    for (const batch of await this.batches.withFilesToDelete(jobId)) {
+      const files = [batch.input_file_id, batch.output_file_id, batch.error_file_id].filter((id): id is string => id !== null);
+      try {
+        for (const fileId of files) await this.gateway.deleteFile(fileId);
+        await this.batches.markFilesDeleted(batch.id);
+        deleted += files.length;
+      } catch (error) {
+        this.logger.warn({ message: `could not delete the files of batch row ${batch.id} at OpenAI: ${errorText(error)}`, job_id: jobId });
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * An OpenAI webhook, verified (null: bad signature), with the job of the
+   * batch it is about (null when it is not a batch event or not our batch).
+   */
+  async readWebhook(
+    payload: string,
+    headers: Record<string, string | string[] | undefined>,
+    secret: string,
+  ): Promise<{ type: string; openaiBatchId: string | null; jobId: string | null } | null> {
+    const event = await this.gateway.unwrapWebhook(payload, headers, secret);
+    if (!event) return null;
+    const openaiBatchId = event.type.startsWith('batch.') ? event.objectId : null;
+    return { type: event.type, openaiBatchId, jobId: openaiBatchId ? await this.batches.jobOfOpenAiBatch(openaiBatchId) : null };
   }
 
   /** Batches not yet ingested, by stage (metrics). */

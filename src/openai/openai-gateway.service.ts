@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, InvalidWebhookSignatureError } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import type { Response } from 'openai/resources/responses/responses';
 import { Registry } from 'prom-client';
@@ -185,7 +185,10 @@ export class OpenAiGateway {
     );
   }
 
-  /** Deletes a file at OpenAI (a batch's input, output or error file); a file already gone is not an error. */
+  /**
+   * Deletes a file at OpenAI (a batch's input, output or error file, once ingested or when its job is deleted:
+   * customer data should not outlive its use there). A file that is already gone (404) counts as deleted.
+   */
   async deleteFile(fileId: string): Promise<void> {
     try {
       await this.call('files.delete', this.batchAttempts, () => this.client.files.delete(fileId), undefined, false, {
@@ -212,6 +215,29 @@ export class OpenAiGateway {
       }
       if (!page.has_more || page.data.length === 0) return;
       after = page.data[page.data.length - 1].id;
+    }
+  }
+
+  /**
+   * Verifies and reads one of OpenAI's webhooks (Standard Webhooks signature,
+   * checked by the SDK's `webhooks.unwrap` with `secret`). Null when the
+   * signature or timestamp does not verify.
+   */
+  async unwrapWebhook(
+    payload: string,
+    headers: Record<string, string | string[] | undefined>,
+    secret: string,
+  ): Promise<{ id: string; type: string; objectId: string | null } | null> {
+    const flat: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers))
+      if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    try {
+      const event = await this.client.webhooks.unwrap(payload, flat, secret);
+      const data = event.data as { id?: unknown } | undefined;
+      return { id: event.id, type: event.type, objectId: typeof data?.id === 'string' ? data.id : null };
+    } catch (error) {
+      if (error instanceof InvalidWebhookSignatureError) return null;
+      throw error;
     }
   }
 

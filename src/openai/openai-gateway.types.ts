@@ -24,6 +24,8 @@ export interface GatewayRequest {
 /** What a call billed, every counter present (missing ones in the answer count as 0). */
 export interface Usage {
   input_tokens: number;
+  /** Of `input_tokens`, those served from the prompt cache (`input_tokens_details.cached_tokens`). */
+  cached_tokens: number;
   output_tokens: number;
   reasoning_tokens: number;
   total_tokens: number;

@@ -4,7 +4,7 @@ import type { ParsedResult, ResultErrorKind, Usage } from './openai-gateway.type
 export type FullUsage = Usage;
 
 export function zeroUsage(): FullUsage {
-  return { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 };
+  return { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 };
 }
 
 /** Reads `usage` of a Responses body; missing counters are 0 (a failed body still bills what it used). */
@@ -15,6 +15,7 @@ export function usageOf(body: unknown): FullUsage {
   const output = count(usage.output_tokens);
   return {
     input_tokens: input,
+    cached_tokens: Math.min(input, count(asRecord(usage.input_tokens_details)?.cached_tokens)),
     output_tokens: output,
     reasoning_tokens: count(asRecord(usage.output_tokens_details)?.reasoning_tokens),
     total_tokens: typeof usage.total_tokens === 'number' ? count(usage.total_tokens) : input + output,

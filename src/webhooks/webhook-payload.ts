@@ -1,6 +1,7 @@
 import type { Job, LotResult } from '../jobs/job.types.js';
 import { JobStatus, shownStatus } from '../jobs/job.types.js';
 import { humanDuration, lotResultView, type LotResultView } from '../jobs/job-views.js';
+import type { CostView } from '../jobs/usage/usage-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
 
 /** The body of one webhook POST (reference 002 "Формат webhook payload", plus parts and failure details). */
@@ -14,6 +15,8 @@ export interface WebhookPayload {
     processed_lots: number;
     failed_lots: number;
     total_processing_time: string;
+    /** What the job's OpenAI usage cost (issue 13). */
+    cost?: CostView;
   };
   lots: LotResultView[];
   /** Only for `batch_job_failed` and `batch_job_cancelled`. */
@@ -54,7 +57,14 @@ export function jobRound(job: Job): string {
  * insertion order), so the planner can measure an envelope without lots and
  * add the lots' sizes exactly.
  */
-export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[], part: number, parts: number): WebhookPayload {
+export function buildPayload(
+  job: Job,
+  event: WebhookEvent,
+  lots: LotResultView[],
+  part: number,
+  parts: number,
+  cost?: CostView,
+): WebhookPayload {
   const end = finishedAt(job);
   return {
     event,
@@ -66,6 +76,7 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
       processed_lots: job.processedLots,
       failed_lots: job.failedLots,
       total_processing_time: humanDuration(job.startedAt ?? job.createdAt, end ?? job.updatedAt),
+      ...(cost ? { cost } : {}),
     },
     lots,
     ...(event === 'batch_job_failed' || event === 'batch_job_cancelled' ? { error_message: job.errorMessage } : {}),
@@ -76,7 +87,7 @@ export function buildPayload(job: Job, event: WebhookEvent, lots: LotResultView[
 }
 
 /** The body bytes sent for one part: lots in request order, each as clients see it in results. */
-export function serializePayload(job: Job, event: WebhookEvent, lots: LotResult[], part: number, parts: number): Buffer {
+export function serializePayload(job: Job, event: WebhookEvent, lots: LotResult[], part: number, parts: number, cost?: CostView): Buffer {
   const views = lots.map((lot) => lotResultView(lot, job.languages));
-  return Buffer.from(JSON.stringify(buildPayload(job, event, views, part, parts)), 'utf8');
+  return Buffer.from(JSON.stringify(buildPayload(job, event, views, part, parts, cost)), 'utf8');
 }

@@ -2,6 +2,7 @@ import type { WebhookLotSize } from '../jobs/job-pipeline.service.js';
 import type { Job, LotResult } from '../jobs/job.types.js';
 import { lotResultView } from '../jobs/job-views.js';
 import type { WebhookEvent } from './webhook-delivery.entity.js';
+import type { CostView } from '../jobs/usage/usage-views.js';
 import { buildPayload } from './webhook-payload.js';
 
 /** A lot that named a webhook URL, with the exact size of its JSON in the payload. */
@@ -25,9 +26,9 @@ export interface PlannedPart {
 /** Widest `part`/`parts` values, so an envelope measured with them is an upper bound. */
 const WIDEST_PART_NUMBER = 999_999;
 
-/** Size of a payload with no lots (its `"lots":[]` included). */
-export function envelopeBytes(job: Job, event: WebhookEvent): number {
-  return Buffer.byteLength(JSON.stringify(buildPayload(job, event, [], WIDEST_PART_NUMBER, WIDEST_PART_NUMBER)), 'utf8');
+/** Size of a payload with no lots (its `"lots":[]` included); `cost`: the job's, final once it finished. */
+export function envelopeBytes(job: Job, event: WebhookEvent, cost?: CostView): number {
+  return Buffer.byteLength(JSON.stringify(buildPayload(job, event, [], WIDEST_PART_NUMBER, WIDEST_PART_NUMBER, cost)), 'utf8');
 }
 
 /**

@@ -210,7 +210,7 @@ export class WebhookSenderService implements OnModuleInit {
         ? { from: delivery.lotPositionFrom, to: delivery.lotPositionTo }
         : null;
     const lots = isTransitionEvent(delivery.event) ? [] : await this.jobs.lotsForWebhook(job.id, delivery.webhookUrl, positions);
-    const body = serializePayload(job, delivery.event, lots, delivery.part, delivery.parts);
+    const body = serializePayload(job, delivery.event, lots, delivery.part, delivery.parts, await this.jobs.costOf(job.id));
     if (body.length > this.config.webhooks.maxBodyBytes && lots.length > 1) {
       this.logger.warn(
         `webhook ${delivery.id}: part ${delivery.part}/${delivery.parts} is ${body.length} bytes, over WEBHOOK_MAX_BODY_BYTES (lots changed since planning)`,

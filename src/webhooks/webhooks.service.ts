@@ -59,7 +59,7 @@ export class WebhooksService {
 
     const lots = measureLots(await this.jobs.webhookLotSizes(jobId, tx), job);
     if (lots.length === 0) return 0;
-    const plan = planParts(lots, envelopeBytes(job, event), this.config.webhooks.maxBodyBytes);
+    const plan = planParts(lots, envelopeBytes(job, event, await this.jobs.costOf(jobId, tx)), this.config.webhooks.maxBodyBytes);
     const rows = plan.map((part) => ({
       batchJobId: jobId,
       webhookUrl: part.webhookUrl,

@@ -37,6 +37,10 @@ describe('LotProcessorService.processDirect', () => {
       processedImages: 2,
       usage: expect.objectContaining({ total_tokens: expect.any(Number) }),
       budgetRetries: [],
+      stageUsage: [
+        { stage: 'vision', usage: expect.objectContaining({ input_tokens: expect.any(Number) }) },
+        { stage: 'translation', usage: expect.objectContaining({ input_tokens: expect.any(Number) }) },
+      ],
     });
     expect(h.emu.stats().responsesCreated - before).toBe(2);
   });

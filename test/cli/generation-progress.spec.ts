@@ -18,6 +18,10 @@ function status(
     updated_at: '2026-02-12T10:00:00Z',
     webhook_configured: false,
     error_message: null,
+    name: null,
+    metadata: {},
+    usage: { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, by_stage: [] },
+    cost: { total_usd: 0, currency: 'USD', prices_as_of: '2026-07-02', unpriced_models: [] },
     processing_details: { current_stage: extra.stage ?? 'vision', openai_vision_batch_id: null, openai_translation_batch_id: null },
     progress: {
       total_lots: 2000,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { OutboundHttpError, SsrfBlockedError } from '../../src/common/http/outbound-errors.js';
 import { createSafeDispatcher } from '../../src/common/http/safe-dispatcher.js';
@@ -143,7 +144,12 @@ describe('probeImage', () => {
   const options = { timeoutMs: 500, maxBytes: 100_000 };
 
   test('accepts a 2xx image within the size limit', async () => {
-    expect(await open.probeImage(`${server.url}/image.png`, options)).toEqual({ ok: true, contentType: 'image/png', bytes: PNG.length });
+    expect(await open.probeImage(`${server.url}/image.png`, options)).toEqual({
+      ok: true,
+      contentType: 'image/png',
+      bytes: PNG.length,
+      sha256: createHash('sha256').update(PNG).digest('hex'),
+    });
   });
 
   test.each([

@@ -7,7 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const PUBLIC_PATHS = /^\/(health|metrics)/;
+const PUBLIC_PATHS = /^\/(health|metrics|openai\/webhooks)/;
 
 test('/docs serves Swagger UI with the signing helper', async () => {
   const page = await t.fetch('/docs');

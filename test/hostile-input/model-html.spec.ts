@@ -165,7 +165,7 @@ describe('hostile model HTML end to end', () => {
 
   test('an answer with nothing harmless in it fails the lot instead of storing an empty description', async () => {
     const { readVision } = await import('../../src/vision/vision-answer.parser.js');
-    const usage = { input_tokens: 1, output_tokens: 1, reasoning_tokens: 0, total_tokens: 2 };
+    const usage = { input_tokens: 1, cached_tokens: 0, output_tokens: 1, reasoning_tokens: 0, total_tokens: 2 };
     expect(readVision({ ok: true, text: '<script>alert(1)</script><img src=x onerror=alert(2)>', usage })).toMatchObject({
       ok: false,
       kind: 'empty_text',

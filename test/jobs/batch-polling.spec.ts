@@ -1,6 +1,10 @@
 import { startTestApp, type TestApp } from '../support/app.js';
 import { body, createBatch, finishJob, insertForeignJob, lot, lots } from './jobs-support.js';
 
+/** A job that has made no OpenAI call yet: no usage, no cost (issue 13). */
+const NO_USAGE = { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, by_stage: [] };
+const NO_COST = { total_usd: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] };
+
 /*
  * Batch creation as stored, and every polling route: status, results (202 →
  * 200), streamed download, the authenticated aliases of reference 003, and
@@ -104,6 +108,8 @@ test('batch-status and its alias: the status body of reference 002', async () =>
     webhook_configured: false,
     name: null,
     metadata: {},
+    usage: NO_USAGE,
+    cost: NO_COST,
   };
   for (const path of [`/api/v1/batch-status/${jobId}`, `/api/v1/jobs/${jobId}/status`]) {
     const res = await t.getJob(path, jobId);
@@ -169,6 +175,8 @@ test('results of a completed job: 200 with the body of reference 002; the downlo
       failed_lots: 1,
       total_images_processed: 6,
       total_processing_time: '45 minutes',
+      usage: NO_USAGE,
+      cost: NO_COST,
     },
     error_message: null,
     name: null,

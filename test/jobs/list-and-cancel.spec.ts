@@ -51,6 +51,8 @@ describe('GET /batch-jobs', () => {
       webhook_configured: false,
       name: null,
       metadata: {},
+      // No OpenAI call recorded for it: nothing spent (issue 13).
+      cost: { total_usd: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] },
     });
   });
 

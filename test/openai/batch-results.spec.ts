@@ -52,7 +52,7 @@ describe('readResults', () => {
         error: `Error while downloading ${ctx.images.base}/missing-${lot}.jpg.`,
         statusCode: 400,
         retryable: false,
-        usage: { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 },
+        usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 },
       });
     }
   });

@@ -65,6 +65,7 @@ describe('vision request', () => {
     expect(ctx.images.hits.get('/car-front.png')).toBe(1);
     expect(result.usage).toEqual({
       input_tokens: expect.any(Number),
+      cached_tokens: expect.any(Number),
       output_tokens: expect.any(Number),
       reasoning_tokens: expect.any(Number),
       total_tokens: expect.any(Number),

@@ -68,7 +68,7 @@ describe('respond() retries', () => {
       error: `Error while downloading ${url}.`,
       statusCode: 400,
       retryable: false,
-      usage: { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 },
+      usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 },
     });
     expect(calls() - before).toBe(1);
   });

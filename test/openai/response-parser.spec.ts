@@ -72,7 +72,13 @@ describe('parseResponseBody on real emulator answers', () => {
 });
 
 describe('parseResponseBody on literal bodies', () => {
-  const usage = { input_tokens: 10, output_tokens: 30, output_tokens_details: { reasoning_tokens: 20 }, total_tokens: 40 };
+  const usage = {
+    input_tokens: 10,
+    input_tokens_details: { cached_tokens: 4 },
+    output_tokens: 30,
+    output_tokens_details: { reasoning_tokens: 20 },
+    total_tokens: 40,
+  };
   const text = (t: string) => ({ type: 'output_text', text: t, annotations: [] });
   const message = (...content: unknown[]) => ({ type: 'message', role: 'assistant', status: 'completed', content });
   const reasoning = { type: 'reasoning', summary: [] };
@@ -90,7 +96,7 @@ describe('parseResponseBody on literal bodies', () => {
     expect(result).toEqual({
       ok: true,
       text: '<p>One two</p><p>Three</p>',
-      usage: { input_tokens: 10, output_tokens: 30, reasoning_tokens: 20, total_tokens: 40 },
+      usage: { input_tokens: 10, cached_tokens: 4, output_tokens: 30, reasoning_tokens: 20, total_tokens: 40 },
     });
   });
 
@@ -98,7 +104,7 @@ describe('parseResponseBody on literal bodies', () => {
     expect(parseResponseBody({ status: 'completed', output: [message(text('<p>x</p>'))] })).toEqual({
       ok: true,
       text: '<p>x</p>',
-      usage: { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 },
+      usage: { input_tokens: 0, cached_tokens: 0, output_tokens: 0, reasoning_tokens: 0, total_tokens: 0 },
     });
   });
 

@@ -104,7 +104,13 @@ test('a completed job is delivered once with the 002 payload, both signatures ve
     job_id: jobId,
     status: 'completed',
     completed_at: '2025-08-05T08:15:00.000Z',
-    processing_summary: { total_lots: 2, processed_lots: 1, failed_lots: 1, total_processing_time: '45 minutes' },
+    processing_summary: {
+      total_lots: 2,
+      processed_lots: 1,
+      failed_lots: 1,
+      total_processing_time: '45 minutes',
+      cost: { total_usd: 0, currency: 'USD', prices_as_of: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) as unknown, unpriced_models: [] },
+    },
     lots: [
       {
         lot_id: 'batch-001',

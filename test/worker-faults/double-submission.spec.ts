@@ -35,7 +35,8 @@ async function ledger(emuUrl: string): Promise<LedgerBatch[]> {
   return batches;
 }
 
-const SHORT_LEASE = { WORKER_CLAIM_LEASE: '1', HEARTBEAT_STALE_AFTER: '3', WORKER_POLL_INTERVAL: '0.1' };
+// The ledger reads the batches' input files at the emulator afterwards: keep them (OPENAI_DELETE_FILES=false).
+const SHORT_LEASE = { WORKER_CLAIM_LEASE: '1', HEARTBEAT_STALE_AFTER: '3', WORKER_POLL_INTERVAL: '0.1', OPENAI_DELETE_FILES: 'false' };
 
 describe('an OpenAI call that outlives the claim', () => {
   let h: SharedDatabaseHarness;

@@ -188,7 +188,7 @@ export function buildProgram(): Command {
           throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
         }
         const answer = await client.generate(request, { idempotencyKey: local.idempotencyKey });
-        if (options.json) write(JSON.stringify(answer));
+        if (options.json || 'dry_run' in answer) write(JSON.stringify(answer, null, options.json ? undefined : 2));
         else if ('lots' in answer)
           write(`${answer.job_id} (synchronous: ${answer.lots.map((lot) => `${lot.lot_id} ${lot.status}`).join(', ')})`);
         else write(answer.job_id);

@@ -333,6 +333,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openai/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OpenAI's webhooks: batch.completed / failed / expired / cancelled wake the batch's job
+         * @description Set this URL as a webhook endpoint in the OpenAI project and its signing secret as `OPENAI_WEBHOOK_SECRET`. Verified with the `webhook-id`, `webhook-timestamp` and `webhook-signature` headers (Standard Webhooks); `400` on a bad signature, `404` when no secret is configured. Other event types are acknowledged and ignored.
+         */
+        post: operations["receiveOpenAiWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -380,11 +400,86 @@ export interface components {
             /** @example cancelled */
             status: string;
         };
+        CostDto: {
+            /**
+             * @example USD
+             * @enum {string}
+             */
+            currency: "USD";
+            /**
+             * Format: date
+             * @description The day the price table was read; operators keep it current
+             * @example 2026-07-02
+             */
+            prices_as_of: string;
+            /**
+             * @description USD, from the recorded usage and the configured price table (OPENAI_PRICES)
+             * @example 1.7352
+             */
+            total_usd: number;
+            /**
+             * @description Models used that have no price (their tokens are not in total)
+             * @example []
+             */
+            unpriced_models: string[];
+        };
         DescriptionDto: {
             /** @example <p>Significant front-end collision damage with extensive structural deformation.</p> */
             damages: string;
             /** @example en */
             language: string;
+        };
+        DryRunCostDto: {
+            /**
+             * @example USD
+             * @enum {string}
+             */
+            currency: "USD";
+            /** @example 0.1432 */
+            max: number;
+            /** @example 0.0021 */
+            min: number;
+            /**
+             * Format: date
+             * @example 2026-07-02
+             */
+            prices_as_of: string;
+            /** @example [] */
+            unpriced_models: string[];
+        };
+        DryRunDto: {
+            /**
+             * @example [
+             *       "text: 4 characters per token; images at detail \"auto\": 85–1105 tokens each, all images reachable"
+             *     ]
+             */
+            assumptions: string[];
+            cost: components["schemas"]["DryRunCostDto"];
+            /**
+             * @example true
+             * @enum {boolean}
+             */
+            dry_run: true;
+            input_tokens: components["schemas"]["TokenRangeDto"];
+            /**
+             * @example [
+             *       "en",
+             *       "fr",
+             *       "de"
+             *     ]
+             */
+            languages: string[];
+            output_tokens: components["schemas"]["TokenRangeDto"];
+            /**
+             * @example batch
+             * @enum {string}
+             */
+            processing_mode: "synchronous" | "batch";
+            stages: components["schemas"]["StageEstimateDto"][];
+            /** @example 4 */
+            total_images: number;
+            /** @example 2 */
+            total_lots: number;
         };
         ErrorResponseDto: {
             /**
@@ -409,6 +504,11 @@ export interface components {
         };
         GenerateDescriptionsDto: {
             /**
+             * @description Default false. Estimate only: validated and authenticated as usual, then `200` with the requests, tokens and cost range the request would cause. Nothing is stored, nothing is sent to OpenAI; counted against the polling rate limit, not the sync or batch one.
+             * @example false
+             */
+            dry_run?: boolean;
+            /**
              * @description ISO 639-1 codes (plus common regional forms such as pt-BR, zh-CN); matched case-insensitively, duplicates ignored
              * @default [
              *       "en"
@@ -432,6 +532,11 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /**
+             * @description Default false. Reuse instead of re-billing: a lot whose images (by content), additional_info, languages and models match a lot of yours completed within RESULT_REUSE_DAYS gets that result without an OpenAI call, marked `reused_from`.
+             * @example false
+             */
+            reuse_results?: boolean;
             /**
              * @description The HMAC signature, when not sent in the X-Signature header (reference 002)
              * @example sha256=5d41402abc4b2a76b9719d911017c592...
@@ -531,6 +636,7 @@ export interface components {
             pagination: components["schemas"]["PaginationDto"];
         };
         JobListItemDto: {
+            cost: components["schemas"]["CostDto"];
             /**
              * Format: date-time
              * @example 2025-08-05T07:30:00.000Z
@@ -618,6 +724,8 @@ export interface components {
         /** @enum {string} */
         JobStatus: "pending" | "processing" | "translating" | "completed" | "failed" | "cancelled" | "paused";
         JobStatusDto: {
+            /** @description What those tokens cost at the configured prices */
+            cost: components["schemas"]["CostDto"];
             /**
              * Format: date-time
              * @example 2025-08-05T07:30:00.000Z
@@ -667,6 +775,8 @@ export interface components {
              * @example 2025-08-05T07:45:00.000Z
              */
             updated_at: string;
+            /** @description OpenAI tokens so far, by stage and mode */
+            usage: components["schemas"]["UsageDto"];
             /** @example true */
             webhook_configured: boolean;
         };
@@ -723,6 +833,8 @@ export interface components {
              * @example 3
              */
             processed_images: number;
+            /** @description Only on a lot whose result was reused (`reuse_results`): the earlier lot it came from, no OpenAI call made */
+            reused_from?: components["schemas"]["ReusedFromDto"];
             /**
              * @example completed
              * @enum {string}
@@ -763,6 +875,17 @@ export interface components {
             /** @example processing */
             status: string;
         };
+        OpenAiWebhookAckDto: {
+            /**
+             * @description A job of this service was waiting for that batch and is now due
+             * @example true
+             */
+            job_woken: boolean;
+            /** @example true */
+            received: boolean;
+            /** @example batch.completed */
+            type: string;
+        };
         PaginationDto: {
             /** @example false */
             has_more: boolean;
@@ -785,6 +908,7 @@ export interface components {
             openai_vision_batch_id: string | null;
         };
         ProcessingSummaryDto: {
+            cost: components["schemas"]["CostDto"];
             /** @example 0 */
             failed_lots: number;
             /** @example 2 */
@@ -795,6 +919,7 @@ export interface components {
             total_lots: number;
             /** @example 45 minutes */
             total_processing_time: string;
+            usage: components["schemas"]["UsageDto"];
         };
         ProgressDto: {
             /**
@@ -838,6 +963,8 @@ export interface components {
             version: string;
         };
         RetriedJobDto: {
+            /** @description What those tokens cost at the configured prices */
+            cost: components["schemas"]["CostDto"];
             /**
              * Format: date-time
              * @example 2025-08-05T07:30:00.000Z
@@ -892,6 +1019,8 @@ export interface components {
              * @example 2025-08-05T07:45:00.000Z
              */
             updated_at: string;
+            /** @description OpenAI tokens so far, by stage and mode */
+            usage: components["schemas"]["UsageDto"];
             /** @example true */
             webhook_configured: boolean;
         };
@@ -904,6 +1033,47 @@ export interface components {
              *     ]
              */
             lot_ids?: string[];
+        };
+        ReusedFromDto: {
+            /** @example 550e8400-e29b-41d4-a716-446655440000 */
+            job_id: string;
+            /** @example lot-12345 */
+            lot_id: string;
+            /**
+             * @description USD: what the earlier lot’s OpenAI calls cost, at the current prices
+             * @example 0.00412
+             */
+            saved_usd: number;
+        };
+        StageEstimateDto: {
+            /**
+             * @description OpenAI batches (0 for a synchronous lot)
+             * @example 1
+             */
+            batches: number;
+            /** @description 0–0 when the model has no price (then `priced` is false) */
+            cost_usd: components["schemas"]["UsdRangeDto"];
+            input_tokens: components["schemas"]["TokenRangeDto"];
+            /**
+             * @example batch
+             * @enum {string}
+             */
+            mode: "batch" | "direct";
+            /** @example o4-mini */
+            model: string;
+            output_tokens: components["schemas"]["TokenRangeDto"];
+            /** @example true */
+            priced: boolean;
+            /**
+             * @description Batch lines, or direct calls for one lot
+             * @example 2
+             */
+            requests: number;
+            /**
+             * @example vision
+             * @enum {string}
+             */
+            stage: "vision" | "translation";
         };
         SyncResultDto: {
             /**
@@ -924,6 +1094,12 @@ export interface components {
             /** @example 1.0.0 */
             version: string;
         };
+        TokenRangeDto: {
+            /** @example 55000 */
+            max: number;
+            /** @example 3400 */
+            min: number;
+        };
         UpdateJobDto: {
             /**
              * @description Merged into the job's metadata; a null value removes that key. At most 16 keys after the merge.
@@ -941,6 +1117,63 @@ export interface components {
              * @example Night run, Copart
              */
             name?: string | null;
+        };
+        UsageDto: {
+            /** @description By stage, mode and model; each billed OpenAI response counted once */
+            by_stage: components["schemas"]["UsageEntryDto"][];
+            /** @example 1152000 */
+            cached_input_tokens: number;
+            /** @example 2900000 */
+            input_tokens: number;
+            /** @example 620000 */
+            output_tokens: number;
+            /** @example 256000 */
+            reasoning_tokens: number;
+        };
+        UsageEntryDto: {
+            /** @example 1152000 */
+            cached_input_tokens: number;
+            /**
+             * @description USD; null when the model has no price in the table
+             * @example 1.5061
+             */
+            cost_usd: number | null;
+            /**
+             * @description Input tokens, cached ones included
+             * @example 2415000
+             */
+            input_tokens: number;
+            /**
+             * @description Batch API (50 % price) or direct Responses calls
+             * @example batch
+             * @enum {string}
+             */
+            mode: "batch" | "direct";
+            /** @example o4-mini */
+            model: string;
+            /**
+             * @description Output tokens, reasoning ones included
+             * @example 410000
+             */
+            output_tokens: number;
+            /** @example 256000 */
+            reasoning_tokens: number;
+            /**
+             * @description OpenAI responses counted (batch lines, direct calls)
+             * @example 1000
+             */
+            requests: number;
+            /**
+             * @example vision
+             * @enum {string}
+             */
+            stage: "vision" | "translation";
+        };
+        UsdRangeDto: {
+            /** @example 0.12 */
+            max: number;
+            /** @example 0.00187 */
+            min: number;
         };
         WebhookAttemptDto: {
             /**
@@ -2073,13 +2306,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Synchronous result (one lot) */
+            /** @description Synchronous result (one lot), or the estimate of a `"dry_run": true` request */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SyncResultDto"];
+                    "application/json": components["schemas"]["SyncResultDto"] | components["schemas"]["DryRunDto"];
                 };
             };
             /** @description Batch job accepted (2 or more lots) */
@@ -2448,6 +2681,49 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["HealthUnavailableDto"];
+                };
+            };
+        };
+    };
+    receiveOpenAiWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiWebhookAckDto"];
+                };
+            };
+            /** @description Malformed JSON or missing/ill-typed fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such job for this client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
         };

@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { createHash } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { classifyHost } from './address-policy.js';
 import { findSsrfError, OutboundHttpError, SsrfBlockedError } from './outbound-errors.js';
@@ -230,7 +231,8 @@ async function exchange(url: URL, method: string, options: SafeRequestOptions, t
   }
 }
 
-export type ImageProbe = { ok: true; contentType: string; bytes: number } | { ok: false; reason: string };
+/** `sha256`: hex digest of the image's bytes (what `reuse_results` matches lots by). */
+export type ImageProbe = { ok: true; contentType: string; bytes: number; sha256: string } | { ok: false; reason: string };
 
 export interface ProbeImageOptions {
   timeoutMs: number;
@@ -265,5 +267,5 @@ export async function probeImage(raw: string, options: ProbeImageOptions, target
   }
   if (response.truncated) return { ok: false, reason: `image is larger than ${options.maxBytes} bytes` };
   if (response.body.length === 0) return { ok: false, reason: 'empty image body' };
-  return { ok: true, contentType, bytes: response.body.length };
+  return { ok: true, contentType, bytes: response.body.length, sha256: createHash('sha256').update(response.body).digest('hex') };
 }

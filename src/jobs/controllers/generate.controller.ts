@@ -1,10 +1,21 @@
 import { Body, Controller, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { GenerateDescriptionsDto } from '../dto/generate-descriptions.dto.js';
 import { AcceptedJobDto, SyncResultDto } from '../dto/job-responses.dto.js';
+import { DryRunDto } from '../dto/dry-run.dto.js';
+import { DryRunEstimator } from '../estimate/dry-run.estimator.js';
 import { acceptedView } from '../job-views.js';
 import { Idempotent } from '../idempotency/idempotent.decorator.js';
 import { JobsService } from '../jobs.service.js';
@@ -51,6 +62,7 @@ export class GenerateController {
   constructor(
     private readonly jobs: JobsService,
     private readonly sync: SyncGenerationService,
+    private readonly estimator: DryRunEstimator,
   ) {}
 
   @Post('generate-descriptions')
@@ -71,9 +83,17 @@ export class GenerateController {
     examples: {
       synchronous: { summary: 'One lot (synchronous), with the sample photos', value: SYNC_EXAMPLE },
       batch: { summary: 'Two lots (batch job), with the sample photos; add "webhook" to a lot to be notified', value: BATCH_EXAMPLE },
+      dry_run: {
+        summary: 'The same two lots, estimated only: requests, tokens and cost; nothing stored or sent',
+        value: { ...BATCH_EXAMPLE, dry_run: true },
+      },
     },
   })
-  @ApiOkResponse({ type: SyncResultDto, description: 'Synchronous result (one lot)' })
+  @ApiExtraModels(SyncResultDto, DryRunDto)
+  @ApiOkResponse({
+    description: 'Synchronous result (one lot), or the estimate of a `"dry_run": true` request',
+    schema: { oneOf: [{ $ref: getSchemaPath(SyncResultDto) }, { $ref: getSchemaPath(DryRunDto) }] },
+  })
   @ApiCreatedResponse({ type: AcceptedJobDto, description: 'Batch job accepted (2 or more lots)' })
   @ApiErrors(
     ERROR_EXAMPLES.invalidJson,
@@ -100,6 +120,10 @@ export class GenerateController {
     @Body(GenerationRequestPipe) request: GenerationRequest,
     @Res({ passthrough: true }) res: Response,
   ) {
+    if (request.dryRun) {
+      res.status(200);
+      return this.estimator.estimate(request);
+    }
     if (request.lots.length === 1) {
       const clientGone = new AbortController();
       res.once('close', () => {

@@ -5,7 +5,7 @@ import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { JobResultsDto, JobStatusDto, NotCompletedDto } from '../dto/job-responses.dto.js';
 import { ACTIVE_JOB_STATUSES } from '../job.types.js';
-import { notCompletedView, statusView } from '../job-views.js';
+import { notCompletedView } from '../job-views.js';
 import { JobQueriesService } from '../job-queries.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
@@ -38,7 +38,7 @@ export class JobPollingController {
   @ApiOkResponse({ type: JobStatusDto })
   @ApiErrors(...POLLING_ERRORS)
   async status(@ClientId() clientId: string, @Param('job_id') jobId: string) {
-    return statusView(await this.jobs.getJob(clientId, jobId));
+    return this.jobs.status(clientId, jobId);
   }
 
   @Get(['batch-results/:job_id', 'jobs/:job_id'])

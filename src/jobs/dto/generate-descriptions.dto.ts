@@ -79,6 +79,22 @@ export class GenerateDescriptionsDto {
   })
   languages?: string[];
 
+  @ApiPropertyOptional({
+    example: false,
+    description:
+      'Default false. Estimate only: validated and authenticated as usual, then `200` with the requests, tokens and cost range the request would cause. ' +
+      'Nothing is stored, nothing is sent to OpenAI; counted against the polling rate limit, not the sync or batch one.',
+  })
+  dry_run?: boolean;
+
+  @ApiPropertyOptional({
+    example: false,
+    description:
+      'Default false. Reuse instead of re-billing: a lot whose images (by content), additional_info, languages and models match a lot of yours completed ' +
+      'within RESULT_REUSE_DAYS gets that result without an OpenAI call, marked `reused_from`.',
+  })
+  reuse_results?: boolean;
+
   @ApiProperty({
     type: [LotDto],
     minItems: 1,

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { JobStatus } from '../job.types.js';
+import { CostDto, UsageDto } from './usage-cost.dto.js';
 
 /* Response bodies of the jobs API for the OpenAPI document; shapes from reference 002 (built in job-views.ts). */
 
@@ -31,6 +32,12 @@ export class DescriptionDto {
   @ApiProperty({ example: '<p>Significant front-end collision damage with extensive structural deformation.</p>' }) damages: string;
 }
 
+export class ReusedFromDto {
+  @ApiProperty({ example: JOB_ID }) job_id: string;
+  @ApiProperty({ example: 'lot-12345' }) lot_id: string;
+  @ApiProperty({ example: 0.00412, description: 'USD: what the earlier lot’s OpenAI calls cost, at the current prices' }) saved_usd: number;
+}
+
 export class LotResultDto {
   @ApiProperty({ example: 'sync-12345' }) lot_id: string;
   @ApiProperty({ enum: JobStatus, example: 'completed' }) status: string;
@@ -42,6 +49,11 @@ export class LotResultDto {
   missing_images: string[];
   @ApiProperty({ example: null, type: String, nullable: true, description: 'Why the lot failed (refusal, no usable image, ...)' }) error:
     string | null;
+  @ApiPropertyOptional({
+    type: ReusedFromDto,
+    description: 'Only on a lot whose result was reused (`reuse_results`): the earlier lot it came from, no OpenAI call made',
+  })
+  reused_from?: ReusedFromDto;
 }
 
 export class SyncResultDto {
@@ -91,6 +103,8 @@ export class JobStatusDto extends LabelsDto {
   @ApiProperty({ type: ProcessingDetailsDto }) processing_details: ProcessingDetailsDto;
   @ApiProperty({ example: null, type: String, nullable: true }) error_message: string | null;
   @ApiProperty({ example: true }) webhook_configured: boolean;
+  @ApiProperty({ type: UsageDto, description: 'OpenAI tokens so far, by stage and mode' }) usage: UsageDto;
+  @ApiProperty({ type: CostDto, description: 'What those tokens cost at the configured prices' }) cost: CostDto;
 }
 
 export class ProcessingSummaryDto {
@@ -99,6 +113,8 @@ export class ProcessingSummaryDto {
   @ApiProperty({ example: 0, type: 'integer', minimum: 0 }) failed_lots: number;
   @ApiProperty({ example: 5, type: 'integer', minimum: 0 }) total_images_processed: number;
   @ApiProperty({ example: '45 minutes' }) total_processing_time: string;
+  @ApiProperty({ type: UsageDto }) usage: UsageDto;
+  @ApiProperty({ type: CostDto }) cost: CostDto;
 }
 
 export class ResultsBodyDto {
@@ -142,6 +158,7 @@ export class JobListItemDto extends LabelsDto {
   @ApiProperty({ example: ['en', 'fr'] }) languages: string[];
   @ApiProperty({ type: ListProgressDto }) progress: ListProgressDto;
   @ApiProperty({ example: true }) webhook_configured: boolean;
+  @ApiProperty({ type: CostDto }) cost: CostDto;
 }
 
 export class PaginationDto {

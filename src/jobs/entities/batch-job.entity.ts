@@ -59,6 +59,9 @@ export class BatchJob implements Job {
 
   @Column({ name: 'webhook_events', type: 'jsonb', default: [] })
   webhookEvents: OptionalWebhookEvent[];
+  /** `reuse_results` of the request: lots matching a completed lot of the client take its result (issue 13). */
+  @Column({ name: 'reuse_results', type: 'boolean', default: false })
+  reuseResults: boolean;
 
   @Column({ name: 'stage_started_at', type: 'timestamptz', nullable: true })
   stageStartedAt: Date | null;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { JobStatus, type BudgetRetryRecord, type LotResult, type TokenUsage } from '../job.types.js';
+import { JobStatus, type BudgetRetryRecord, type LotResult, type ReusedFrom, type TokenUsage } from '../job.types.js';
 
 /** One vehicle of a job. Its row id is the `custom_id` of its OpenAI batch requests. */
 @Entity('batch_lots')
@@ -56,6 +56,13 @@ export class BatchLot implements LotResult {
   /** Times the lot was processed: 1, plus one per retry of the failed lot (issue 13). */
   @Column({ type: 'int', default: 1 })
   attempts: number;
+  /** Hash of what its result depends on (image bytes, notes, languages, models), set by the image check. */
+  @Column({ name: 'content_key', type: 'text', nullable: true })
+  contentKey: string | null;
+
+  /** The completed lot whose result it took instead of calling OpenAI (`reuse_results`), and the cost saved. */
+  @Column({ name: 'reused_from', type: 'jsonb', nullable: true })
+  reusedFrom: ReusedFrom | null;
 
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;

@@ -19,6 +19,8 @@ export const PollingRateLimit = () => SetMetadata(RATE_KIND, 'polling' satisfies
 
 function scopeOf(kind: RouteKind, request: AuthenticatedRequest): RateScope {
   if (kind === 'polling') return 'polling';
+  // A dry run stores and spends nothing: it is a read, like polling (issue 13).
+  if ((request.body as { dry_run?: unknown } | undefined)?.dry_run === true) return 'polling';
   const lots = (request.body as { lots?: unknown } | undefined)?.lots;
   // Malformed bodies count as batch, so junk cannot bypass the tighter budget.
   return Array.isArray(lots) && lots.length === 1 ? 'sync' : 'batch';

@@ -1,3 +1,4 @@
+import { UsageMetrics } from '../usage/usage-metrics.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { LotProcessorService, type DirectLotResult } from '../../lot-processing/lot-processor.service.js';
@@ -46,6 +47,7 @@ export class SyncGenerationService {
     private readonly processor: LotProcessorService,
     private readonly store: JobRepository,
     private readonly config: AppConfig,
+    private readonly usageMetrics: UsageMetrics,
   ) {}
 
   /** `clientGone` aborts when the HTTP client disconnects: no point in paying OpenAI for nobody. */
@@ -117,7 +119,11 @@ export class SyncGenerationService {
     const ok = !(outcome instanceof Interrupted) && outcome.ok;
     const error = outcome instanceof Interrupted ? outcome.message : outcome.ok ? null : outcome.error;
     const direct = outcome instanceof Interrupted ? undefined : outcome;
-    const { job, lot: storedLot } = await this.store.insertFinishedJob(
+    const {
+      job,
+      lot: storedLot,
+      billed,
+    } = await this.store.insertFinishedJob(
       {
         id: jobId,
         clientId,
@@ -153,7 +159,9 @@ export class SyncGenerationService {
         budgetRetries: direct?.budgetRetries ?? [],
         processedAt: finishedAt,
       },
+      direct?.stageUsage ?? [],
     );
+    this.usageMetrics.count(billed);
     return { job, storedLot };
   }
 }

@@ -21,6 +21,10 @@ export interface GenerationRequest {
   metadata?: JobMetadata;
   /** Optional webhook events asked for besides the terminal ones (issue 13). */
   webhookEvents?: OptionalWebhookEvent[];
+  /** `"dry_run": true`: answer the estimate of requests, tokens and cost; store and send nothing (issue 13). */
+  dryRun?: boolean;
+  /** `"reuse_results": true`: a lot matching a completed lot of the client gets that result without an OpenAI call (issue 13). */
+  reuseResults?: boolean;
 }
 
 export interface RequestLimits {
@@ -124,6 +128,16 @@ function readEnvelope(body: Json, problems: ProblemList): { version: string; lan
     else languages = body.languages;
   }
   return { version, languages };
+}
+
+/** The optional boolean switches of issue 13; present only when true (a body without them parses as before). */
+function readFlags(body: Json): Pick<GenerationRequest, 'dryRun' | 'reuseResults'> {
+  const problems: string[] = [];
+  for (const key of ['dry_run', 'reuse_results']) {
+    if (body[key] !== undefined && body[key] !== null && typeof body[key] !== 'boolean') problems.push(`${key}: must be a boolean`);
+  }
+  if (problems.length > 0) throw validationFailed(problems);
+  return { ...(body.dry_run === true ? { dryRun: true } : {}), ...(body.reuse_results === true ? { reuseResults: true } : {}) };
 }
 
 function checkLanguages(codes: string[], limits: RequestLimits): string[] {
@@ -238,5 +252,6 @@ export function parseGenerationRequest(body: unknown, limits: RequestLimits): Ge
     );
   }
   checkDuplicates(lots);
-  return { version: envelope.version, languages, lots, metadata, webhookEvents };
+  const flags = readFlags(body);
+  return { version: envelope.version, languages, lots, metadata, webhookEvents, ...flags };
 }
