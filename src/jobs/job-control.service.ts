@@ -6,7 +6,6 @@ import { WorkerSignal } from '../worker/worker-signal.js';
 import { JobCancellationHook } from './job-cancellation.hook.js';
 import { JobControlRepository, type ControlledJob } from './job-control.repository.js';
 import { JobQueriesService } from './job-queries.service.js';
-import { statusView } from './job-views.js';
 import { JobRepository } from './job.repository.js';
 import { ACTIVE_JOB_STATUSES, JobStatus, shownStatus, type JobMetadata } from './job.types.js';
 import { MAX_JOB_NAME, METADATA_LIMITS, readMetadata } from './validation/job-metadata.js';
@@ -210,7 +209,8 @@ export class JobControlService {
     });
   }
 
-  private async view(clientId: string, jobId: string) {
-    return statusView(await this.queries.getJob(clientId, jobId));
+  /** The job as `GET /batch-status` shows it (usage and cost included). */
+  private view(clientId: string, jobId: string) {
+    return this.queries.status(clientId, jobId);
   }
 }

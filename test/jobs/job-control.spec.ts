@@ -30,8 +30,10 @@ let openai: OpenAI;
 
 beforeAll(async () => {
   h = await startSharedDatabase(100);
-  api = await h.start({ APP_ROLE: 'api', RATE_LIMIT_BATCH: '10000', RATE_LIMIT_POLLING: '100000' });
-  workers = [await h.start({ APP_ROLE: 'worker' }), await h.start({ APP_ROLE: 'worker' })];
+  // Files are left at OpenAI after ingestion here (OPENAI_DELETE_FILES=false), so DELETE is what must remove them.
+  const keepFiles = { OPENAI_DELETE_FILES: 'false' };
+  api = await h.start({ APP_ROLE: 'api', RATE_LIMIT_BATCH: '10000', RATE_LIMIT_POLLING: '100000', ...keepFiles });
+  workers = [await h.start({ APP_ROLE: 'worker', ...keepFiles }), await h.start({ APP_ROLE: 'worker', ...keepFiles })];
   openai = new OpenAI({ apiKey: 'sk-test', baseURL: h.emu.url, maxRetries: 0 });
 });
 afterAll(() => h.close());
