@@ -1,10 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ClientsService } from '../../src/auth/clients/clients.service.js';
 import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { json, startTestApp, TEST_SHARED_KEY, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startLoopbackServer, type LoopbackServer } from '../common/loopback-server.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { waitFor } from '../support/wait.js';
 import { countRows, lot } from '../jobs/jobs-support.js';
@@ -20,9 +20,8 @@ let two: TestApp;
 let clients: ClientsService;
 let a: { clientId: string; key: TestKey; webhookSecret: string };
 let b: { clientId: string; key: TestKey };
-let receiver: Server;
+let receiver: LoopbackServer;
 let receiverUrl: string;
-const received: { headers: IncomingMessage['headers']; raw: string }[] = [];
 
 const batch = (prefix: string, extra: Record<string, unknown> = {}) => ({
   version: '1.0.0',
@@ -35,16 +34,8 @@ const batch = (prefix: string, extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk) => (raw += chunk));
-    req.on('end', () => {
-      received.push({ headers: req.headers, raw });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startLoopbackServer((_request, response) => response.writeHead(200).end('ok'));
+  receiverUrl = `${receiver.url}/hook`;
 
   db = await createTestDatabase();
   // Keys are read fresh on every request, so a revocation on one replica is seen at once by the other.
@@ -68,7 +59,7 @@ afterAll(async () => {
   await two?.close();
   await one?.close();
   await db?.drop();
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver?.close();
 });
 
 /** Every answer of the API is checked against the OpenAPI document (the codes of the v2 refusals included). */
@@ -240,7 +231,7 @@ describe('isolation', () => {
 
 describe('webhooks per client', () => {
   test("A's webhooks verify with A's webhook_secret (both during a rotation) and not with SHARED_KEY", async () => {
-    const verify = (secret: string, headers: IncomingMessage['headers'], raw: string) => {
+    const verify = (secret: string, headers: IncomingHttpHeaders, raw: string) => {
       const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
       const expected = createHmac('sha256', key)
         .update(`${String(headers['webhook-id'])}.${String(headers['webhook-timestamp'])}.${raw}`)
@@ -250,18 +241,19 @@ describe('webhooks per client', () => {
     const rotated = await clients.rotate(a.clientId, { overlapSeconds: 3600 });
     const aNow = hmacKey(rotated.key_id, rotated.secret!);
     const jobId = await createJob(one, aNow, 'hook', { lots: [lot('hook-1', { webhook: receiverUrl }), lot('hook-2')] });
-    received.length = 0;
+    receiver.requests.length = 0;
     const cancelled = await v2Fetch(two.url, aNow, `/api/v1/batch-jobs/${jobId}/cancel`, { method: 'POST' });
     expect(cancelled.status).toBe(200);
     // A worker process sends the cancelled job's webhook, signed with the keys of the job's client.
     const worker = await startTestApp({ db, env: { APP_ROLE: 'worker', WORKER_POLL_INTERVAL: '3600' } });
     try {
       await worker.app.get(WorkerTickService).tick();
-      await waitFor(async () => received.length > 0, { timeoutMs: 10_000, what: "A's webhook" });
+      await waitFor(async () => receiver.requests.length > 0, { timeoutMs: 10_000, what: "A's webhook" });
     } finally {
       await worker.close();
     }
-    const [{ headers, raw }] = received;
+    const [{ headers, body }] = receiver.requests;
+    const raw = body.toString('utf8');
     expect(JSON.parse(raw)).toMatchObject({ job_id: jobId, event: 'batch_job_cancelled' });
     expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(verify(a.webhookSecret, headers, raw)).toBe(true);
