@@ -20,7 +20,7 @@ export interface ApiClient {
 /** Id of the client that holds SHARED_KEY (row seeded by the initial migration). */
 export const DEFAULT_CLIENT_ID = 'default';
 
-/** A request the HMAC guard has authenticated; the raw and signed body come from the JSON body middleware. */
+/** A request the signature guard has authenticated; the raw and signed body come from the JSON body middleware. */
 export interface AuthenticatedRequest extends ParsedBodyRequest {
   client?: ApiClient;
 }

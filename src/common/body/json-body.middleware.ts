@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { checkMediaType, decoderFor, hasBody, readBody } from './body-reader.js';
 import type { JsonBodyParser } from './json-body.parser.js';
 
-/** What the JSON body middleware adds to a request (the HMAC guard reads it; see auth/api-client.ts). */
+/** What the JSON body middleware adds to a request (the signature guard reads it; see auth/api-client.ts). */
 export interface ParsedBodyRequest extends Request {
   /** The body exactly as received (decompressed): what the signature covers. */
   rawBody?: Buffer;
@@ -14,7 +14,7 @@ export interface ParsedBodyRequest extends Request {
 }
 
 /**
- * `req.body` parsed from `jsonText` on first read. The HMAC guard reads only
+ * `req.body` parsed from `jsonText` on first read. The signature guard reads only
  * the signed message and the `signature` field computed by the same parse, so
  * a large body becomes JavaScript objects on the event loop only once its
  * request is authenticated.

@@ -17,7 +17,7 @@ export interface LogFields {
 
 interface LogScope {
   fields: LogFields;
-  /** Read at each line: the client is known only once the HMAC guard has authenticated the request. */
+  /** Read at each line: the client is known only once the signature guard has authenticated the request. */
   clientId?: () => string | undefined;
 }
 

@@ -23,7 +23,7 @@ interface RoutedRequest extends Request {
 
 /**
  * First middleware of the public port: gives the request its id (echoed in
- * `X-Request-Id`), a log scope carrying it (and the client once the HMAC guard
+ * `X-Request-Id`), a log scope carrying it (and the client once the signature guard
  * has authenticated it), a server span when tracing is on (child of an
  * incoming `traceparent`), and one access-log line when the answer is sent.
  */

@@ -2,7 +2,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../../auth/api-client.js';
 
 /**
- * The id of the client the HMAC guard authenticated. Every jobs query is
+ * The id of the client the signature guard authenticated. Every jobs query is
  * scoped by it; a route reached without one is a wiring bug, so it fails
  * loudly instead of falling back to some default client.
  */
