@@ -8,6 +8,7 @@ import { ClientRateLimitsAndIdempotency1763790600000 } from './1763790600000-cli
 import { JobTraceContext1763790700000 } from './1763790700000-job-trace-context.js';
 import { JobControl1763790800000 } from './1763790800000-job-control.js';
 import { UsageAndCost1763790900000 } from './1763790900000-usage-and-cost.js';
+import { UsageTotals1763791000000 } from './1763791000000-usage-totals.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   JobTraceContext1763790700000,
   JobControl1763790800000,
   UsageAndCost1763790900000,
+  UsageTotals1763791000000,
 ];

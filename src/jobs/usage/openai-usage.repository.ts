@@ -59,12 +59,25 @@ export class OpenAiUsageRepository {
            JOIN batch_lots l ON l.id = v.id AND l.batch_job_id = $1
          ON CONFLICT DO NOTHING
          RETURNING input_tokens, cached_tokens, output_tokens, reasoning_tokens
+       ),
+       added AS (
+         SELECT $2::text AS stage, $3::text AS mode, $4::text AS model,
+                COALESCE(sum(input_tokens), 0) AS input_tokens, COALESCE(sum(cached_tokens), 0) AS cached_tokens,
+                COALESCE(sum(output_tokens), 0) AS output_tokens, COALESCE(sum(reasoning_tokens), 0) AS reasoning_tokens,
+                count(*) AS calls
+           FROM inserted
+       ),
+       -- Only what was newly inserted goes into the job's totals, in the same statement: counted once, read cheaply.
+       totals AS (
+         INSERT INTO openai_usage_totals AS t
+                (batch_job_id, stage, mode, model, input_tokens, cached_tokens, output_tokens, reasoning_tokens, calls)
+         SELECT $1, stage, mode, model, input_tokens, cached_tokens, output_tokens, reasoning_tokens, calls FROM added WHERE calls > 0
+         ON CONFLICT (batch_job_id, stage, mode, model) DO UPDATE SET
+           input_tokens = t.input_tokens + EXCLUDED.input_tokens, cached_tokens = t.cached_tokens + EXCLUDED.cached_tokens,
+           output_tokens = t.output_tokens + EXCLUDED.output_tokens, reasoning_tokens = t.reasoning_tokens + EXCLUDED.reasoning_tokens,
+           calls = t.calls + EXCLUDED.calls
        )
-       SELECT $2::text AS stage, $3::text AS mode, $4::text AS model,
-              COALESCE(sum(input_tokens), 0) AS input_tokens, COALESCE(sum(cached_tokens), 0) AS cached_tokens,
-              COALESCE(sum(output_tokens), 0) AS output_tokens, COALESCE(sum(reasoning_tokens), 0) AS reasoning_tokens,
-              count(*) AS calls
-         FROM inserted`,
+       SELECT * FROM added`,
       [jobId, stage, source.mode, source.model, JSON.stringify(rows)],
     );
     const line = toLine(sum);
@@ -77,10 +90,8 @@ export class OpenAiUsageRepository {
     if (jobIds.length === 0) return out;
     const rows = await query<UsageRow & { batch_job_id: string }>(
       runner ?? this.dataSource,
-      `SELECT batch_job_id, stage, mode, model, sum(input_tokens) AS input_tokens, sum(cached_tokens) AS cached_tokens,
-              sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens, count(*) AS calls
-         FROM openai_usage WHERE batch_job_id = ANY($1::uuid[])
-        GROUP BY batch_job_id, stage, mode, model
+      `SELECT batch_job_id, stage, mode, model, input_tokens, cached_tokens, output_tokens, reasoning_tokens, calls
+         FROM openai_usage_totals WHERE batch_job_id = ANY($1::uuid[])
         ORDER BY batch_job_id, stage DESC, mode, model`,
       [jobIds],
     );
