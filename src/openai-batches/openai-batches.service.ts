@@ -4,6 +4,7 @@ import { OpenAiGateway } from '../openai/openai-gateway.service.js';
 import type { OpenAiBatch } from './openai-batch.entity.js';
 import { OpenAiBatchRepository } from './openai-batch.repository.js';
 import { errorText } from '../common/errors/error-text.js';
+import { waitMs } from '../common/retry/index.js';
 import { TERMINAL_BATCH_STATUSES } from './openai-batch.types.js';
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_BATCH_STATUSES);
@@ -58,23 +59,24 @@ export class OpenAiBatchesService {
 
   /**
    * Leaves nothing of the job at OpenAI (issue 13, DELETE): cancels its batches
-   * that may still run, waits up to `waitMs` for them to settle (a cancelled
+   * that may still run, waits up to `settleWithinMs` for them to settle (a cancelled
    * batch writes its partial output and error files when it winds down), then
    * deletes every input, output and error file they name. Best effort per
    * file: failures are logged and counted, never thrown.
    */
-  async purgeUpstream(jobId: string, waitMs: number): Promise<{ batches: number; filesDeleted: number; failures: number }> {
+  async purgeUpstream(jobId: string, settleWithinMs: number): Promise<{ batches: number; filesDeleted: number; failures: number }> {
     const batches = await this.batches.allOfJob(jobId);
     await Promise.all(batches.filter((batch) => !TERMINAL.has(batch.status)).map((batch) => this.cancelOne(batch)));
-    const deadline = Date.now() + waitMs;
+    const deadline = Date.now() + settleWithinMs;
     const files = new Set<string>();
     let failures = 0;
-    for (const batch of batches) {
+    // A batch whose files were deleted after ingestion (OPENAI_DELETE_FILES) was settled then: nothing of it is left.
+    for (const batch of batches.filter((candidate) => candidate.filesDeletedAt === null)) {
       for (const id of [batch.inputFileId, batch.outputFileId, batch.errorFileId]) if (id) files.add(id);
       try {
         let snapshot = await this.gateway.retrieveBatch(batch.openaiBatchId);
         while (!TERMINAL.has(snapshot.status) && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+          await waitMs(SETTLE_POLL_MS);
           snapshot = await this.gateway.retrieveBatch(batch.openaiBatchId);
         }
         for (const id of [snapshot.inputFileId, snapshot.outputFileId, snapshot.errorFileId]) if (id) files.add(id);

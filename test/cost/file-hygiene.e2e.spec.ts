@@ -53,6 +53,11 @@ describe('data hygiene at OpenAI: a job’s files are deleted once ingested', ()
       [jobId],
     );
     expect(rows.every((row) => row.files_deleted_at !== null)).toBe(true);
+
+    // Deleting the job afterwards has nothing left to clean at OpenAI: no batch read, no file deleted again.
+    const before = h.emu.stats().totalRequests;
+    expect((await h.app.fetch(`/api/v1/batch-jobs/${jobId}`, { method: 'DELETE', signWith: jobId })).status).toBe(204);
+    expect(h.emu.stats().totalRequests).toBe(before);
   });
 
   it('OPENAI_DELETE_FILES=false keeps them', async () => {
