@@ -88,3 +88,54 @@ export function printTable(rows: Row[]): void {
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const megabytes = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** Where a frame lives, short: `node_modules/<package>/…` or the project path, with its line. */
+function frameLocation(url: string, line: number): string {
+  const path = url.replace(/^file:\/\//, '');
+  const modules = path.lastIndexOf('node_modules/');
+  const short = modules >= 0 ? path.slice(modules + 'node_modules/'.length) : path.replace(/^.*\/dist\//, '');
+  return short ? `${short}:${line + 1}` : '(native)';
+}
+
+/**
+ * With BENCH_PROFILE=<folder>: a CPU profile of this thread (the server's: the load runs in its own thread) while
+ * `work` runs, written as `<folder>/<label>.cpuprofile` (Chrome DevTools / speedscope), and its top self-time frames
+ * printed. Without it, just `work`.
+ */
+export async function profiled<T>(label: string, work: () => Promise<T>, top = 15): Promise<T> {
+  const folder = process.env.BENCH_PROFILE;
+  if (!folder) return work();
+  const { Session } = await import('node:inspector/promises');
+  const { mkdirSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = (await session.post('Profiler.stop')) as { profile: { nodes: ProfileNode[] } };
+    session.disconnect();
+    mkdirSync(folder, { recursive: true });
+    const file = `${folder}/${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(profile));
+    const total = profile.nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
+    const byFrame = new Map<string, number>();
+    for (const node of profile.nodes) {
+      const { functionName, url, lineNumber } = node.callFrame;
+      const key = `${functionName || '(anonymous)'} ${frameLocation(url, lineNumber)}`;
+      byFrame.set(key, (byFrame.get(key) ?? 0) + (node.hitCount ?? 0));
+    }
+    console.log(`  profile ${label} → ${file}; top self time of ${total} samples:`);
+    for (const [frame, hits] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`    ${((hits / total) * 100).toFixed(1).padStart(5)} %  ${frame}`);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { sign } from '../src/auth/hmac.js';
 import { BENCH_SHARED_KEY, type BenchEnv, type RunningApp } from './bench-env.js';
 import type { LoadClient } from './load-client.js';
-import { peakRss } from './measure.js';
+import { peakRss, profiled } from './measure.js';
 
 /** Requests per second of one GET route over keep-alive connections from another thread. */
 async function requestsPerSecond(
@@ -13,7 +13,10 @@ async function requestsPerSecond(
   durationMs: number,
   v2?: { keyId: string; secret: string },
 ) {
-  const answer = await load.run<'status'>({ mode: 'status', origin: app.url, path, headers, v2, connections, durationMs, warmupMs: 1_000 });
+  const label = path.startsWith('/api/') ? `batch-status-${v2 ? 'v2' : 'seed'}` : path.slice(1);
+  const answer = await profiled(label, () =>
+    load.run<'status'>({ mode: 'status', origin: app.url, path, headers, v2, connections, durationMs, warmupMs: 1_000 }),
+  );
   if (answer.failed > 0) throw new Error(`${answer.failed} requests to ${path} did not answer 200`);
   return (answer.ok / answer.elapsedMs) * 1000;
 }
