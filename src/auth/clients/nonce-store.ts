@@ -11,16 +11,32 @@ export const MAX_NONCE_LENGTH = 256;
 const PURGE_EVERY = 500;
 const PURGE_BATCH = 5000;
 
+/** Most nonces written by one statement (arrays of this size are cheap to bind). */
+const MAX_GROUP = 500;
+
+interface PendingNonce {
+  keyId: string;
+  nonce: string;
+  expiresAt: Date;
+  resolve(isNew: boolean): void;
+  reject(error: unknown): void;
+}
+
 /**
  * The nonces of RFC 9421 signatures, per key, until their signature's window ends. In PostgreSQL, so a nonce
- * used on one replica is refused on every other. One round trip per request; expired rows are purged in bounded
- * batches as new ones arrive (the `expires_at` index keeps that cheap).
+ * used on one replica is refused on every other. Group commit: one statement in flight per process, and every
+ * nonce arriving meanwhile goes in the next one — an idle service answers after one round trip, a busy one pays a
+ * round trip per batch of requests instead of one each. Expired rows are purged in bounded batches as new ones
+ * arrive (the `expires_at` index keeps that cheap).
  */
 @Injectable()
 export class NonceStore {
   private readonly logger = new Logger(NonceStore.name);
   private sincePurge = 0;
   private purging: Promise<unknown> | undefined;
+  private waiting: PendingNonce[] = [];
+  private writing = false;
+  private scheduled = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -31,23 +47,66 @@ export class NonceStore {
    * Records `nonce` for `keyId` until `expiresAt`: true when it was new (the request may proceed), false when it
    * is still remembered (a replay). A row whose time has passed but is not purged yet counts as new again.
    */
-  async remember(keyId: string, nonce: string, expiresAt: Date): Promise<boolean> {
-    if (nonce.length > MAX_NONCE_LENGTH) throw new RangeError(`a nonce is at most ${MAX_NONCE_LENGTH} characters`);
-    const rows = await query<{ key_id: string }>(
-      this.db,
-      `INSERT INTO signature_nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-         WHERE signature_nonces.expires_at <= $4
-       RETURNING key_id`,
-      [keyId, nonce, expiresAt, new Date(this.clock.now())],
-    );
-    if (++this.sincePurge >= PURGE_EVERY && !this.purging) {
-      this.sincePurge = 0;
-      this.purging = this.purgeExpired()
-        .catch((error: unknown) => this.logger.warn(`purge of expired signature nonces failed: ${errorText(error)}`))
-        .finally(() => (this.purging = undefined));
+  remember(keyId: string, nonce: string, expiresAt: Date): Promise<boolean> {
+    if (nonce.length > MAX_NONCE_LENGTH) return Promise.reject(new RangeError(`a nonce is at most ${MAX_NONCE_LENGTH} characters`));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ keyId, nonce, expiresAt, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** The next write, once the current one (if any) is done and the requests of this turn of the event loop are in. */
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.write();
+    });
+  }
+
+  private async write(): Promise<void> {
+    if (this.writing || this.waiting.length === 0) return;
+    this.writing = true;
+    const group = this.waiting.splice(0, MAX_GROUP);
+    try {
+      // The same nonce twice in one group: the first is the attempt, the others are replays of it.
+      const first = new Map<string, PendingNonce>();
+      for (const pending of group) {
+        const id = JSON.stringify([pending.keyId, pending.nonce]);
+        if (!first.has(id)) first.set(id, pending);
+      }
+      const attempts = [...first.values()];
+      const rows = await query<{ key_id: string; nonce: string }>(
+        this.db,
+        `INSERT INTO signature_nonces (key_id, nonce, expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+         ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+           WHERE signature_nonces.expires_at <= $4
+         RETURNING key_id, nonce`,
+        [attempts.map((a) => a.keyId), attempts.map((a) => a.nonce), attempts.map((a) => a.expiresAt), new Date(this.clock.now())],
+      );
+      const stored = new Set(rows.map((row) => JSON.stringify([row.key_id, row.nonce])));
+      for (const pending of group) {
+        const id = JSON.stringify([pending.keyId, pending.nonce]);
+        pending.resolve(first.get(id) === pending && stored.has(id));
+      }
+      this.purgeNowAndThen(group.length);
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+    } finally {
+      this.writing = false;
+      if (this.waiting.length > 0) this.schedule();
     }
-    return rows.length === 1;
+  }
+
+  private purgeNowAndThen(added: number): void {
+    this.sincePurge += added;
+    if (this.sincePurge < PURGE_EVERY || this.purging) return;
+    this.sincePurge = 0;
+    this.purging = this.purgeExpired()
+      .catch((error: unknown) => this.logger.warn(`purge of expired signature nonces failed: ${errorText(error)}`))
+      .finally(() => (this.purging = undefined));
   }
 
   /** Deletes up to `limit` expired nonces; answers how many. */

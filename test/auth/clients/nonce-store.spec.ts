@@ -77,6 +77,44 @@ describe('NonceStore', () => {
     expect(await db.query(`SELECT 1 FROM signature_nonces WHERE key_id = 'key_bulk'`)).toHaveLength(500);
   });
 
+  test('group commit: concurrent nonces share statements, and each request still gets its own answer', async () => {
+    const statements: string[] = [];
+    const counting = new Proxy(replicaA, {
+      get: (target, property, receiver) =>
+        property === 'query'
+          ? (sql: string, parameters?: unknown[]) => {
+              statements.push(sql);
+              return target.query(sql, parameters);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const store = new NonceStore(counting, clock);
+    expect(await storeB.remember('key_group', 'used-before', inSeconds(600))).toBe(true);
+    const nonces = [...Array.from({ length: 60 }, (_, i) => `fresh-${i}`), 'fresh-7', 'fresh-7', 'used-before', 'fresh-59'];
+    const answers = await Promise.all(nonces.map((nonce) => store.remember('key_group', nonce, inSeconds(600))));
+    // The first use of each fresh nonce wins; its repeats in the same group and the nonce stored by another replica lose.
+    expect(answers).toEqual([...Array.from({ length: 60 }, () => true), false, false, false, false]);
+    expect(statements.filter((sql) => sql.includes('INSERT INTO signature_nonces')).length).toBeLessThan(nonces.length / 4);
+    const [{ count }] = await db.query<{ count: string }>(`SELECT count(*) FROM signature_nonces WHERE key_id = 'key_group'`);
+    expect(Number(count)).toBe(61);
+  });
+
+  test('a failed write fails every request of its group, and the next group is written', async () => {
+    const broken = new NonceStore(
+      new Proxy(replicaA, {
+        get: (target, property, receiver) =>
+          property === 'query' ? () => Promise.reject(new Error('connection lost')) : Reflect.get(target, property, receiver),
+      }),
+      clock,
+    );
+    const failed = await Promise.allSettled([
+      broken.remember('key_fail', 'a', inSeconds(60)),
+      broken.remember('key_fail', 'b', inSeconds(60)),
+    ]);
+    expect(failed.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(await storeA.remember('key_fail', 'a', inSeconds(60))).toBe(true);
+  });
+
   test('an overlong nonce is refused before the database', async () => {
     await expect(storeA.remember('key_a', 'x'.repeat(257), inSeconds(10))).rejects.toThrow(RangeError);
   });
