@@ -54,6 +54,13 @@ const V2_FAILURES: Record<SignatureFailure, { status: 401 | 403; code: ErrorCode
   invalid_signature: { status: 403, code: ErrorCode.InvalidSignature },
 };
 
+/** What a route's decorators say about authenticating it. */
+interface RoutePolicy {
+  public: boolean;
+  subject?: SignedSubject;
+  parameters?: readonly string[];
+}
+
 function refuse(status: 401 | 403, code: ErrorCode, message: string): ApiException {
   // A 401 tells the client what to sign (RFC 9421 §5.1).
   return new ApiException(status, code, message, undefined, status === 401 ? { 'Accept-Signature': ACCEPT_SIGNATURE } : undefined);
@@ -74,6 +81,8 @@ function refuse(status: 401 | 403, code: ErrorCode, message: string): ApiExcepti
  */
 @Injectable()
 export class SignatureAuthGuard implements CanActivate {
+  private readonly policies = new WeakMap<object, RoutePolicy>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
@@ -83,14 +92,13 @@ export class SignatureAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const subject = this.reflector.getAllAndOverride<SignedSubject>(SIGNED_SUBJECT, targets);
+    const policy = this.policyOf(context);
+    if (policy.public) return true;
+    const { subject, parameters } = policy;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     if (!subject) {
       throw new ApiException(403, ErrorCode.InvalidSignature, 'This route has no signing policy and is refused');
     }
-    const parameters = this.reflector.getAllAndOverride<readonly string[] | undefined>(QUERY_PARAMETERS, targets);
     if (parameters) checkQueryParameters(rawQuery(request), parameters);
 
     const headers = request.headers;
@@ -99,6 +107,22 @@ export class SignatureAuthGuard implements CanActivate {
         ? await this.verifyV2(request)
         : await this.verifySeed(request, subject);
     return true;
+  }
+
+  /** The route's decorators, read once per handler (metadata is fixed once the application is built). */
+  private policyOf(context: ExecutionContext): RoutePolicy {
+    const handler = context.getHandler();
+    let policy = this.policies.get(handler);
+    if (!policy) {
+      const targets = [handler, context.getClass()];
+      policy = {
+        public: this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) === true,
+        subject: this.reflector.getAllAndOverride<SignedSubject | undefined>(SIGNED_SUBJECT, targets),
+        parameters: this.reflector.getAllAndOverride<readonly string[] | undefined>(QUERY_PARAMETERS, targets),
+      };
+      this.policies.set(handler, policy);
+    }
+    return policy;
   }
 
   private async verifyV2(request: AuthenticatedRequest): Promise<ApiClient> {

@@ -16,6 +16,7 @@ import { jsonBodyMiddleware } from '../common/body/json-body.middleware.js';
 import { JsonBodyParser, type BodyParsingOptions } from '../common/body/json-body.parser.js';
 import { AppLogger } from '../common/logging/app-logger.js';
 import { requestLoggingMiddleware } from '../common/logging/request-logging.middleware.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 /** Largest accepted request body (see src/common/body/json-limits.ts for the others). */
 export { MAX_BODY_BYTES } from '../common/body/json-limits.js';
@@ -60,7 +61,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false, // one parser of our own, below: the body is parsed once, from the bytes the signature covers
   });
   // Request id, log scope, server span and access log before anything can answer.
-  app.use(requestLoggingMiddleware());
+  const metrics = app.get(MetricsService);
+  app.use(requestLoggingMiddleware({ onFinish: (request) => metrics.observeHttp(request) }));
   // Security headers, no-store and CORS first, so that every answer carries them, body refusals (415, 413) included.
   applyHttpHygiene(app, config);
   app.use(responseCompression());

@@ -1,5 +1,5 @@
 import compression from 'compression';
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /** Answers smaller than this go uncompressed: below ~1 KB the headers and CPU cost more than the bytes saved. */
 export const COMPRESSION_THRESHOLD_BYTES = 1024;
@@ -19,8 +19,15 @@ const UNCOMPRESSED_PATHS = /^\/health(?:\/|$)/;
  * (src/common/body), a separate concern.
  */
 export function responseCompression(): RequestHandler {
-  return compression({
+  const compress = compression({
     threshold: COMPRESSION_THRESHOLD_BYTES,
-    filter: (request: Request, response: Response) => !UNCOMPRESSED_PATHS.test(request.path) && compression.filter(request, response),
+    filter: (request: Request, response: Response) => compression.filter(request, response),
   });
+  // `compression` wraps write/end and hooks the headers of every answer it sees; a request that cannot be
+  // compressed (probes; no Accept-Encoding — most API clients) skips it. Its answer then has no `Vary`, which is
+  // harmless: a cache reusing an uncompressed answer for any client is correct; every compressed one still has `Vary`.
+  return (request: Request, response: Response, next: NextFunction) => {
+    if (request.headers['accept-encoding'] === undefined || UNCOMPRESSED_PATHS.test(request.path)) next();
+    else compress(request, response, next);
+  };
 }

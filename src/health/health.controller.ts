@@ -57,8 +57,8 @@ export class HealthController {
     type: HealthResultDto,
     example: { status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } },
   })
-  live() {
-    return this.publicly(this.health.live());
+  live(): HealthCheckResult {
+    return statusOnly(this.health.live());
   }
 
   @Get('ready')

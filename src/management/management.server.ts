@@ -40,7 +40,7 @@ export class ManagementServer implements OnModuleDestroy {
       };
     this.routes = {
       '/health': probe(() => health.overall()),
-      '/health/live': probe(() => health.live()),
+      '/health/live': probe(() => Promise.resolve(health.live())),
       '/health/ready': probe(() => health.ready()),
       '/metrics': async () => {
         const { contentType, body } = await metrics.render();

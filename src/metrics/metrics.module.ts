@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { OpenAiBatchesModule } from '../openai-batches/openai-batches.module.js';
 import { JobDataModule } from '../jobs/job-data.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
 import { MetricSources } from './metric-sources.js';
 import { MetricsRegistryModule } from '../common/metrics/metrics-registry.module.js';
 import { MetricsService } from './metrics.service.js';
@@ -11,7 +9,7 @@ import { MetricsService } from './metrics.service.js';
 /** Metrics are collected here and served on the management port only (src/management). */
 @Module({
   imports: [MetricsRegistryModule, JobDataModule, OpenAiBatchesModule, WebhooksModule],
-  providers: [MetricSources, MetricsService, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
+  providers: [MetricSources, MetricsService],
   exports: [MetricsService],
 })
 export class MetricsModule {}

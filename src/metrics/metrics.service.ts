@@ -48,6 +48,18 @@ export class MetricsService {
     ]);
   }
 
+  /**
+   * Times one answered request (fed by the request-logging middleware, which sees every request of the public
+   * port — refused ones included — at no extra per-request cost), by route template: never the raw path, job ids
+   * would explode cardinality.
+   */
+  observeHttp(request: { method: string; route: string | undefined; status: number; durationSeconds: number }): void {
+    this.httpDuration.observe(
+      { method: request.method, route: request.route ?? 'unmatched', status: String(request.status) },
+      request.durationSeconds,
+    );
+  }
+
   /** A gauge filled at scrape time by `read`; rows give label values and `value`. */
   private gauge(name: string, help: string, labelNames: string[], read: () => Promise<GaugeRow[]>): void {
     new Gauge({

@@ -35,6 +35,15 @@ export function withRequestScope<T>(requestId: string, clientId: () => string | 
 }
 
 /**
+ * The current scope, to re-enter later from a callback that runs outside it (a socket event): cheaper than
+ * `AsyncResource.bind`, which builds a deprecation wrapper on every call.
+ */
+export function captureLogScope(): <T>(fn: () => T) => T {
+  const scope = storage.getStore();
+  return scope ? (fn) => storage.run(scope, fn) : (fn) => storage.exit(fn);
+}
+
+/**
  * Adds fields to the current scope from here on (an OpenAI batch id learnt
  * mid-stage); outside any scope it does nothing, so callers need not check.
  */

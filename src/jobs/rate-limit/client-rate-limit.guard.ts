@@ -43,6 +43,9 @@ function scopeOf(kind: RouteKind, request: AuthenticatedRequest): RateScope {
  */
 @Injectable()
 export class ClientRateLimitGuard implements CanActivate {
+  /** Each handler's kind, read once (metadata is fixed once the application is built). */
+  private readonly kinds = new WeakMap<object, RouteKind>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly policy: RateLimitPolicy,
@@ -50,8 +53,7 @@ export class ClientRateLimitGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const kind = this.reflector.getAllAndOverride<RouteKind>(RATE_KIND, [context.getHandler(), context.getClass()]);
-    if (!kind) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no rate-limit kind`);
+    const kind = this.kindOf(context);
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const scope = scopeOf(kind, request);
     const limit = this.policy.limitFor(request.client, scope);
@@ -72,5 +74,16 @@ export class ClientRateLimitGuard implements CanActivate {
       { scope, limit, window_seconds: windowSeconds, retry_after: retryAfter },
       { ...headers, 'Retry-After': String(retryAfter) },
     );
+  }
+
+  private kindOf(context: ExecutionContext): RouteKind {
+    const handler = context.getHandler();
+    let kind = this.kinds.get(handler);
+    if (!kind) {
+      kind = this.reflector.getAllAndOverride<RouteKind | undefined>(RATE_KIND, [handler, context.getClass()]);
+      if (!kind) throw new Error(`${context.getClass().name}.${handler.name} has no rate-limit kind`);
+      this.kinds.set(handler, kind);
+    }
+    return kind;
   }
 }
