@@ -12,6 +12,8 @@ test('/metrics (management port) exposes process, HTTP and database-backed gauge
      VALUES ('default', 'processing', 'batch', '1.0.0', '["en"]', 2), ('default', 'completed', 'batch', '1.0.0', '["en"]', 3)`,
   );
   await t.fetch('/health/live');
+  // Refused before any handler runs (no signature): timed like every other answer, by route template.
+  expect((await t.fetch('/api/v1/batch-status/550e8400-e29b-41d4-a716-446655440000')).status).toBe(401);
   const res = await t.manage('/metrics');
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -19,6 +21,9 @@ test('/metrics (management port) exposes process, HTTP and database-backed gauge
   expect(text).toMatch(/^gs_jobs\{status="processing",role="api"\} 1$/m);
   expect(text).toMatch(/^gs_jobs\{status="completed",role="api"\} 1$/m);
   expect(text).toMatch(/^gs_http_request_duration_seconds_count\{role="api",method="GET",route="\/health\/live",status="200"\} [1-9]/m);
+  expect(text).toMatch(
+    /^gs_http_request_duration_seconds_count\{role="api",method="GET",route="\/api\/v1\/batch-status\/:job_id",status="401"\} 1$/m,
+  );
   expect(text).toMatch(/^gs_oldest_active_job_age_seconds\{role="api"\} \d/m);
   expect(text).toContain('gs_process_resident_memory_bytes');
 });
