@@ -22,9 +22,10 @@ const BENCH_CLIENT_SECRETS_KEY = Buffer.alloc(32, 'bench-client-secrets/').toStr
 /**
  * A route of the bench's apps only: what `/health/live` answers (its controller's own method), behind the same
  * `app.use` middleware (request logging, hygiene, compression, body) but outside Nest's router — no guard,
- * interceptor, filter or pipe. `/health/live` against it is the cost of Nest's per-request machinery.
+ * interceptor, filter or pipe. `/health/live` against it is the cost of Nest's per-request machinery. Under
+ * `/health/` so that the middleware treats both alike (no compression, quiet access log).
  */
-export const BARE_ROUTE = '/bench/bare';
+export const BARE_ROUTE = '/health/bench-bare';
 
 export interface RunningApp {
   app: INestApplication;

@@ -44,7 +44,7 @@ async function requestsPerSecond(app: RunningApp, load: LoadClient, target: Targ
   return (answer.ok / answer.elapsedMs) * 1000;
 }
 
-export type StatusFigures = Record<Target['key'], number>;
+type StatusFigures = Record<Target['key'], number>;
 
 /**
  * (4) Requests per second, over the same keep-alive load from another thread, of: the bare route (the HTTP stack
