@@ -14,6 +14,7 @@
  *     and batch-status p50/p99 polled by 8 connections, idle and during the POSTs (p99 < 100 ms);
  * (2) the 50,000-lot job end to end with APP_ROLE=all (< 5 min), split into
  *     the service's event-loop busy time, the emulator's (own thread) and the rest.
+ * BENCH_PROFILE=<folder>: CPU profiles of the server thread over one more round of (4), not counted.
  * Not a test: it asserts nothing, it reports (targets are printed beside).
  */
 import { ClientsService } from '../src/auth/clients/clients.service.js';
