@@ -1,9 +1,10 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication, Type } from '@nestjs/common';
+import type { Express } from 'express';
 import pg from 'pg';
 import { createApp } from '../src/bootstrap/create-app.js';
 import { AppConfig } from '../src/config/app-config.js';
@@ -11,18 +12,32 @@ import { parseEnvironment } from '../src/config/environment.js';
 import { runMigrations } from '../src/database/data-source.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/database/embedded-postgres.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/emulator.js';
+import { HealthController } from '../src/health/health.controller.js';
+import { startImageServer } from './image-server.js';
 
 export const BENCH_SHARED_KEY = 'bench-shared-key-that-is-at-least-32-characters-long';
 /** The master key of client secrets at rest (production requires one). */
 const BENCH_CLIENT_SECRETS_KEY = Buffer.alloc(32, 'bench-client-secrets/').toString('base64');
 
-/** A 1×1 PNG: image checks and the emulator's downloads only need a real image/* answer. */
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+/**
+ * A route of the bench's apps only: what `/health/live` answers (its controller's own method), behind the same
+ * `app.use` middleware (request logging, hygiene, compression, body) but outside Nest's router — no guard,
+ * interceptor, filter or pipe. `/health/live` against it is the cost of Nest's per-request machinery. Under
+ * `/health/` so that the middleware treats both alike (no compression, quiet access log).
+ */
+export const BARE_ROUTE = '/health/bench-bare';
 
 export interface RunningApp {
   app: INestApplication;
   url: string;
   close(): Promise<void>;
+}
+
+export interface StartAppOptions {
+  /** Mounted beside the role's own (e.g. the pipeline's services in an API process, without its tick). */
+  extraModules?: Type[];
+  /** Another OpenAI (emulator) than `env.emulator`, e.g. one in a thread of its own. */
+  openaiBaseUrl?: string;
 }
 
 /** Everything the benchmark runs against, embedded in this process. */
@@ -32,19 +47,8 @@ export interface BenchEnv {
   emulator: RunningEmulator;
   /** Base URL of a loopback server answering every GET with a small PNG. */
   imageBase: string;
-  /** `extraModules`: mounted beside the role's own (e.g. the pipeline's services in an API process, without its tick). */
-  startApp(role: 'api' | 'worker' | 'all', options?: { extraModules?: Type[] }): Promise<RunningApp>;
+  startApp(role: 'api' | 'worker' | 'all', options?: StartAppOptions): Promise<RunningApp>;
   close(): Promise<void>;
-}
-
-async function startImageServer(): Promise<Server> {
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': PNG.length });
-    res.end(req.method === 'HEAD' ? undefined : PNG);
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
 }
 
 /** Own embedded PostgreSQL in a temporary folder, migrated; the emulator with instant batches; an image server. */
@@ -66,7 +70,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const images = await startImageServer();
   const apps = new Set<RunningApp>();
 
-  const startApp = async (role: 'api' | 'worker' | 'all', options: { extraModules?: Type[] } = {}): Promise<RunningApp> => {
+  const startApp = async (role: 'api' | 'worker' | 'all', options: StartAppOptions = {}): Promise<RunningApp> => {
+    const openaiBaseUrl = options.openaiBaseUrl ?? emulator.url;
     const env = parseEnvironment({
       NODE_ENV: 'production',
       APP_ROLE: role,
@@ -74,7 +79,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       SHARED_KEY: BENCH_SHARED_KEY,
       CLIENT_SECRETS_KEY: BENCH_CLIENT_SECRETS_KEY,
       OPENAI_API_KEY: 'sk-bench',
-      OPENAI_BASE_URL: emulator.url,
+      OPENAI_BASE_URL: openaiBaseUrl,
       ALLOW_PRIVATE_NETWORKS: 'true', // the images are served from loopback
       WORKER_POLL_INTERVAL: '0.2',
       LOG_LEVEL: 'ERROR',
@@ -88,12 +93,18 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       databaseUrl,
       embeddedDatabase: false,
       openaiApiKey: 'sk-bench',
-      openaiBaseUrl: emulator.url,
+      openaiBaseUrl,
       offline: false,
       sharedKey: BENCH_SHARED_KEY,
       sharedKeyGenerated: false,
     });
     const app = await createApp(config, { logger: false, extraModules: options.extraModules });
+    // Registered before listen: after the app.use middleware, before the routes Nest mounts on init.
+    const health = app.get(HealthController);
+    const express = app.getHttpAdapter().getInstance() as Express;
+    express.get(BARE_ROUTE, (_request, response, next) => {
+      health.live().then((body) => response.status(200).json(body), next);
+    });
     await app.listen(0, '127.0.0.1');
     const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
     const running: RunningApp = {
@@ -112,14 +123,13 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     databaseUrl,
     sql,
     emulator,
-    imageBase: `http://127.0.0.1:${(images.address() as AddressInfo).port}`,
+    imageBase: images.base,
     startApp,
     async close() {
       for (const app of [...apps]) await app.close().catch(() => undefined);
       await sql.end();
       await emulator.close();
-      images.closeAllConnections();
-      await new Promise((resolve) => images.close(resolve));
+      await images.close();
       await postgres.stop();
       await rm(dataDir, { recursive: true, force: true });
     },

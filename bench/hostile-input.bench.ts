@@ -1,6 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import type { RunningApp } from './bench-env.js';
+import { sign } from '../src/auth/hmac.js';
+import { BENCH_SHARED_KEY, type RunningApp } from './bench-env.js';
 import { postBatch, type BenchRequest } from './create-request.bench.js';
+import type { LoadClient } from './load-client.js';
 import { gc, peakRss } from './measure.js';
 
 /**
@@ -135,10 +138,34 @@ export async function benchBombs(app: RunningApp) {
   return { compressed, uncompressed, gzipBytes: gzip.bytes };
 }
 
-/** (7) Three legitimate 50,000-lot requests at once. */
-export async function benchConcurrentCreates(app: RunningApp, request: BenchRequest) {
-  return underProbe(app, async () => {
+/**
+ * (7) Three legitimate 50,000-lot requests at once. Beside the liveness probe, `connections` clients poll the
+ * signed batch-status of `polledJobId` (a small job) in a closed loop from the load thread, every latency recorded:
+ * `idleMs` long with nothing else running, then from the moment the POSTs start until all three answered.
+ */
+export async function benchConcurrentCreates(
+  app: RunningApp,
+  request: BenchRequest,
+  load: LoadClient,
+  polledJobId: string,
+  { connections = 8, idleMs = 5_000 } = {},
+) {
+  const polling = {
+    mode: 'latency' as const,
+    origin: app.url,
+    path: `/api/v1/batch-status/${polledJobId}`,
+    headers: { 'X-Signature': sign(BENCH_SHARED_KEY, polledJobId) },
+    connections,
+    warmupMs: 500,
+  };
+  const stopIdle = await load.startLatency(polling);
+  await delay(idleMs);
+  const idle = await stopIdle();
+  const impact = await underProbe(app, async () => {
+    const stop = await load.startLatency(polling);
     const settled = await Promise.allSettled([postBatch(app, request), postBatch(app, request), postBatch(app, request)]);
-    return settled.map((outcome) => (outcome.status === 'fulfilled' ? 201 : String(outcome.reason).slice(0, 120)));
+    const during = await stop();
+    return { during, statuses: settled.map((outcome) => (outcome.status === 'fulfilled' ? 201 : String(outcome.reason).slice(0, 120))) };
   });
+  return { ...impact, result: impact.result.statuses, idle, during: impact.result.during, connections };
 }

@@ -1,11 +1,13 @@
 /**
  * A separate thread (own event loop, same process) that loads the server:
  * the server's event loop is then not shared with the load generator.
- * Commands arrive by message; each answers with one message.
+ * Commands arrive by message; each answers with one message, except
+ * `latency`, which answers once warmed up and again once told to `stop`.
  */
 import { parentPort } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { signRequest } from '../src/auth/http-signatures/index.js';
+import { percentile } from './measure.js';
 
 export type LoadCommand =
   | {
@@ -19,14 +21,28 @@ export type LoadCommand =
       durationMs: number;
       warmupMs: number;
     }
+  | {
+      /** Polls in a closed loop, recording each request's latency, until `stop`. */
+      mode: 'latency';
+      origin: string;
+      path: string;
+      headers: Record<string, string>;
+      connections: number;
+      warmupMs: number;
+    }
+  | { mode: 'stop' }
   | { mode: 'download'; url: string; headers: Record<string, string> };
 
 export type LoadAnswer =
   | { mode: 'status'; ok: number; failed: number; elapsedMs: number }
+  | { mode: 'latency-started' }
+  | { mode: 'latency'; requests: number; failed: number; p50Ms: number; p99Ms: number; maxMs: number; elapsedMs: number }
   | { mode: 'download'; status: number; bytes: number; elapsedMs: number; tail: string; contentDisposition: string | null };
 
-function headersFor(command: Extract<LoadCommand, { mode: 'status' }>): () => Record<string, string> {
-  const { v2 } = command;
+type Load = Extract<LoadCommand, { mode: 'status' | 'latency' }>;
+
+function headersFor(command: Load): () => Record<string, string> {
+  const v2 = command.mode === 'status' ? command.v2 : undefined;
   if (!v2) return () => command.headers;
   const key = Buffer.from(v2.secret, 'base64');
   return () => {
@@ -35,17 +51,19 @@ function headersFor(command: Extract<LoadCommand, { mode: 'status' }>): () => Re
   };
 }
 
-async function hammer(pool: Pool, command: Extract<LoadCommand, { mode: 'status' }>, durationMs: number) {
+/** `command.connections` closed loops of GET requests until `done()`; each latency pushed to `latencies` if given. */
+async function hammer(pool: Pool, command: Load, done: () => boolean, latencies?: number[]) {
   const headers = headersFor(command);
   let ok = 0;
   let failed = 0;
   const started = performance.now();
-  const end = started + durationMs;
   await Promise.all(
     Array.from({ length: command.connections }, async () => {
-      while (performance.now() < end) {
+      while (!done()) {
+        const sent = performance.now();
         const res = await pool.request({ path: command.path, method: 'GET', headers: headers() });
         await res.body.text();
+        latencies?.push(performance.now() - sent);
         if (res.statusCode === 200) ok++;
         else failed++;
       }
@@ -54,11 +72,41 @@ async function hammer(pool: Pool, command: Extract<LoadCommand, { mode: 'status'
   return { ok, failed, elapsedMs: performance.now() - started };
 }
 
+const forMs = (durationMs: number) => {
+  const end = performance.now() + durationMs;
+  return () => performance.now() >= end;
+};
+
 async function status(command: Extract<LoadCommand, { mode: 'status' }>): Promise<LoadAnswer> {
   const pool = new Pool(command.origin, { connections: command.connections, pipelining: 1 });
   try {
-    await hammer(pool, command, command.warmupMs);
-    return { mode: 'status', ...(await hammer(pool, command, command.durationMs)) };
+    await hammer(pool, command, forMs(command.warmupMs));
+    return { mode: 'status', ...(await hammer(pool, command, forMs(command.durationMs))) };
+  } finally {
+    await pool.close();
+  }
+}
+
+let stopped = false;
+
+async function latency(command: Extract<LoadCommand, { mode: 'latency' }>): Promise<LoadAnswer> {
+  const pool = new Pool(command.origin, { connections: command.connections, pipelining: 1 });
+  try {
+    await hammer(pool, command, forMs(command.warmupMs)); // connections open, code warm
+    stopped = false;
+    parentPort!.postMessage({ mode: 'latency-started' } satisfies LoadAnswer);
+    const latencies: number[] = [];
+    const { ok, failed, elapsedMs } = await hammer(pool, command, () => stopped, latencies);
+    latencies.sort((a, b) => a - b);
+    return {
+      mode: 'latency',
+      requests: ok + failed,
+      failed,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies.at(-1) ?? 0,
+      elapsedMs,
+    };
   } finally {
     await pool.close();
   }
@@ -86,7 +134,11 @@ async function download(command: Extract<LoadCommand, { mode: 'download' }>): Pr
 }
 
 parentPort!.on('message', (command: LoadCommand) => {
-  const run = command.mode === 'status' ? status(command) : download(command);
+  if (command.mode === 'stop') {
+    stopped = true; // the running `latency` answers
+    return;
+  }
+  const run = command.mode === 'status' ? status(command) : command.mode === 'latency' ? latency(command) : download(command);
   run.then(
     (answer) => parentPort!.postMessage(answer),
     (error: unknown) => parentPort!.postMessage({ error: String(error) }),
