@@ -102,8 +102,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     // Registered before listen: after the app.use middleware, before the routes Nest mounts on init.
     const health = app.get(HealthController);
     const express = app.getHttpAdapter().getInstance() as Express;
-    express.get(BARE_ROUTE, (_request, response, next) => {
-      health.live().then((body) => response.status(200).json(body), next);
+    express.get(BARE_ROUTE, (_request, response) => {
+      response.status(200).json(health.live());
     });
     await app.listen(0, '127.0.0.1');
     const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
