@@ -8,6 +8,7 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { OpenAiUsageRepository, usageLinesOf, usageTotalsJsonSql, type UsageTotalsJson } from './usage/openai-usage.repository.js';
 import type { UsageLine, UsageStage } from './usage/usage.types.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 import { query, queryOne } from '../database/sql.js';
 import { activeTraceParent } from '../common/tracing/tracing.js';
 import { ACTIVE_JOB_STATUSES, JobStatus, type TokenUsage } from './job.types.js';
@@ -178,6 +179,7 @@ export class JobRepository {
     @InjectRepository(BatchLot) private readonly lots: Repository<BatchLot>,
     private readonly usage: OpenAiUsageRepository,
     private readonly config: AppConfig,
+    private readonly outage: DatabaseOutageMonitor,
   ) {}
 
   /**
@@ -246,7 +248,12 @@ export class JobRepository {
    */
   async findJobWithUsage(clientId: string, jobId: string): Promise<{ job: BatchJob; usage: UsageLine[] } | null> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    const { rows } = await pool.query<JobRow & { usage_totals: UsageTotalsJson }>(FIND_JOB_WITH_USAGE_SQL, [jobId, clientId]);
+    const { rows } = await pool
+      .query<JobRow & { usage_totals: UsageTotalsJson }>(FIND_JOB_WITH_USAGE_SQL, [jobId, clientId])
+      .catch((error: unknown) => {
+        this.outage.absorb(error); // as TypeORM's logger does for its queries: an outage is reported once, not per poll
+        throw error;
+      });
     return rows.length === 0 ? null : { job: toJob(rows[0]), usage: usageLinesOf(rows[0].usage_totals) };
   }
 
