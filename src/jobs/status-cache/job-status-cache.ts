@@ -47,15 +47,17 @@ export interface StatusCacheOptions {
  * - `sync()` is the read-your-writes barrier: once it resolves, every change
  *   committed before it was called has been applied here (PostgreSQL delivers
  *   notifications in commit order).
+ *
  * Keys are lower-case job ids, as PostgreSQL prints a uuid in notifications
- * (a client may poll an upper-case spelling). An entry holds the job owner's client id: the caller answers another
- * client's job exactly as an unknown one. Not-found answers are never stored.
- * Provided by JobsModule (API processes only; see `statusCacheProvider`).
+ * (a client may poll an upper-case spelling). An entry holds the job owner's
+ * client id: the caller answers another client's job exactly as an unknown
+ * one. Not-found answers are never stored. Provided by JobsModule, so only in
+ * processes that serve the API (`statusCacheProvider`).
  */
 export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: LoggerService = new Logger('StatusCache');
   private readonly options: Required<StatusCacheOptions>;
-  private readonly lookups: Counter<'result'>;
+  private readonly counted: Record<'hit' | 'miss' | 'off', { inc(): void }>;
   private readonly entries = new Map<string, Entry<V>>();
   /** Sync tokens sent and not yet back. */
   private readonly waiters = new Map<string, () => void>();
@@ -76,12 +78,14 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
   ) {
     this.options = { maxEntries: STATUS_CACHE_MAX_ENTRIES, ...options };
     if (logger) this.logger = logger;
-    this.lookups = new Counter({
+    const lookups = new Counter({
       name: 'gs_status_cache_lookups_total',
       help: 'batch-status answers by where they came from: hit (memory), miss (database, then stored), off (database: cache disabled or listener down)',
       labelNames: ['result'],
       registers: [registry],
     });
+    // Bound once: labelling per poll would hash the labels on the hot path.
+    this.counted = { hit: lookups.labels('hit'), miss: lookups.labels('miss'), off: lookups.labels('off') };
   }
 
   get enabled(): boolean {
@@ -113,17 +117,17 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
   /** The stored answer for a job (with its owner), or undefined: not stored, too old, or the cache is off. */
   lookup(jobId: string): Entry<V> | undefined {
     if (!this.listening) {
-      this.lookups.inc({ result: 'off' });
+      this.counted.off.inc();
       return undefined;
     }
     const key = jobId.toLowerCase();
     const entry = this.entries.get(key);
     if (entry && this.clock.now() - entry.storedAt < this.options.maxAgeMs) {
-      this.lookups.inc({ result: 'hit' });
+      this.counted.hit.inc();
       return entry;
     }
     if (entry) this.entries.delete(key);
-    this.lookups.inc({ result: 'miss' });
+    this.counted.miss.inc();
     return undefined;
   }
 
