@@ -9,6 +9,7 @@ import { JobTraceContext1763790700000 } from './1763790700000-job-trace-context.
 import { JobControl1763790800000 } from './1763790800000-job-control.js';
 import { UsageAndCost1763790900000 } from './1763790900000-usage-and-cost.js';
 import { UsageTotals1763791000000 } from './1763791000000-usage-totals.js';
+import { JobStatusNotifications1763791100000 } from './1763791100000-job-status-notifications.js';
 
 /** Every migration, oldest first. Listed explicitly so the same code runs from `src`, `dist` and Jest. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   JobControl1763790800000,
   UsageAndCost1763790900000,
   UsageTotals1763791000000,
+  JobStatusNotifications1763791100000,
 ];

@@ -99,6 +99,8 @@ export class AppConfig {
     idempotency: { ttlMs: number; leaseMs: number };
     /** `reuse_results` looks this far back for a matching completed lot (RESULT_REUSE_DAYS). */
     resultReuseMs: number;
+    /** STATUS_CACHE_MS: longest a replica answers a job's status from memory (entries go at the job's change notification); 0: no cache. */
+    statusCacheMs: number;
   };
   readonly worker: {
     pollIntervalMs: number;
@@ -184,6 +186,7 @@ export class AppConfig {
       // The longest attempt is a synchronous generation (its deadline); the margin covers storing its result.
       idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000, leaseMs: env.SYNC_DEADLINE_SECONDS * 1000 + 60_000 },
       resultReuseMs: env.RESULT_REUSE_DAYS * 86_400_000,
+      statusCacheMs: env.STATUS_CACHE_MS,
     };
     this.worker = {
       pollIntervalMs: (env.WORKER_POLL_INTERVAL ?? (runtime.offline ? 2 : 30)) * 1000,

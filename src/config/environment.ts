@@ -156,6 +156,17 @@ export class Environment {
   @Max(3600000)
   AUTH_KEY_CACHE_MS = 5000;
 
+  /**
+   * Milliseconds an API process may answer `GET /batch-status` for a job from memory. Entries are dropped as soon
+   * as PostgreSQL notifies a change of the job (any replica, the worker, SQL by hand), so this is only a safety net
+   * for a lost notification; while the listener is disconnected every request reads the database. 0 disables the cache.
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(3600000)
+  STATUS_CACHE_MS = 5000;
+
   @Transform(emptyToUndefined)
   @ValidateIf(isProduction)
   @IsString({ message: 'OPENAI_API_KEY is required when NODE_ENV=production (offline mode is for development only)' })

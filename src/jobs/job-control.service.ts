@@ -171,6 +171,7 @@ export class JobControlService {
     if (ACTIVE_JOB_STATUSES.includes(job.status)) await this.store.cancelJob(clientId, job.id);
     const upstream = await this.batches.purgeUpstream(job.id, UPSTREAM_CANCEL_WAIT_MS);
     await this.control.transaction((tx) => this.control.deleteJob(tx, job.id));
+    this.queries.changed(job.id);
     this.logger.log({
       message: `deleted (${upstream.batches} OpenAI batch(es), ${upstream.filesDeleted} file(s) deleted at OpenAI, ${upstream.failures} failure(s))`,
       job_id: job.id,
@@ -209,8 +210,9 @@ export class JobControlService {
     });
   }
 
-  /** The job as `GET /batch-status` shows it (usage and cost included). */
+  /** The job as `GET /batch-status` shows it (usage and cost included), with the change just committed. */
   private view(clientId: string, jobId: string) {
+    this.queries.changed(jobId);
     return this.queries.status(clientId, jobId);
   }
 }

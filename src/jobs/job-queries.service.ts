@@ -11,6 +11,12 @@ import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
 import { usageAndCostView } from './usage/usage-views.js';
 import { JobRepository } from './job.repository.js';
 import { streamResults } from './results-stream.js';
+import { JobStatusCache } from './status-cache/job-status-cache.js';
+
+/** The `GET /batch-status` answer, as cached. */
+export type StatusAnswer = ReturnType<typeof statusView>;
+
+const notFound = (jobId: string) => new ApiException(404, ErrorCode.JobNotFound, `Job ${jobId} not found`);
 
 /**
  * The reads of the jobs API — a job's status, its results, the list — answered
@@ -24,6 +30,7 @@ export class JobQueriesService {
     private readonly store: JobRepository,
     private readonly usage: OpenAiUsageRepository,
     private readonly config: AppConfig,
+    private readonly cache: JobStatusCache<StatusAnswer>,
   ) {}
 
   /** Each job's usage and cost: sums of its recorded OpenAI usage, priced with the configured table. */
@@ -32,16 +39,37 @@ export class JobQueriesService {
     return new Map([...totals].map(([id, lines]) => [id, usageAndCostView(lines, this.config.openai.prices)]));
   }
 
-  /** `GET /batch-status/{job_id}`: the client's job with its usage and cost. */
-  async status(clientId: string, jobId: string) {
-    const job = await this.getJob(clientId, jobId);
-    return statusView(job, (await this.spendOf([job.id])).get(job.id));
+  /**
+   * `GET /batch-status/{job_id}`: the client's job with its usage and cost — from the status cache when it holds
+   * the job (polling), else one database round trip whose answer is cached until the job changes.
+   */
+  async status(clientId: string, jobId: string): Promise<StatusAnswer> {
+    if (!isUuid(jobId)) throw notFound(jobId);
+    const cached = this.cache.lookup(jobId);
+    if (cached) {
+      if (cached.clientId !== clientId) throw notFound(jobId);
+      return cached.view;
+    }
+    const ticket = this.cache.begin();
+    const found = await this.store.findJobWithUsage(clientId, jobId);
+    if (!found) throw notFound(jobId);
+    const answer = statusView(found.job, usageAndCostView(found.usage, this.config.openai.prices));
+    this.cache.store(ticket, jobId, clientId, answer);
+    return answer;
+  }
+
+  /**
+   * This process has just committed a change of the job: its cached status goes now, not when the notification
+   * arrives, so the answer of the request that changed it (and the client's next poll here) shows the change.
+   */
+  changed(jobId: string): void {
+    this.cache.invalidate(jobId);
   }
 
   /** The client's job, or 404 — also for another client's job and for ids that are not UUIDs. */
   async getJob(clientId: string, jobId: string): Promise<BatchJob> {
     const job = isUuid(jobId) ? await this.store.findJob(clientId, jobId) : null;
-    if (!job) throw new ApiException(404, ErrorCode.JobNotFound, `Job ${jobId} not found`);
+    if (!job) throw notFound(jobId);
     return job;
   }
 

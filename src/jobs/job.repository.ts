@@ -3,9 +3,12 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager, type Repository } from 'typeorm';
 import { BatchJob } from './entities/batch-job.entity.js';
 import { AppConfig } from '../config/app-config.js';
-import { OpenAiUsageRepository } from './usage/openai-usage.repository.js';
+import type { Pool } from 'pg';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { OpenAiUsageRepository, usageLinesOf, usageTotalsJsonSql, type UsageTotalsJson } from './usage/openai-usage.repository.js';
 import type { UsageLine, UsageStage } from './usage/usage.types.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
+import { DatabaseOutageMonitor } from '../database/database-outage.js';
 import { query, queryOne } from '../database/sql.js';
 import { activeTraceParent } from '../common/tracing/tracing.js';
 import { ACTIVE_JOB_STATUSES, JobStatus, type TokenUsage } from './job.types.js';
@@ -85,12 +88,43 @@ interface JobRow {
   cancelled_at: Date | null;
 }
 
-const FIND_JOB_SQL = `
-  SELECT id, client_id, status, processing_mode, version, languages, total_lots, processed_lots, failed_lots, current_stage,
-         openai_batch_id, openai_translation_batch_id, error_message, webhook_configured, paused, metadata, name, webhook_events,
-         estimated_completion,
-         created_at, updated_at, started_at, completed_at, cancelled_at
-    FROM batch_jobs WHERE id = $1 AND client_id = $2`;
+/**
+ * The columns of JobRow. A change of any of them notifies the API's status cache (the trigger of migration
+ * 1763791100000 lists them; test/jobs/status-cache.spec.ts checks the two lists agree).
+ */
+export const JOB_ROW_COLUMNS: readonly (keyof JobRow)[] = [
+  'id',
+  'client_id',
+  'status',
+  'processing_mode',
+  'version',
+  'languages',
+  'total_lots',
+  'processed_lots',
+  'failed_lots',
+  'current_stage',
+  'openai_batch_id',
+  'openai_translation_batch_id',
+  'error_message',
+  'webhook_configured',
+  'paused',
+  'metadata',
+  'name',
+  'webhook_events',
+  'estimated_completion',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'completed_at',
+  'cancelled_at',
+];
+
+const FIND_JOB_SQL = `SELECT ${JOB_ROW_COLUMNS.join(', ')} FROM batch_jobs WHERE id = $1 AND client_id = $2`;
+
+/** FIND_JOB_SQL with the job's usage totals in the same row (see findJobWithUsage). */
+const FIND_JOB_WITH_USAGE_SQL = `
+  SELECT j.*, ${usageTotalsJsonSql('j.id')} AS usage_totals
+    FROM (${FIND_JOB_SQL}) j`;
 
 function toJob(row: JobRow): BatchJob {
   return Object.assign(new BatchJob(), {
@@ -145,6 +179,7 @@ export class JobRepository {
     @InjectRepository(BatchLot) private readonly lots: Repository<BatchLot>,
     private readonly usage: OpenAiUsageRepository,
     private readonly config: AppConfig,
+    private readonly outage: DatabaseOutageMonitor,
   ) {}
 
   /**
@@ -205,6 +240,21 @@ export class JobRepository {
   async findJob(clientId: string, jobId: string): Promise<BatchJob | null> {
     const rows = await query<JobRow>(this.dataSource, FIND_JOB_SQL, [jobId, clientId]);
     return rows.length === 0 ? null : toJob(rows[0]);
+  }
+
+  /**
+   * `findJob` and the job's usage totals in one round trip, straight on the driver's pool: the status cache's
+   * miss path, where TypeORM's QueryRunner (acquire, release, result wrapping) cost more than the query.
+   */
+  async findJobWithUsage(clientId: string, jobId: string): Promise<{ job: BatchJob; usage: UsageLine[] } | null> {
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const { rows } = await pool
+      .query<JobRow & { usage_totals: UsageTotalsJson }>(FIND_JOB_WITH_USAGE_SQL, [jobId, clientId])
+      .catch((error: unknown) => {
+        this.outage.absorb(error); // as TypeORM's logger does for its queries: an outage is reported once, not per poll
+        throw error;
+      });
+    return rows.length === 0 ? null : { job: toJob(rows[0]), usage: usageLinesOf(rows[0].usage_totals) };
   }
 
   async listJobs(clientId: string, filter: JobListFilter): Promise<[BatchJob[], number]> {

@@ -19,6 +19,7 @@ import { RateLimitPolicy } from './rate-limit/rate-limit-policy.js';
 import { SharedRateLimiter } from './rate-limit/shared-rate-limiter.js';
 import { SyncGenerationService } from './sync/sync-generation.service.js';
 import { UpstreamCanceller } from './upstream-canceller.js';
+import { statusCacheProvider } from './status-cache/job-status-cache.js';
 
 /**
  * The HTTP API of jobs (reference 002): creation, synchronous mode, polling,
@@ -47,6 +48,7 @@ import { UpstreamCanceller } from './upstream-canceller.js';
     IdempotencyStore,
     IdempotencyInterceptor,
     DryRunEstimator,
+    statusCacheProvider,
   ],
   exports: [JobsService],
 })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkerTickService } from '../../src/worker/worker-tick.service.js';
 import { standardSignature } from '../../src/webhooks/webhook-signature.js';
+import { statusSynced } from '../jobs/jobs-support.js';
 import { json } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
 import { startPipeline, tickUntil, type PipelineHarness } from '../pipeline/pipeline-support.js';
@@ -73,6 +74,7 @@ describe('OpenAI webhooks wake the batch’s job before the next poll', () => {
     expect(await ok.json()).toEqual({ received: true, type: 'batch.completed', job_woken: true });
 
     await h.app.app.get(WorkerTickService).tick();
+    await statusSynced(h.app); // the "processing" answer above stays cached until the completion's notification arrives
     const done = (await json(await h.app.getJob(`/api/v1/batch-status/${jobId}`, jobId))) as { status: string };
     expect(done.status).toBe('completed');
   });

@@ -1,4 +1,5 @@
 import { BatchIngestionService } from '../../src/batch-monitor/batch-ingestion.service.js';
+import { statusSynced } from '../jobs/jobs-support.js';
 import { json } from '../support/app.js';
 import { startPipeline, tickUntil, type PipelineHarness } from '../pipeline/pipeline-support.js';
 
@@ -109,6 +110,7 @@ describe('usage and cost per job, counted exactly once', () => {
   afterAll(() => h?.close());
 
   async function status(): Promise<{ usage: Tokens & { by_stage: UsageEntry[] }; cost: Cost }> {
+    await statusSynced(h.app); // every change the test made by SQL or through a service is shown
     const response = await h.app.getJob(`/api/v1/batch-status/${jobId}`, jobId);
     expect(response.status).toBe(200);
     return (await json(response)) as { usage: Tokens & { by_stage: UsageEntry[] }; cost: Cost };

@@ -1,5 +1,5 @@
 import { startTestApp, type TestApp } from '../support/app.js';
-import { body, createBatch, finishJob, insertForeignJob, lot, lots } from './jobs-support.js';
+import { body, createBatch, finishJob, insertForeignJob, lot, lots, statusSynced } from './jobs-support.js';
 
 /** A job that has made no OpenAI call yet: no usage, no cost (issue 13). */
 const NO_USAGE = { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, by_stage: [] };
@@ -121,6 +121,7 @@ test('batch-status and its alias: the status body of reference 002', async () =>
     `UPDATE batch_jobs SET status = 'processing', current_stage = 'vision_analysis', processed_lots = 1, failed_lots = 1, openai_batch_id = 'batch_v' WHERE id = $1`,
     [jobId],
   );
+  await statusSynced(t); // the answer above is cached until the update's notification has arrived
   const progressed = await body(await t.getJob(`/api/v1/batch-status/${jobId}`, jobId));
   expect(progressed.progress).toMatchObject({ processed_lots: 1, failed_lots: 1, completion_percentage: 66.7 });
   expect(progressed.processing_details).toEqual({

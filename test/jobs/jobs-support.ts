@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JobStatusCache } from '../../src/jobs/status-cache/job-status-cache.js';
 import type { TestApp } from '../support/app.js';
 import type { TestDatabase } from '../support/database.js';
 
@@ -24,6 +25,15 @@ export function lots(count: number, prefix = 'lot'): LotInput[] {
 
 export async function body(res: Response): Promise<Json> {
   return (await res.json()) as Json;
+}
+
+/**
+ * The status cache's read-your-writes barrier: once it resolves, the app's `batch-status` shows every change
+ * committed before (by the test's own SQL, a worker, another replica). Call it between such a change and a status
+ * read that must see it; polling loops need none.
+ */
+export async function statusSynced(t: Pick<TestApp, 'app'>): Promise<void> {
+  await t.app.get(JobStatusCache).sync();
 }
 
 /** POSTs a batch and returns the accepted job id (fails the test on anything but 201). */

@@ -4,6 +4,7 @@ import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, ApiNotCancellable, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { CancelledJobDto } from '../dto/job-responses.dto.js';
 import { Idempotent } from '../idempotency/idempotent.decorator.js';
+import { JobQueriesService } from '../job-queries.service.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
@@ -15,7 +16,10 @@ import { ClientId } from './client-id.decorator.js';
 @PollingRateLimit()
 @Controller('api/v1/batch-jobs')
 export class BatchJobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly queries: JobQueriesService,
+  ) {}
 
   @Post(':job_id/cancel')
   @HttpCode(200)
@@ -37,7 +41,9 @@ export class BatchJobsController {
     ERROR_EXAMPLES.idempotencyKeyInFlight,
     ERROR_EXAMPLES.idempotencyKeyReused,
   )
-  cancel(@ClientId() clientId: string, @Param('job_id') jobId: string) {
-    return this.jobs.cancelJob(clientId, jobId);
+  async cancel(@ClientId() clientId: string, @Param('job_id') jobId: string) {
+    const cancelled = await this.jobs.cancelJob(clientId, jobId);
+    this.queries.changed(cancelled.job_id); // the client's next poll here shows it cancelled, whenever the notification arrives
+    return cancelled;
   }
 }

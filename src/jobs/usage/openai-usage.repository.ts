@@ -112,6 +112,26 @@ export class OpenAiUsageRepository {
   }
 }
 
+/** The columns of a job's usage totals as `usageTotalsJsonSql` aggregates them (bigints arrive as JSON numbers). */
+export type UsageTotalsJson = Record<keyof UsageRow, string | number>[];
+
+/**
+ * A job's usage totals as one JSON array in the order of `totals` (`[]` without usage), as a scalar subquery for
+ * the owner of `batch_jobs` to embed in its own read: one round trip for a job and its spend (the status hot path).
+ * `jobIdColumn` names the outer query's job id column.
+ */
+export function usageTotalsJsonSql(jobIdColumn: string): string {
+  return `(SELECT COALESCE(json_agg(json_build_object('stage', u.stage, 'mode', u.mode, 'model', u.model,
+                 'input_tokens', u.input_tokens, 'cached_tokens', u.cached_tokens, 'output_tokens', u.output_tokens,
+                 'reasoning_tokens', u.reasoning_tokens, 'calls', u.calls) ORDER BY u.stage DESC, u.mode, u.model), '[]'::json)
+             FROM openai_usage_totals u WHERE u.batch_job_id = ${jobIdColumn})`;
+}
+
+/** The lines of what `usageTotalsJsonSql` selected. */
+export function usageLinesOf(json: UsageTotalsJson): UsageLine[] {
+  return json.map((row) => toLine(row as unknown as UsageRow));
+}
+
 function toLine(row: UsageRow): UsageLine {
   return {
     stage: row.stage,
