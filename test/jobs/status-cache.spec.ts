@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import pg from 'pg';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_CLIENT_ID } from '../../src/auth/api-client.js';
 import { MetricsRegistry } from '../../src/common/metrics/metrics-registry.module.js';
@@ -233,8 +234,29 @@ describe('the listener', () => {
   });
 });
 
+/**
+ * PostgreSQL's messages to the client with every NotificationResponse (`A`) left out: what a pooler in transaction
+ * mode amounts to for a listener (LISTEN accepted, nothing delivered). Every backend message is a type byte and a
+ * length that counts itself.
+ */
+function withoutNotifications(): Transform {
+  let pending = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      pending = Buffer.concat([pending, chunk]);
+      const kept: Buffer[] = [];
+      while (pending.length >= 5 && pending.length >= 1 + pending.readUInt32BE(1)) {
+        const size = 1 + pending.readUInt32BE(1);
+        if (pending[0] !== 0x41) kept.push(pending.subarray(0, size));
+        pending = pending.subarray(size);
+      }
+      done(null, Buffer.concat(kept));
+    },
+  });
+}
+
 /** A TCP proxy to PostgreSQL that the test can cut: open connections dropped, new ones closed at once. */
-async function startCuttableProxy(url: string) {
+async function startCuttableProxy(url: string, { dropNotifications = false } = {}) {
   const target = new URL(url);
   const sockets = new Set<Socket>();
   let down = false;
@@ -253,7 +275,8 @@ async function startCuttableProxy(url: string) {
       [upstream, socket],
     ]) {
       sockets.add(from);
-      from.pipe(to);
+      if (dropNotifications && from === upstream) from.pipe(withoutNotifications()).pipe(to);
+      else from.pipe(to);
       from.on('close', () => {
         sockets.delete(from);
         to.destroy();
@@ -318,6 +341,24 @@ describe('JobStatusCache on its own', () => {
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(/^warn status cache off: listener lost \(.+\); every status read goes to the database until it is back$/);
       expect(lines[1]).toMatch(/^log status cache on again: listening after [\d.]+ s$/);
+    } finally {
+      await own.onApplicationShutdown();
+      await proxy.close();
+    }
+  });
+
+  test('notifications that never arrive (a pooler in transaction mode): the cache stays off, says so once, keeps checking', async () => {
+    const proxy = await startCuttableProxy(t.db.url, { dropNotifications: true });
+    const { lines, logger } = capture();
+    const own = new JobStatusCache(new MetricsRegistry(), clock, { url: proxy.url, maxAgeMs: CACHE_MS, probeTimeoutMs: 300 }, logger);
+    try {
+      await own.onApplicationBootstrap();
+      expect(own.active).toBe(false);
+      expect(own.begin()).toBeUndefined();
+      expect(own.store(own.begin(), 'job-a', 'c', 'A')).toBe(false);
+      await waitFor(async () => proxy.attempts() >= 3, { what: 'two more checks' });
+      expect(own.active).toBe(false);
+      expect(lines).toEqual([expect.stringMatching(/^warn status cache off: listener lost \(.*a test notification did not come back.*\)/)]);
     } finally {
       await own.onApplicationShutdown();
       await proxy.close();

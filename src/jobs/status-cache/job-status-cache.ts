@@ -14,6 +14,8 @@ const SYNC_PREFIX = 'sync:';
 export const STATUS_CACHE_MAX_ENTRIES = 10_000;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+/** How long a new listener waits for its own test notification before it concludes notifications do not reach it. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 interface Entry<V> {
   clientId: string;
@@ -26,6 +28,8 @@ export interface StatusCacheOptions {
   url: string;
   maxAgeMs: number;
   maxEntries?: number;
+  /** How long a new listener waits for its test notification (default 2 s). */
+  probeTimeoutMs?: number;
 }
 
 /**
@@ -76,7 +80,7 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
     options: StatusCacheOptions,
     logger?: LoggerService,
   ) {
-    this.options = { maxEntries: STATUS_CACHE_MAX_ENTRIES, ...options };
+    this.options = { maxEntries: STATUS_CACHE_MAX_ENTRIES, probeTimeoutMs: PROBE_TIMEOUT_MS, ...options };
     if (logger) this.logger = logger;
     const lookups = new Counter({
       name: 'gs_status_cache_lookups_total',
@@ -188,6 +192,11 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
     try {
       await client.connect();
       await client.query(`LISTEN ${STATUS_CHANNEL}`);
+      // A pooler in transaction mode (PgBouncer) accepts LISTEN and never delivers: serve from memory only once a
+      // notification has made the round trip on this very connection.
+      if (!(await this.probe(client))) {
+        throw new Error(`a test notification did not come back within ${this.options.probeTimeoutMs} ms (a pooler in transaction mode?)`);
+      }
     } catch (error) {
       this.lost(client, error);
       return;
@@ -200,6 +209,23 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
     if (this.lostAt !== undefined) {
       this.logger.log(`status cache on again: listening after ${Math.round((this.clock.now() - this.lostAt) / 100) / 10} s`);
       this.lostAt = undefined;
+    }
+  }
+
+  /** Whether a notification sent now on `client` reaches its own LISTEN. */
+  private async probe(client: pg.Client): Promise<boolean> {
+    const token = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = new Promise<boolean>((resolve) => {
+      this.waiters.set(token, () => resolve(true));
+      timer = setTimeout(() => resolve(false), this.options.probeTimeoutMs);
+    });
+    try {
+      await client.query('SELECT pg_notify($1, $2)', [STATUS_CHANNEL, SYNC_PREFIX + token]);
+      return await arrived;
+    } finally {
+      clearTimeout(timer);
+      this.waiters.delete(token);
     }
   }
 
