@@ -82,15 +82,17 @@ export class SlicedJsonBuilder {
 
   /** Parses the next piece: the envelope first, then each array's slices in order. */
   private step(): void {
+    // Each piece is dropped once parsed: the text of a large body is not kept beside its objects.
     if (!this.started) {
       this.value = JSON.parse(this.source.text);
+      this.source.text = '';
       this.started = true;
       return;
     }
     const { key, slices } = this.source.arrays[this.array];
     if (this.slice < slices.length) {
       for (const element of JSON.parse(slices[this.slice]) as unknown[]) this.elements.push(element);
-      this.slice++;
+      slices[this.slice++] = '';
     }
     if (this.slice === slices.length) {
       // Redefined, not assigned: a `__proto__` member is an own property of a parsed object, and must stay one.
