@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager, type Repository } from 'typeorm';
 import { BatchJob } from './entities/batch-job.entity.js';
@@ -9,7 +10,7 @@ import { OpenAiUsageRepository, usageLinesOf, usageTotalsJsonSql, type UsageTota
 import type { UsageLine, UsageStage } from './usage/usage.types.js';
 import { BatchLot } from './entities/batch-lot.entity.js';
 import { DatabaseOutageMonitor } from '../database/database-outage.js';
-import { query, queryOne } from '../database/sql.js';
+import { execute, query, queryOne } from '../database/sql.js';
 import { activeTraceParent } from '../common/tracing/tracing.js';
 import { ACTIVE_JOB_STATUSES, JobStatus, type TokenUsage } from './job.types.js';
 import type { RequestedLot } from './validation/generation-request.js';
@@ -49,16 +50,22 @@ export interface JobListFilter {
 /**
  * Lots per INSERT statement. json_to_recordset takes the whole chunk as one
  * bind parameter, so the 65,535-parameter limit never applies; the chunk size
- * only bounds the memory of the serialised parameter (≈ 2 MB at 10,000 lots).
+ * bounds the time the event loop spends serialising one chunk in one go
+ * (≈ 1 ms for 1,000 lots with 3 images each) and the memory of the parameter.
  * Measured for 50,000 lots: json_to_recordset 1.4–1.7 s, jsonb_to_recordset
  * 1.6–2.3 s, unnest arrays 2.5–3.5 s, multi-row VALUES 3.6–5.6 s.
  */
-export const LOT_INSERT_CHUNK = 10_000;
+export const LOT_INSERT_CHUNK = 1_000;
 
+/**
+ * The lots are the validated RequestedLot objects serialised as they are (no
+ * per-lot row object to build); their order in the chunk gives the position.
+ */
 const INSERT_LOTS_SQL = `
   INSERT INTO batch_lots (batch_job_id, position, lot_id, additional_info, webhook_url, images)
-  SELECT $1, r.position, r.lot_id, r.additional_info, r.webhook_url, r.images
-  FROM json_to_recordset($2::json) AS r(position int, lot_id text, additional_info text, webhook_url text, images jsonb)`;
+  SELECT $1, $3 + r.ordinality - 1, r."lotId", r."additionalInfo", r."webhookUrl", r.images
+  FROM ROWS FROM (json_to_recordset($2::json) AS ("lotId" text, "additionalInfo" text, "webhookUrl" text, images jsonb))
+       WITH ORDINALITY AS r("lotId", "additionalInfo", "webhookUrl", images, ordinality)`;
 
 /** The job columns the API shows, as PostgreSQL returns them. */
 interface JobRow {
@@ -187,17 +194,14 @@ export class JobRepository {
    * claims `pending` rows, can never see a job whose lots are half written.
    */
   async insertBatchJob(job: NewJob, lots: RequestedLot[]): Promise<BatchJob> {
+    const chunkAt = (start: number) => JSON.stringify(lots.slice(start, start + LOT_INSERT_CHUNK));
+    // After a turn, so that the statement before it is on its way to PostgreSQL (and polls are answered) meanwhile.
+    const nextChunkAt = async (start: number) => (await nextTurn(), start < lots.length ? chunkAt(start) : '');
     return this.dataSource.transaction(async (manager) => {
       const saved = await this.insertJobRow(manager, job);
+      let chunk = chunkAt(0);
       for (let start = 0; start < lots.length; start += LOT_INSERT_CHUNK) {
-        const rows = lots.slice(start, start + LOT_INSERT_CHUNK).map((lot, offset) => ({
-          position: start + offset,
-          lot_id: lot.lotId,
-          additional_info: lot.additionalInfo,
-          webhook_url: lot.webhookUrl,
-          images: lot.images,
-        }));
-        await manager.query(INSERT_LOTS_SQL, [saved.id, JSON.stringify(rows)]);
+        [, chunk] = await Promise.all([execute(manager, INSERT_LOTS_SQL, [saved.id, chunk, start]), nextChunkAt(start + LOT_INSERT_CHUNK)]);
       }
       return saved;
     });

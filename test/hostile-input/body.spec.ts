@@ -279,6 +279,176 @@ describe('2. bounded work before authentication', () => {
   });
 });
 
+describe('2b. a large body becomes objects in event-loop turns, and only once its request is authenticated', () => {
+  /** 6,000 lots (three insert chunks, the last one partial) of every shape a lot may take; well above the 1 MB parsed inline. */
+  function bigPayload(): Json {
+    const variants = (i: number): Json => {
+      switch (i % 4) {
+        case 0:
+          return {
+            lot_id: `big-${i}`,
+            additional_info: `Vehicle ${i}: Ünïcode ✓ "quoted" \\ ${'d'.repeat(i % 97)}`,
+            images: [{ url: `https://img.example.com/${i}/1.jpg` }],
+          };
+        case 1:
+          return {
+            lot_id: `big-${i}`,
+            webhook: `https://hooks.example.com/${i}`,
+            extra: 'not stored',
+            images: [{ url: `https://img.example.com/${i}/1.jpg`, alt: 'dropped' }, { url: `https://img.example.com/${i}/2.jpg` }],
+          };
+        case 2:
+          return {
+            lot_id: `big-${i} 🚗`,
+            additional_info: null,
+            images: [{ url: `https://img.example.com/${i}/1.jpg?size=large&n=${i}` }],
+          };
+        default:
+          return {
+            lot_id: `big-${i}`,
+            additional_info: 'x'.repeat(200),
+            webhook: null,
+            images: [1, 2, 3].map((k) => ({ url: `https://img.example.com/${i}/${k}.jpg` })),
+          };
+      }
+    };
+    return { version: '1.0.0', languages: ['en', 'de'], lots: Array.from({ length: 6_000 }, (_, i) => variants(i)) };
+  }
+
+  test('6,000 lots are stored whole, in order and exactly as sent (known fields only), built in turns after the signature guard', async () => {
+    const parser = t.app.get(JsonBodyParser);
+    const before = { pooled: parser.pooledBodies, inTurns: parser.bodiesBuiltInTurns, atOnce: parser.bodiesBuiltAtOnce };
+    const payload = bigPayload();
+    const text = JSON.stringify(payload);
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    const res = await post(t, text, { 'Content-Type': 'application/json' }, canonicalJson(payload.lots));
+    expect(res.status).toBe(201);
+    // Built slice by slice by the global BuildBodyGuard, never at once by a later reader of req.body (the rate-limit guard, the pipe).
+    expect({ pooled: parser.pooledBodies, inTurns: parser.bodiesBuiltInTurns, atOnce: parser.bodiesBuiltAtOnce }).toEqual({
+      pooled: before.pooled + 1,
+      inTurns: before.inTurns + 1,
+      atOnce: before.atOnce,
+    });
+    const stored = await t.db.query<Json>(
+      'SELECT position, lot_id, additional_info, webhook_url, images FROM batch_lots ORDER BY position',
+    );
+    expect(stored).toEqual(
+      payload.lots.map((sent: Json, position: number) => ({
+        position,
+        lot_id: sent.lot_id,
+        additional_info: sent.additional_info ?? null,
+        webhook_url: sent.webhook ?? null,
+        images: sent.images.map((image: Json) => ({ url: image.url })),
+      })),
+    );
+    const [job] = await t.db.query<Json>('SELECT total_lots, languages, webhook_configured FROM batch_jobs');
+    expect(job).toEqual({ total_lots: 6_000, languages: ['en', 'de'], webhook_configured: true });
+  });
+
+  test.each([
+    ['a wrong signature', 'not the lots', 403, 'INVALID_SIGNATURE'],
+    ['no signature', undefined, 401, 'MISSING_SIGNATURE'],
+  ])('with %s the large body is refused and never becomes objects', async (_name, signWith, status, code) => {
+    const parser = t.app.get(JsonBodyParser);
+    const before = { pooled: parser.pooledBodies, inTurns: parser.bodiesBuiltInTurns, atOnce: parser.bodiesBuiltAtOnce };
+    const res = await post(t, JSON.stringify(bigPayload()), { 'Content-Type': 'application/json' }, signWith);
+    await refused(res, status, code);
+    expect({ pooled: parser.pooledBodies, inTurns: parser.bodiesBuiltInTurns, atOnce: parser.bodiesBuiltAtOnce }).toEqual({
+      pooled: before.pooled + 1,
+      inTurns: before.inTurns,
+      atOnce: before.atOnce,
+    });
+  });
+
+  test('a repeated "lots" member: the signed, validated and stored lots are the last one, as JSON.parse reads it', async () => {
+    const payload = bigPayload();
+    const decoy = JSON.stringify([{ lot_id: 'decoy', images: [{ url: 'https://evil.example/x.jpg' }] }]);
+    const text = `{"lots":${decoy},${JSON.stringify(payload).slice(1)}`;
+    const res = await post(t, text, { 'Content-Type': 'application/json' }, canonicalJson(payload.lots));
+    expect(res.status).toBe(201);
+    expect(await countRows(t.db)).toEqual({ jobs: 1, lots: 6_000 });
+    expect(await t.db.query(`SELECT lot_id FROM batch_lots WHERE lot_id = 'decoy'`)).toEqual([]);
+  });
+
+  describe('validation answers of a large body are the ones a small body gets, problems far down the array included', () => {
+    const broken = (mutate: (lots: Json[]) => void): Json => {
+      const payload = bigPayload();
+      mutate(payload.lots);
+      return payload;
+    };
+
+    test.each([
+      [
+        '400: structural problems of lots 4,321 and 5,999, in order',
+        () =>
+          broken((l) => {
+            l[4321].images = [];
+            l[5999] = { lot_id: '', additional_info: 7, images: [{ href: 'x' }] };
+            l[17].webhook = 12;
+          }),
+        {
+          status: 400,
+          body: {
+            error: 'Validation failed',
+            message:
+              'lots.17.webhook: must be a string; lots.4321.images: must contain at least 1 image; ' +
+              'lots.5999.lot_id: is required and must be a non-empty string; lots.5999.additional_info: must be a string; ' +
+              'lots.5999.images.0.url: is required and must be a string',
+            code: 'VALIDATION_FAILED',
+            details: {
+              problems: [
+                'lots.17.webhook: must be a string',
+                'lots.4321.images: must contain at least 1 image',
+                'lots.5999.lot_id: is required and must be a non-empty string',
+                'lots.5999.additional_info: must be a string',
+                'lots.5999.images.0.url: is required and must be a string',
+              ],
+            },
+          },
+        },
+      ],
+      [
+        '422: invalid image URLs far down, each listed once in order of appearance',
+        () =>
+          broken((l) => {
+            l[5000].images = [{ url: 'ftp://a.example/1.jpg' }];
+            l[5998].images = [{ url: 'https://ok.example/1.jpg' }, { url: '/relative.jpg' }, { url: 'ftp://a.example/1.jpg' }];
+          }),
+        {
+          status: 422,
+          body: {
+            error: 'Validation failed',
+            message: 'Invalid image URLs detected: only absolute http(s) URLs are accepted',
+            code: 'INVALID_IMAGE_URLS',
+            details: { invalid_urls: ['ftp://a.example/1.jpg', '/relative.jpg'] },
+          },
+        },
+      ],
+      [
+        '409: duplicate lot ids far down',
+        () =>
+          broken((l) => {
+            l[5999].lot_id = l[3].lot_id;
+            l[5001].lot_id = l[2].lot_id;
+          }),
+        {
+          status: 409,
+          body: {
+            error: 'Conflict',
+            message: 'Duplicate lot_id in one request: big-2 🚗, big-3',
+            code: 'DUPLICATE_LOT_ID',
+            details: { duplicates: ['big-2 🚗', 'big-3'] },
+          },
+        },
+      ],
+    ])('%s', async (_name, make, expected) => {
+      const payload = make();
+      const res = await post(t, JSON.stringify(payload), { 'Content-Type': 'application/json' }, canonicalJson(payload.lots));
+      expect({ status: res.status, body: await refused(res, expected.status, expected.body.code) }).toEqual(expected);
+    });
+  });
+});
+
 describe('3. NUL and lone surrogates → 400 VALIDATION_FAILED naming the field', () => {
   test.each([
     ['lots.0.lot_id', (p: Json) => (p.lots[0].lot_id = 'a\u0000b')],

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { checkMediaType, decoderFor, hasBody, readBody } from './body-reader.js';
+import { Turns } from '../turns.js';
 import type { JsonBodyParser } from './json-body.parser.js';
+import { SlicedJsonBuilder, type SlicedJson } from './sliced-json.js';
 
 /** What the JSON body middleware adds to a request (the signature guard reads it; see auth/api-client.ts). */
 export interface ParsedBodyRequest extends Request {
@@ -13,30 +15,51 @@ export interface ParsedBodyRequest extends Request {
   contentSha256?: Buffer;
 }
 
+/** Bodies parsed in the pool whose objects are not built yet, with the parser that counts how they get built. */
+const unbuilt = new WeakMap<Request, { builder: SlicedJsonBuilder; parser: JsonBodyParser }>();
+
 /**
- * `req.body` parsed from `jsonText` on first read. The signature guard reads only
- * the signed message and the `signature` field computed by the same parse, so
- * a large body becomes JavaScript objects on the event loop only once its
- * request is authenticated.
+ * `req.body` built from the pool's sliced text: in turns by `buildBodyInTurns`
+ * once the request is authenticated, or at once by whoever reads it first.
+ * The signature guard reads only the signed message and the `signature` field
+ * computed by the same parse, so a large body never becomes JavaScript objects
+ * for a request that is not authenticated.
  */
-function defineLazyBody(req: Request, jsonText: string): void {
-  let text: string | undefined = jsonText;
+function defineLazyBody(req: Request, sliced: SlicedJson, parser: JsonBodyParser): void {
+  const builder = new SlicedJsonBuilder(sliced);
+  unbuilt.set(req, { builder, parser });
+  let built = false;
   let value: unknown;
   Object.defineProperty(req, 'body', {
     configurable: true,
     enumerable: true,
     get() {
-      if (text !== undefined) {
-        value = JSON.parse(text);
-        text = undefined;
+      if (!built) {
+        value = builder.complete();
+        built = true;
+        if (unbuilt.delete(req)) parser.bodiesBuiltAtOnce++;
       }
       return value;
     },
     set(next: unknown) {
-      text = undefined;
+      unbuilt.delete(req);
+      built = true;
       value = next;
     },
   });
+}
+
+/**
+ * Builds a pooled body's objects a slice per event-loop turn (a 50,000-lot
+ * body is some 120 slices of a millisecond or two), so that polls keep being
+ * answered meanwhile. Call it only for an authenticated request; a no-op for
+ * bodies already built, parsed on the event loop, or absent.
+ */
+export async function buildBodyInTurns(req: Request, turns = new Turns()): Promise<void> {
+  const pending = unbuilt.get(req);
+  if (!pending) return;
+  await pending.builder.inTurns(turns);
+  if (unbuilt.delete(req)) pending.parser.bodiesBuiltInTurns++;
 }
 
 /**
@@ -66,7 +89,7 @@ export function jsonBodyMiddleware(parser: JsonBodyParser) {
       const parsed = await parser.parse(bytes);
       request.signedBody = { canonicalLots: parsed.canonicalLots, signatureField: parsed.signatureField };
       if ('value' in parsed.body) req.body = parsed.body.value;
-      else defineLazyBody(req, parsed.body.jsonText);
+      else defineLazyBody(req, parsed.body.sliced, parser);
     })().then(() => next(), next);
   };
 }

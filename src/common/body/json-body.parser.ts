@@ -60,6 +60,10 @@ export class JsonBodyParser implements OnApplicationShutdown {
   private pool?: Piscina<JsonBodyTask, JsonBodyOutcome>;
   /** Bodies handed to the pool so far (tests and the bench check that large bodies really went there). */
   pooledBodies = 0;
+  /** Pooled bodies built into objects a slice per event-loop turn, after authentication (BuildBodyGuard). */
+  bodiesBuiltInTurns = 0;
+  /** Pooled bodies built all at once, because something read `req.body` before the BuildBodyGuard ran. */
+  bodiesBuiltAtOnce = 0;
 
   constructor(@Inject(BODY_PARSING_OPTIONS) private readonly options: BodyParsingOptions) {
     this.limits = { ...DEFAULT_BODY_LIMITS, ...options.limits };

@@ -12,5 +12,5 @@ export interface JsonBodyTask {
 }
 
 export default function parse(task: JsonBodyTask): JsonBodyOutcome {
-  return parseJsonBody(task.bytes, task.maxDepth, 'jsonText');
+  return parseJsonBody(task.bytes, task.maxDepth, 'sliced');
 }

@@ -1,4 +1,5 @@
-import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToJsonText, rawToValue, type RawJson } from '../json/canonical-json.js';
+import { canonicalMember, JsonRefusal, memberOf, parseRawJson, rawToValue, type RawJson } from '../json/canonical-json.js';
+import { rawToSlicedJson, type SlicedJson } from './sliced-json.js';
 
 /** What a body turns into: the seed signature's message and the value the routes see, from one parse. */
 export interface ParsedJsonBody {
@@ -9,10 +10,11 @@ export interface ParsedJsonBody {
   signatureField?: string | null;
   /**
    * The value the routes see: built directly when the body was parsed on the
-   * event loop; as JSON text when it was parsed in the pool (text crosses the
-   * thread boundary cheaply, and becomes objects only after authentication).
+   * event loop; as JSON text in slices when it was parsed in the pool (text
+   * crosses the thread boundary cheaply, and becomes objects only after
+   * authentication, a slice per event-loop turn).
    */
-  body: { value: unknown } | { jsonText: string };
+  body: { value: unknown } | { sliced: SlicedJson };
 }
 
 export interface RefusedJsonBody {
@@ -30,7 +32,7 @@ export type JsonBodyOutcome = ParsedJsonBody | RefusedJsonBody;
  * bodies and in the parser pool for large ones; it returns its refusals
  * instead of throwing so they cross the thread boundary intact.
  */
-export function parseJsonBody(bytes: Uint8Array, maxDepth: number, form: 'value' | 'jsonText'): JsonBodyOutcome {
+export function parseJsonBody(bytes: Uint8Array, maxDepth: number, form: 'value' | 'sliced'): JsonBodyOutcome {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -46,10 +48,11 @@ export function parseJsonBody(bytes: Uint8Array, maxDepth: number, form: 'value'
     throw error;
   }
   const signature = memberOf(tree, 'signature');
+  const canonicalLots = canonicalMember(tree, 'lots'); // before rawToSlicedJson, which takes the arrays out of the tree
   return {
     ok: true,
-    canonicalLots: canonicalMember(tree, 'lots'),
+    canonicalLots,
     ...(signature === undefined || signature === null ? {} : { signatureField: typeof signature === 'string' ? signature : null }),
-    body: form === 'value' ? { value: rawToValue(tree) } : { jsonText: rawToJsonText(tree) },
+    body: form === 'value' ? { value: rawToValue(tree) } : { sliced: rawToSlicedJson(tree) },
   };
 }

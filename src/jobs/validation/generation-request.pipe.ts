@@ -4,10 +4,10 @@ import { parseGenerationRequest, type GenerationRequest } from './generation-req
 
 /** Turns the raw generate body into a validated GenerationRequest (see parseGenerationRequest for the rules and their order). */
 @Injectable()
-export class GenerationRequestPipe implements PipeTransform<unknown, GenerationRequest> {
+export class GenerationRequestPipe implements PipeTransform<unknown, Promise<GenerationRequest>> {
   constructor(private readonly config: AppConfig) {}
 
-  transform(body: unknown): GenerationRequest {
+  transform(body: unknown): Promise<GenerationRequest> {
     return parseGenerationRequest(body, this.config.limits);
   }
 }

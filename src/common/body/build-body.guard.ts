@@ -1,0 +1,21 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+import { buildBodyInTurns } from './json-body.middleware.js';
+
+/**
+ * Global guard registered after the signature guard (JsonBodyModule is
+ * mounted after AuthModule, and global guards run in registration order):
+ * once a request is authenticated it builds a large body's objects in
+ * turns, before any later guard, interceptor or pipe reads `req.body` — they
+ * read it synchronously, and building a 50,000-lot body at once would hold
+ * the event loop for a few hundred milliseconds. Never refuses anything.
+ */
+@Injectable()
+export class BuildBodyGuard implements CanActivate {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    // `client` is set by the signature guard (src/auth) on the requests it authenticated; public routes get none.
+    const request = context.switchToHttp().getRequest<Request & { client?: unknown }>();
+    if (request.client !== undefined) await buildBodyInTurns(request);
+    return true;
+  }
+}
