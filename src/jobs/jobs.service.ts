@@ -96,6 +96,7 @@ export class JobsService {
       const current = await this.queries.getJob(clientId, jobId); // re-read: the worker may have just finished it
       throw new JobNotCancellableException(current.status);
     }
+    this.queries.changed(job.id); // the client's next poll here shows it cancelled, whenever the notification arrives
     this.logger.log({ message: 'cancelled by the client', job_id: job.id, client_id: clientId });
     await this.upstream.cancel(job.id);
     return { job_id: job.id, status: JobStatus.Cancelled, cancelled_at: cancelledAt.toISOString(), message: 'Job successfully cancelled' };

@@ -4,7 +4,6 @@ import { HMAC_SECURITY, Signed } from '../../auth/signed.decorator.js';
 import { ApiErrors, ApiNotCancellable, AUTH_ERRORS, ERROR_EXAMPLES } from '../dto/api-errors.js';
 import { CancelledJobDto } from '../dto/job-responses.dto.js';
 import { Idempotent } from '../idempotency/idempotent.decorator.js';
-import { JobQueriesService } from '../job-queries.service.js';
 import { JobsService } from '../jobs.service.js';
 import { ClientRateLimitGuard, PollingRateLimit } from '../rate-limit/client-rate-limit.guard.js';
 import { ClientId } from './client-id.decorator.js';
@@ -16,10 +15,7 @@ import { ClientId } from './client-id.decorator.js';
 @PollingRateLimit()
 @Controller('api/v1/batch-jobs')
 export class BatchJobsController {
-  constructor(
-    private readonly jobs: JobsService,
-    private readonly queries: JobQueriesService,
-  ) {}
+  constructor(private readonly jobs: JobsService) {}
 
   @Post(':job_id/cancel')
   @HttpCode(200)
@@ -41,9 +37,7 @@ export class BatchJobsController {
     ERROR_EXAMPLES.idempotencyKeyInFlight,
     ERROR_EXAMPLES.idempotencyKeyReused,
   )
-  async cancel(@ClientId() clientId: string, @Param('job_id') jobId: string) {
-    const cancelled = await this.jobs.cancelJob(clientId, jobId);
-    this.queries.changed(cancelled.job_id); // the client's next poll here shows it cancelled, whenever the notification arrives
-    return cancelled;
+  cancel(@ClientId() clientId: string, @Param('job_id') jobId: string) {
+    return this.jobs.cancelJob(clientId, jobId);
   }
 }
