@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { buildBodyInTurns } from './json-body.middleware.js';
+import { buildBodyInTurns, hasUnbuiltBody } from './json-body.middleware.js';
 
 /**
  * Global guard registered after the signature guard (JsonBodyModule is
@@ -12,10 +12,11 @@ import { buildBodyInTurns } from './json-body.middleware.js';
  */
 @Injectable()
 export class BuildBodyGuard implements CanActivate {
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // `client` is set by the signature guard (src/auth) on the requests it authenticated; public routes get none.
     const request = context.switchToHttp().getRequest<Request & { client?: unknown }>();
-    if (request.client !== undefined) await buildBodyInTurns(request);
-    return true;
+    // Synchronous for everything else: this guard runs on every request, polls included.
+    if (request.client === undefined || !hasUnbuiltBody(request)) return true;
+    return buildBodyInTurns(request).then(() => true);
   }
 }

@@ -49,6 +49,11 @@ function defineLazyBody(req: Request, sliced: SlicedJson, parser: JsonBodyParser
   });
 }
 
+/** Whether `req` has a body whose objects are still to be built (most requests — GETs, small bodies — have none). */
+export function hasUnbuiltBody(req: Request): boolean {
+  return unbuilt.has(req);
+}
+
 /**
  * Builds a pooled body's objects a slice per event-loop turn (a 50,000-lot
  * body is some 120 slices of a millisecond or two), so that polls keep being
