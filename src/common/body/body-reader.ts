@@ -126,6 +126,11 @@ export function readBody(
       settled = true;
       req.off('data', onWireData);
       source.off('data', onData);
+      // These closures hold this promise, hence the body it resolves to, for as long as the request object lives
+      // (a keep-alive socket keeps it until its next request); an error after this point has nobody to tell.
+      req.off('close', onClose);
+      req.off('error', onError);
+      req.on('error', ignoreLateError);
       if (error) {
         chunks.length = 0;
         if (inflate) {
@@ -138,6 +143,10 @@ export function readBody(
         discardThen(req, () => reject(error), reasonable);
       }
     };
+    const onClose = () => {
+      if (!req.complete) finish(new ApiException(400, ErrorCode.InvalidJson, 'Request body was not received completely'));
+    };
+    const onError = (error: Error) => finish(error);
     const onWireData = (chunk: Buffer) => {
       wireBytes += chunk.length;
       wireDigest?.update(chunk);
@@ -169,12 +178,12 @@ export function readBody(
       finish();
       concat(chunks, size, limits.inlineMaxBytes).then(resolve, reject);
     });
-    req.once('close', () => {
-      if (!req.complete) finish(new ApiException(400, ErrorCode.InvalidJson, 'Request body was not received completely'));
-    });
-    req.once('error', (error) => finish(error));
+    req.once('close', onClose);
+    req.once('error', onError);
   });
 }
+
+function ignoreLateError(): void {}
 
 /** Discards the rest of the upload, then calls `done` — after the request ended when `waitForEnd`, else at once. */
 function discardThen(req: IncomingMessage, done: () => void, waitForEnd: boolean): void {

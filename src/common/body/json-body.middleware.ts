@@ -74,11 +74,14 @@ export async function buildBodyInTurns(req: Request, turns = new Turns()): Promi
  * `req.rawBody` — the bytes the signature is checked against.
  */
 export function jsonBodyMiddleware(parser: JsonBodyParser) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  return (req: Request, res: Response, next: NextFunction): void => {
     if (!hasBody(req)) {
       next();
       return;
     }
+    // A keep-alive socket keeps its last request object until the next request or its idle timeout: let go of the
+    // body (15 MB of bytes and ~40 MB of objects for 50,000 lots) as soon as the answer is out, not seconds later.
+    res.once('close', () => releaseBody(req as ParsedBodyRequest));
     void (async () => {
       checkMediaType(req.headers['content-type']);
       const decoder = decoderFor(req.headers['content-encoding']);
@@ -97,4 +100,11 @@ export function jsonBodyMiddleware(parser: JsonBodyParser) {
       else defineLazyBody(req, parsed.body.sliced, parser);
     })().then(() => next(), next);
   };
+}
+
+function releaseBody(req: ParsedBodyRequest): void {
+  unbuilt.delete(req);
+  req.body = undefined;
+  req.rawBody = undefined;
+  req.signedBody = undefined;
 }
