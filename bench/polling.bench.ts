@@ -81,7 +81,8 @@ export async function benchStatus(
   if (process.env.BENCH_PROFILE) {
     for (const target of targets) {
       const label = target.key === 'bare' ? 'bare-route' : target.key === 'live' ? 'health-live' : `batch-status-${target.key}`;
-      await profiled(label, () => requestsPerSecond(app, load, target, connections, durationMs));
+      const rps = await profiled(label, () => requestsPerSecond(app, load, target, connections, durationMs));
+      console.log(`  profiled ${label}: ${rps.toFixed(0)} req/s`);
     }
   }
   const medianOf = (figure: (round: StatusFigures) => number) => median(perRound.map(figure));

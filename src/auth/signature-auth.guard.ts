@@ -7,7 +7,7 @@ import { ErrorCode } from '../common/errors/error-code.js';
 import { verifySignature } from './hmac.js';
 import { PUBLIC_ROUTE, QUERY_PARAMETERS, SIGNED_SUBJECT, type SignedSubject } from './signed.decorator.js';
 import { DEFAULT_CLIENT_ID, type ApiClient, type AuthenticatedRequest } from './api-client.js';
-import { ClientsService, type VerificationKey } from './clients/clients.service.js';
+import { ClientsService, type ClientSettings, type VerificationKey } from './clients/clients.service.js';
 import { NonceStore } from './clients/nonce-store.js';
 import { ACCEPT_SIGNATURE, verifyMessageSignature, type SignatureFailure } from './http-signatures/index.js';
 
@@ -91,7 +91,8 @@ export class SignatureAuthGuard implements CanActivate {
     private readonly clock: Clock,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous on the hot path (a cached seed client); a promise when a key lookup or a nonce write is needed. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const policy = this.policyOf(context);
     if (policy.public) return true;
     const { subject, parameters } = policy;
@@ -102,10 +103,17 @@ export class SignatureAuthGuard implements CanActivate {
     if (parameters) checkQueryParameters(rawQuery(request), parameters);
 
     const headers = request.headers;
-    request.client =
+    const client =
       headers['signature-input'] !== undefined || headers.signature !== undefined
-        ? await this.verifyV2(request)
-        : await this.verifySeed(request, subject);
+        ? this.verifyV2(request)
+        : this.verifySeed(request, subject);
+    if (client instanceof Promise) {
+      return client.then((verified) => {
+        request.client = verified;
+        return true;
+      });
+    }
+    request.client = client;
     return true;
   }
 
@@ -132,7 +140,11 @@ export class SignatureAuthGuard implements CanActivate {
       {
         method: request.method,
         url: request.originalUrl,
-        scheme: request.protocol === 'https' ? 'https' : 'http',
+        // Asked only by a signature covering "@scheme" or "@target-uri": Express derives it from the trusted proxy
+        // list (an address parse) on every read.
+        get scheme() {
+          return request.protocol === 'https' ? 'https' : 'http';
+        },
         headers: request.headers,
       },
       {
@@ -160,7 +172,8 @@ export class SignatureAuthGuard implements CanActivate {
     return { id: verified.clientId, keyId: verified.keyId, scheme: 'rfc9421', rateLimits: verified.rateLimits };
   }
 
-  private async verifySeed(request: AuthenticatedRequest, subject: SignedSubject): Promise<ApiClient> {
+  /** Synchronous when the client (or key) is cached — every poll but the first of each AUTH_KEY_CACHE_MS. */
+  private verifySeed(request: AuthenticatedRequest, subject: SignedSubject): ApiClient | Promise<ApiClient> {
     const provided = this.signatureOf(request, subject);
     if (provided === undefined || provided === '') {
       throw refuse(
@@ -173,25 +186,35 @@ export class SignatureAuthGuard implements CanActivate {
     const message = this.messageOf(request, subject);
     const keyIdHeader = request.headers['x-key-id'];
     const keyId = Array.isArray(keyIdHeader) ? keyIdHeader[0] : keyIdHeader;
-
-    let client: ApiClient;
-    let secret: string | Buffer;
     if (keyId === undefined) {
-      const found = await this.clients.findClient(DEFAULT_CLIENT_ID);
-      if (found && !found.legacyScheme) throw this.seedSchemeOff();
-      client = { id: DEFAULT_CLIENT_ID, scheme: 'seed', rateLimits: found?.rateLimits };
-      secret = this.config.auth.sharedKey;
-    } else {
-      const key = await this.clients.findVerificationKey(keyId);
-      if (!key || key.algorithm !== 'hmac-sha256') throw refuse(403, ErrorCode.UnknownKey, 'Unknown or revoked key');
-      if (!key.legacyScheme) throw this.seedSchemeOff();
-      client = { id: key.clientId, keyId: key.keyId, scheme: 'seed', rateLimits: key.rateLimits };
-      secret = key.key;
+      const verify = (found: ClientSettings | null) => this.seedWithSharedKey(found, message, provided);
+      const cached = this.clients.cachedClient(DEFAULT_CLIENT_ID);
+      return cached ? verify(cached.value) : this.clients.findClient(DEFAULT_CLIENT_ID).then(verify);
     }
+    const verify = (key: VerificationKey | null) => this.seedWithClientKey(key, message, provided);
+    const cached = this.clients.cachedVerificationKey(keyId);
+    return cached ? verify(cached.value) : this.clients.findVerificationKey(keyId).then(verify);
+  }
+
+  /** The default client: SHARED_KEY, unless its seed scheme was turned off. */
+  private seedWithSharedKey(found: ClientSettings | null, message: string | undefined, provided: string): ApiClient {
+    if (found && !found.legacyScheme) throw this.seedSchemeOff();
+    this.checkHmac(this.config.auth.sharedKey, message, provided);
+    return { id: DEFAULT_CLIENT_ID, scheme: 'seed', rateLimits: found?.rateLimits };
+  }
+
+  /** Another client (`X-Key-Id`): its HMAC key, once its seed scheme is on. */
+  private seedWithClientKey(key: VerificationKey | null, message: string | undefined, provided: string): ApiClient {
+    if (!key || key.algorithm !== 'hmac-sha256') throw refuse(403, ErrorCode.UnknownKey, 'Unknown or revoked key');
+    if (!key.legacyScheme) throw this.seedSchemeOff();
+    this.checkHmac(key.key, message, provided);
+    return { id: key.clientId, keyId: key.keyId, scheme: 'seed', rateLimits: key.rateLimits };
+  }
+
+  private checkHmac(secret: string | Buffer, message: string | undefined, provided: string): void {
     if (message === undefined || !verifySignature(secret, message, provided)) {
       throw refuse(403, ErrorCode.InvalidSignature, 'Invalid HMAC signature');
     }
-    return client;
   }
 
   private seedSchemeOff(): ApiException {

@@ -43,13 +43,17 @@ export class JobQueriesService {
    * `GET /batch-status/{job_id}`: the client's job with its usage and cost — from the status cache when it holds
    * the job (polling), else one database round trip whose answer is cached until the job changes.
    */
-  async status(clientId: string, jobId: string): Promise<StatusAnswer> {
+  status(clientId: string, jobId: string): StatusAnswer | Promise<StatusAnswer> {
     if (!isUuid(jobId)) throw notFound(jobId);
     const cached = this.cache.lookup(jobId);
     if (cached) {
       if (cached.clientId !== clientId) throw notFound(jobId);
-      return cached.view;
+      return cached.view; // synchronous: no promise for the poll that changed nothing
     }
+    return this.readStatus(clientId, jobId);
+  }
+
+  private async readStatus(clientId: string, jobId: string): Promise<StatusAnswer> {
     const ticket = this.cache.begin();
     const found = await this.store.findJobWithUsage(clientId, jobId);
     if (!found) throw notFound(jobId);

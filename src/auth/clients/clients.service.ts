@@ -278,13 +278,26 @@ export class ClientsService {
   }
 
   /**
+   * What `findVerificationKey` would answer from the cache, synchronously; undefined when it would ask the database.
+   * The guard's hot path: a poll whose key is cached is verified without a promise.
+   */
+  cachedVerificationKey(keyId: string): { value: VerificationKey | null } | undefined {
+    return this.cache.get(`key:${keyId}`) as { value: VerificationKey | null } | undefined;
+  }
+
+  /** What `findClient` would answer from the cache, synchronously; undefined when it would ask the database. */
+  cachedClient(clientId: string): { value: ClientSettings | null } | undefined {
+    return this.cache.get(`client:${clientId}`) as { value: ClientSettings | null } | undefined;
+  }
+
+  /**
    * The key a v2 signature names (`keyid`), with its client's settings; null when unknown, revoked or expired.
    * Hot path: cached (AUTH_KEY_CACHE_MS, never past the key's own expiry), "not found" included.
    */
   async findVerificationKey(keyId: string): Promise<VerificationKey | null> {
+    const cached = this.cachedVerificationKey(keyId);
+    if (cached) return cached.value;
     const cacheKey = `key:${keyId}`;
-    const cached = this.cache.get(cacheKey);
-    if (cached) return cached.value as VerificationKey | null;
     const row = await queryOne<KeyRow & { legacy_scheme: boolean; rate_limits: RateLimitOverrides }>(
       this.keys.manager,
       `SELECT k.key_id, k.client_id, k.algorithm, k.secret_ciphertext, k.public_key, k.expires_at, k.revoked_at,
@@ -314,9 +327,9 @@ export class ClientsService {
 
   /** A client's settings (legacy scheme allowed, rate-limit overrides); null when unknown. Cached like keys. */
   async findClient(clientId: string): Promise<ClientSettings | null> {
+    const cached = this.cachedClient(clientId);
+    if (cached) return cached.value;
     const cacheKey = `client:${clientId}`;
-    const cached = this.cache.get(cacheKey);
-    if (cached) return cached.value as ClientSettings | null;
     const row = await queryOne<ClientRow>(this.clients.manager, 'SELECT id, legacy_scheme, rate_limits FROM api_clients WHERE id = $1', [
       clientId,
     ]);

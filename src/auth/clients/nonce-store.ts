@@ -13,6 +13,11 @@ const PURGE_BATCH = 5000;
 
 /** Most nonces written by one statement (arrays of this size are cheap to bind). */
 const MAX_GROUP = 500;
+/** Statements in flight at once: a second one takes the nonces that arrive while the first is on its way. */
+const MAX_IN_FLIGHT = 2;
+
+/** One key's nonce as a map key (a key id never contains a newline: it is ours, `key_` and base64url). */
+const nonceId = (keyId: string, nonce: string) => `${keyId}\n${nonce}`;
 
 interface PendingNonce {
   keyId: string;
@@ -24,9 +29,9 @@ interface PendingNonce {
 
 /**
  * The nonces of RFC 9421 signatures, per key, until their signature's window ends. In PostgreSQL, so a nonce
- * used on one replica is refused on every other. Group commit: one statement in flight per process, and every
- * nonce arriving meanwhile goes in the next one — an idle service answers after one round trip, a busy one pays a
- * round trip per batch of requests instead of one each. Expired rows are purged in bounded batches as new ones
+ * used on one replica is refused on every other. Group commit: at most two statements in flight per process, and
+ * every nonce arriving meanwhile goes in the next one — an idle service answers after one round trip, a busy one
+ * pays a round trip per batch of requests instead of one each. Expired rows are purged in bounded batches as new ones
  * arrive (the `expires_at` index keeps that cheap).
  */
 @Injectable()
@@ -35,7 +40,7 @@ export class NonceStore {
   private sincePurge = 0;
   private purging: Promise<unknown> | undefined;
   private waiting: PendingNonce[] = [];
-  private writing = false;
+  private inFlight = 0;
   private scheduled = false;
 
   constructor(
@@ -57,7 +62,7 @@ export class NonceStore {
 
   /** The next write, once the current one (if any) is done and the requests of this turn of the event loop are in. */
   private schedule(): void {
-    if (this.writing || this.scheduled) return;
+    if (this.inFlight >= MAX_IN_FLIGHT || this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -66,14 +71,14 @@ export class NonceStore {
   }
 
   private async write(): Promise<void> {
-    if (this.writing || this.waiting.length === 0) return;
-    this.writing = true;
+    if (this.inFlight >= MAX_IN_FLIGHT || this.waiting.length === 0) return;
+    this.inFlight++;
     const group = this.waiting.splice(0, MAX_GROUP);
     try {
       // The same nonce twice in one group: the first is the attempt, the others are replays of it.
       const first = new Map<string, PendingNonce>();
       for (const pending of group) {
-        const id = JSON.stringify([pending.keyId, pending.nonce]);
+        const id = nonceId(pending.keyId, pending.nonce);
         if (!first.has(id)) first.set(id, pending);
       }
       const attempts = [...first.values()];
@@ -86,16 +91,16 @@ export class NonceStore {
          RETURNING key_id, nonce`,
         [attempts.map((a) => a.keyId), attempts.map((a) => a.nonce), attempts.map((a) => a.expiresAt), new Date(this.clock.now())],
       );
-      const stored = new Set(rows.map((row) => JSON.stringify([row.key_id, row.nonce])));
+      const stored = new Set(rows.map((row) => nonceId(row.key_id, row.nonce)));
       for (const pending of group) {
-        const id = JSON.stringify([pending.keyId, pending.nonce]);
+        const id = nonceId(pending.keyId, pending.nonce);
         pending.resolve(first.get(id) === pending && stored.has(id));
       }
       this.purgeNowAndThen(group.length);
     } catch (error) {
       for (const pending of group) pending.reject(error);
     } finally {
-      this.writing = false;
+      this.inFlight--;
       if (this.waiting.length > 0) this.schedule();
     }
   }

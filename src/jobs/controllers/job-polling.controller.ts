@@ -37,7 +37,7 @@ export class JobPollingController {
   @ApiParam(JOB_ID_PARAM)
   @ApiOkResponse({ type: JobStatusDto })
   @ApiErrors(...POLLING_ERRORS)
-  async status(@ClientId() clientId: string, @Param('job_id') jobId: string) {
+  status(@ClientId() clientId: string, @Param('job_id') jobId: string) {
     return this.jobs.status(clientId, jobId);
   }
 

@@ -6,7 +6,7 @@ import { ApiException } from '../../common/errors/api-exception.js';
 import { ErrorCode } from '../../common/errors/error-code.js';
 import { rateLimitHeaders, resetSeconds } from './rate-limit-headers.js';
 import { RateLimitPolicy, type RateScope } from './rate-limit-policy.js';
-import { SharedRateLimiter } from './shared-rate-limiter.js';
+import { SharedRateLimiter, type RateDecision } from './shared-rate-limiter.js';
 
 export type { RateScope } from './rate-limit-policy.js';
 type RouteKind = 'generate' | 'polling';
@@ -52,13 +52,20 @@ export class ClientRateLimitGuard implements CanActivate {
     private readonly limiter: SharedRateLimiter,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous while the process holds a lease of the client's budget (most polls). */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const kind = this.kindOf(context);
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const scope = scopeOf(kind, request);
     const limit = this.policy.limitFor(request.client, scope);
     const windowMs = this.policy.windowMs;
-    const decision = await this.limiter.consume(scope, request.client?.id ?? `ip:${request.ip}`, limit, windowMs);
+    const decision = this.limiter.consume(scope, request.client?.id ?? `ip:${request.ip}`, limit, windowMs);
+    return decision instanceof Promise
+      ? decision.then((decided) => this.decide(context, scope, limit, windowMs, decided))
+      : this.decide(context, scope, limit, windowMs, decision);
+  }
+
+  private decide(context: ExecutionContext, scope: RateScope, limit: number, windowMs: number, decision: RateDecision): boolean {
     const headers = rateLimitHeaders(scope, decision, windowMs);
     if (decision.allowed) {
       context.switchToHttp().getResponse<Response>().set(headers);

@@ -94,8 +94,11 @@ export class SharedRateLimiter implements OnApplicationShutdown {
     this.pool.on('error', (error) => outage.failed(error));
   }
 
-  /** Counts one request of `client` (an id) against its `limit` per `windowMs` in `scope`. */
-  async consume(scope: RateScope, client: string, limit: number, windowMs: number): Promise<RateDecision> {
+  /**
+   * Counts one request of `client` (an id) against its `limit` per `windowMs` in `scope`. Synchronous while this
+   * process holds an unspent lease (or knows the budget spent); a promise when it must ask the shared count.
+   */
+  consume(scope: RateScope, client: string, limit: number, windowMs: number): RateDecision | Promise<RateDecision> {
     const now = this.clock.now();
     const window = Math.floor(now / windowMs);
     const resetMs = Math.max(1, (window + 1) * windowMs - now);
@@ -109,7 +112,16 @@ export class SharedRateLimiter implements OnApplicationShutdown {
       return { allowed: true, limit, remaining: Math.max(0, limit - lease.counted) + lease.unspent, resetMs };
     }
     if (lease?.exhausted) return { allowed: false, limit, remaining: 0, resetMs };
+    return this.lease(scope, limit, windowMs, { window, key, leaseKey, resetMs });
+  }
 
+  /** Takes a new lease from the shared count (or the insurance limiter while the database is down). */
+  private async lease(
+    scope: RateScope,
+    limit: number,
+    windowMs: number,
+    { window, key, leaseKey, resetMs }: { window: number; key: string; leaseKey: string; resetMs: number },
+  ): Promise<RateDecision> {
     const { store, insurance } = this.limiterFor(scope, limit, windowMs);
     const size = leaseSize(limit);
     const options = { customDuration: resetMs / 1000 };
