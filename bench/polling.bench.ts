@@ -60,7 +60,7 @@ export async function benchStatus(
   load: LoadClient,
   jobId: string,
   v2Job: { jobId: string; keyId: string; secret: string },
-  { rounds = 3, connections = 32, durationMs = 3_000 } = {},
+  { rounds = 3, connections = 32, durationMs = 5_000 } = {},
 ) {
   const targets: Target[] = [
     { key: 'bare', path: BARE_ROUTE, headers: {} },
