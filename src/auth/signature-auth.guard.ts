@@ -13,6 +13,9 @@ import { ACCEPT_SIGNATURE, verifyMessageSignature, type SignatureFailure } from 
 
 /** The window `created` must fall in, and how long a nonce is remembered (SPEC §4). */
 const MAX_SKEW_SECONDS = 300;
+/** Verified seed signatures remembered (polls of that many jobs), and the longest message remembered (a job id, a query). */
+const MEMO_ENTRIES = 10_000;
+const MEMO_MESSAGE_CHARS = 512;
 
 /** The query string as sent, without `?` (the empty string when there is none). */
 function rawQuery(request: AuthenticatedRequest): string {
@@ -82,6 +85,8 @@ function refuse(status: 401 | 403, code: ErrorCode, message: string): ApiExcepti
 @Injectable()
 export class SignatureAuthGuard implements CanActivate {
   private readonly policies = new WeakMap<object, RoutePolicy>();
+  /** Seed signatures already verified (see checkHmac), oldest first. */
+  private readonly verifiedSeed = new Set<string>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -199,7 +204,7 @@ export class SignatureAuthGuard implements CanActivate {
   /** The default client: SHARED_KEY, unless its seed scheme was turned off. */
   private seedWithSharedKey(found: ClientSettings | null, message: string | undefined, provided: string): ApiClient {
     if (found && !found.legacyScheme) throw this.seedSchemeOff();
-    this.checkHmac(this.config.auth.sharedKey, message, provided);
+    this.checkHmac('', this.config.auth.sharedKey, message, provided);
     return { id: DEFAULT_CLIENT_ID, scheme: 'seed', rateLimits: found?.rateLimits };
   }
 
@@ -207,14 +212,25 @@ export class SignatureAuthGuard implements CanActivate {
   private seedWithClientKey(key: VerificationKey | null, message: string | undefined, provided: string): ApiClient {
     if (!key || key.algorithm !== 'hmac-sha256') throw refuse(403, ErrorCode.UnknownKey, 'Unknown or revoked key');
     if (!key.legacyScheme) throw this.seedSchemeOff();
-    this.checkHmac(key.key, message, provided);
+    this.checkHmac(key.keyId, key.key, message, provided);
     return { id: key.clientId, keyId: key.keyId, scheme: 'seed', rateLimits: key.rateLimits };
   }
 
-  private checkHmac(secret: string | Buffer, message: string | undefined, provided: string): void {
-    if (message === undefined || !verifySignature(secret, message, provided)) {
-      throw refuse(403, ErrorCode.InvalidSignature, 'Invalid HMAC signature');
-    }
+  /**
+   * `keyTag` names the secret ('' for SHARED_KEY, else the key id: a key id's secret never changes). A seed
+   * signature of a poll is the same on every poll of the job (HMAC of its id), so short messages whose signature
+   * verified are remembered and the next poll skips the HMAC (its setup is most of a poll's signature cost). Only
+   * successes are kept, keyed by the exact text sent; the key itself is still looked up (and refused once revoked)
+   * before this runs.
+   */
+  private checkHmac(keyTag: string, secret: string | Buffer, message: string | undefined, provided: string): void {
+    if (message === undefined) throw refuse(403, ErrorCode.InvalidSignature, 'Invalid HMAC signature');
+    const memo = message.length <= MEMO_MESSAGE_CHARS ? `${keyTag}\n${message}\n${provided}` : undefined;
+    if (memo !== undefined && this.verifiedSeed.has(memo)) return;
+    if (!verifySignature(secret, message, provided)) throw refuse(403, ErrorCode.InvalidSignature, 'Invalid HMAC signature');
+    if (memo === undefined) return;
+    if (this.verifiedSeed.size >= MEMO_ENTRIES) this.verifiedSeed.delete(this.verifiedSeed.keys().next().value!);
+    this.verifiedSeed.add(memo);
   }
 
   private seedSchemeOff(): ApiException {

@@ -124,6 +124,19 @@ describe('job and query scoped requests', () => {
     expect(other.status).toBe(403);
   });
 
+  test('a poll signed like the last one is accepted again; a remembered success admits nothing else', async () => {
+    const jobId = '6f1c2d3e-4b5a-4c6d-8e7f-901234567890';
+    const good = signWith(golden.key, jobId);
+    const poll = (path: string, signature: string) => t.fetch(path, { headers: { 'X-Signature': signature } });
+    for (let i = 0; i < 3; i++) expect((await poll(`/probe/jobs/${jobId}`, good)).status).toBe(200);
+    // The same signature on another job, another key's signature on this job, a mangled one: each refused.
+    expect((await poll('/probe/jobs/6f1c2d3e-4b5a-4c6d-8e7f-000000000000', good)).status).toBe(403);
+    expect((await poll(`/probe/jobs/${jobId}`, signWith(TEST_SHARED_KEY, jobId))).status).toBe(403);
+    expect((await poll(`/probe/jobs/${jobId}`, good.slice(0, -1) + (good.endsWith('0') ? '1' : '0'))).status).toBe(403);
+    // Upper-case hex is the same signature (verified once more, then remembered as sent).
+    expect((await poll(`/probe/jobs/${jobId}`, 'sha256=' + good.slice('sha256='.length).toUpperCase())).status).toBe(200);
+  });
+
   test('list requests sign the raw query string, or the empty string', async () => {
     const query = 'status=processing&limit=20';
     expect((await t.fetch(`/probe/list?${query}`, { headers: { 'X-Signature': signWith(golden.key, query) } })).status).toBe(200);
