@@ -1,6 +1,7 @@
 import { Body, Controller, Module, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { Public } from '../../src/auth/signed.decorator.js';
 import type { ParsedBodyRequest } from '../../src/common/body/json-body.middleware.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -50,5 +51,36 @@ test('once answered, a request lets go of its body even while its keep-alive soc
     expect(() => request_.emit('error', new Error('late socket error'))).not.toThrow();
   } finally {
     agent.destroy();
+  }
+});
+
+test('an upload the client abandons half-way is its failure: no server error logged, the process serves on', async () => {
+  const lines: string[] = [];
+  const record = (level: string) => (message: unknown) =>
+    void lines.push(`${level} ${typeof message === 'string' ? message : JSON.stringify(message)}`);
+  const own = await startTestApp({
+    extraModules: [ReleaseProbeModule],
+    logger: { log: record('log'), warn: record('warn'), error: record('error'), debug: record('debug'), verbose: record('verbose') },
+  });
+  try {
+    const { port } = new URL(own.url);
+    // Over 1 MB declared, half sent: the body reader is mid-way when the connection goes.
+    const halfRead = new Promise<void>((resolve) =>
+      (own.app.getHttpServer() as Server).once('request', (req: IncomingMessage) => {
+        let received = 0;
+        req.on('data', (chunk: Buffer) => (received += chunk.length) >= 1_000_000 && resolve());
+      }),
+    );
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /probe-release HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n`);
+    socket.write('{"items":[' + '1,'.repeat(500_000));
+    await halfRead;
+    socket.destroy();
+    await waitFor(async () => lines.some((line) => /POST \/probe-release (aborted|400)/.test(line)), { what: 'the request to end' });
+    expect(lines.filter((line) => line.startsWith('error '))).toEqual([]);
+    expect((await own.fetch('/health/live')).status).toBe(200);
+  } finally {
+    await own.close();
   }
 });

@@ -143,10 +143,13 @@ export function readBody(
         discardThen(req, () => reject(error), reasonable);
       }
     };
+    const incomplete = () => new ApiException(400, ErrorCode.InvalidJson, 'Request body was not received completely');
     const onClose = () => {
-      if (!req.complete) finish(new ApiException(400, ErrorCode.InvalidJson, 'Request body was not received completely'));
+      if (!req.complete) finish(incomplete());
     };
-    const onError = (error: Error) => finish(error);
+    // The request stream fails only when the client's upload does (`aborted`, a reset): the client's failure, not a
+    // server error with a stack in the log.
+    const onError = () => finish(incomplete());
     const onWireData = (chunk: Buffer) => {
       wireBytes += chunk.length;
       wireDigest?.update(chunk);
