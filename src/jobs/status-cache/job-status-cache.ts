@@ -164,16 +164,12 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
   async sync(): Promise<void> {
     const client = this.client;
     if (!this.listening || !client) return;
-    const token = randomUUID();
-    const arrived = new Promise<void>((resolve) => this.waiters.set(token, resolve));
     try {
-      await client.query('SELECT pg_notify($1, $2)', [STATUS_CHANNEL, SYNC_PREFIX + token]);
+      await this.roundTrip(client);
     } catch (error) {
-      this.waiters.delete(token);
       if (this.listening && this.client === client) throw error;
-      return; // the listener went away meanwhile: the cache is off and empty
+      // the listener went away meanwhile: the cache is off and empty
     }
-    await arrived;
   }
 
   private async connect(): Promise<void> {
@@ -194,7 +190,7 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
       await client.query(`LISTEN ${STATUS_CHANNEL}`);
       // A pooler in transaction mode (PgBouncer) accepts LISTEN and never delivers: serve from memory only once a
       // notification has made the round trip on this very connection.
-      if (!(await this.probe(client))) {
+      if (!(await this.roundTrip(client, this.options.probeTimeoutMs))) {
         throw new Error(`a test notification did not come back within ${this.options.probeTimeoutMs} ms (a pooler in transaction mode?)`);
       }
     } catch (error) {
@@ -212,13 +208,16 @@ export class JobStatusCache<V = unknown> implements OnApplicationBootstrap, OnAp
     }
   }
 
-  /** Whether a notification sent now on `client` reaches its own LISTEN. */
-  private async probe(client: pg.Client): Promise<boolean> {
+  /**
+   * Sends a token on the channel from `client` and waits for it to come back: true once it arrived (or the listener
+   * went off, which releases every waiter), false when `timeoutMs` passed first.
+   */
+  private async roundTrip(client: pg.Client, timeoutMs?: number): Promise<boolean> {
     const token = randomUUID();
     let timer: NodeJS.Timeout | undefined;
     const arrived = new Promise<boolean>((resolve) => {
       this.waiters.set(token, () => resolve(true));
-      timer = setTimeout(() => resolve(false), this.options.probeTimeoutMs);
+      if (timeoutMs !== undefined) timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
       await client.query('SELECT pg_notify($1, $2)', [STATUS_CHANNEL, SYNC_PREFIX + token]);
