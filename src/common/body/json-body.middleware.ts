@@ -103,8 +103,7 @@ export function jsonBodyMiddleware(parser: JsonBodyParser) {
 }
 
 function releaseBody(req: ParsedBodyRequest): void {
-  unbuilt.delete(req);
-  req.body = undefined;
+  req.body = undefined; // a lazy body's setter also forgets its unbuilt slices
   req.rawBody = undefined;
   req.signedBody = undefined;
 }
