@@ -129,6 +129,10 @@ interface ClientRow {
 /** The AAD of a stored secret: its row and purpose, so a ciphertext moved elsewhere does not decrypt. */
 export const secretAad = (keyId: string, purpose: 'request' | 'webhook') => `${keyId}:${purpose}`;
 
+/** The cache entries of a verification key and of a client's settings. */
+const keyEntry = (keyId: string) => `key:${keyId}`;
+const clientEntry = (clientId: string) => `client:${clientId}`;
+
 /**
  * The auth module's data: API clients, their keys (encrypted at rest) and per-client settings.
  *
@@ -282,12 +286,12 @@ export class ClientsService {
    * The guard's hot path: a poll whose key is cached is verified without a promise.
    */
   cachedVerificationKey(keyId: string): { value: VerificationKey | null } | undefined {
-    return this.cache.get(`key:${keyId}`) as { value: VerificationKey | null } | undefined;
+    return this.cache.get(keyEntry(keyId)) as { value: VerificationKey | null } | undefined;
   }
 
   /** What `findClient` would answer from the cache, synchronously; undefined when it would ask the database. */
   cachedClient(clientId: string): { value: ClientSettings | null } | undefined {
-    return this.cache.get(`client:${clientId}`) as { value: ClientSettings | null } | undefined;
+    return this.cache.get(clientEntry(clientId)) as { value: ClientSettings | null } | undefined;
   }
 
   /**
@@ -297,7 +301,7 @@ export class ClientsService {
   async findVerificationKey(keyId: string): Promise<VerificationKey | null> {
     const cached = this.cachedVerificationKey(keyId);
     if (cached) return cached.value;
-    const cacheKey = `key:${keyId}`;
+    const cacheKey = keyEntry(keyId);
     const row = await queryOne<KeyRow & { legacy_scheme: boolean; rate_limits: RateLimitOverrides }>(
       this.keys.manager,
       `SELECT k.key_id, k.client_id, k.algorithm, k.secret_ciphertext, k.public_key, k.expires_at, k.revoked_at,
@@ -329,7 +333,7 @@ export class ClientsService {
   async findClient(clientId: string): Promise<ClientSettings | null> {
     const cached = this.cachedClient(clientId);
     if (cached) return cached.value;
-    const cacheKey = `client:${clientId}`;
+    const cacheKey = clientEntry(clientId);
     const row = await queryOne<ClientRow>(this.clients.manager, 'SELECT id, legacy_scheme, rate_limits FROM api_clients WHERE id = $1', [
       clientId,
     ]);
