@@ -41,8 +41,8 @@ export interface RequestLoggingOptions {
  * has authenticated it), a server span when tracing is on (child of an
  * incoming `traceparent`), and one access-log line when the answer is sent.
  *
- * Runs for every request (it is the cost floor of the stack): no per-request
- * closures beyond one `close` listener, no async-resource wrappers.
+ * Runs for every request (it is the cost floor of the stack): one `close`
+ * listener per request and no async-resource wrappers.
  */
 export function requestLoggingMiddleware(
   options: RequestLoggingOptions = {},
